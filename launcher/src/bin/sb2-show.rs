@@ -1,0 +1,134 @@
+//! `sb2-show`: what the session's mapping does, and which rule decided.
+//! Runs the very pipeline the preload runs (sb2-ruletree), on the session's
+//! ruletree.
+
+use anyhow::{anyhow, bail, Result};
+use clap::{Parser, Subcommand};
+use sb2_launcher::show::{class_of_function, Session};
+use sb2_ruletree::mapping::{self, Host, PathBuf, Req};
+use sb2_ruletree::sys::Sys;
+use std::os::unix::ffi::OsStrExt;
+
+#[derive(Parser)]
+#[command(name = "sb2-show", about = "Show what sb2's mapping does", disable_version_flag = true)]
+struct Cli {
+    /// Pretend to be this program (for binary_name rules)
+    #[arg(short = 'b', value_name = "BINARY", default_value = "sb2-show")]
+    binary: String,
+    /// Pretend to be this libc function (selects the function class)
+    #[arg(short = 'f', value_name = "FUNCTION", default_value = "open")]
+    function: String,
+    /// Pretend this exec policy is active
+    #[arg(short = 'p', value_name = "POLICY", default_value = "")]
+    policy: String,
+    /// Don't follow a symlink in the final component
+    #[arg(short = 'n')]
+    nofollow: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Show the mapping of each path and the rule that decided it
+    Path { paths: Vec<std::ffi::OsString> },
+    /// Print only the host path of each path
+    Which { paths: Vec<std::ffi::OsString> },
+    /// Print the real (host) current directory
+    Realcwd,
+    /// Reverse-map host paths to virtual ones
+    Reverse { paths: Vec<std::ffi::OsString> },
+    /// Dump the session's ruletree
+    Ruletree,
+    /// Print the preload's hook table
+    Hooks,
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match &cli.cmd {
+        Cmd::Hooks => return hooks(),
+        Cmd::Realcwd => {
+            let mut b = PathBuf::new();
+            Sys.host_cwd(&mut b).map_err(|e| anyhow!("getcwd: errno {}", e.0))?;
+            println!("{}", String::from_utf8_lossy(b.as_bytes()));
+            return Ok(());
+        }
+        _ => {}
+    }
+    let s = Session::open()?;
+    let ctx = s.ctx(cli.binary.as_bytes(), cli.policy.as_bytes())?;
+    match &cli.cmd {
+        Cmd::Ruletree => print!("{}", sb2_ruletree::dump::dump(&s.tree())),
+        Cmd::Path { paths } | Cmd::Which { paths } => {
+            if paths.is_empty() {
+                bail!("give one or more paths");
+            }
+            let terse = matches!(cli.cmd, Cmd::Which { .. });
+            let class = class_of_function(&cli.function);
+            for p in paths {
+                let req = Req { dirfd: None, path: p.as_bytes(), class, follow: !cli.nofollow, want_union: false };
+                let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
+                match mapping::resolve(&ctx, &Sys, &req, &mut v, &mut h) {
+                    Err(e) => println!("{} => error: {}", p.to_string_lossy(), std::io::Error::from_raw_os_error(e.0)),
+                    Ok(m) if terse => {
+                        let _ = m;
+                        println!("{}", String::from_utf8_lossy(h.as_bytes()));
+                    }
+                    Ok(m) => {
+                        let host = String::from_utf8_lossy(h.as_bytes());
+                        let virt = String::from_utf8_lossy(v.as_bytes());
+                        let via = if virt != p.to_string_lossy() { format!(" (resolved: {virt})") } else { String::new() };
+                        println!("{}{via} => {host}{}", p.to_string_lossy(), if m.readonly { " (readonly)" } else { "" });
+                        match m.rule {
+                            Some(r) => println!("  rule: {}", sb2_ruletree::dump::describe_rule(&r)),
+                            None => println!("  rule: none (unmapped)"),
+                        }
+                    }
+                }
+            }
+        }
+        Cmd::Reverse { paths } => {
+            for p in paths {
+                let mut out = PathBuf::new();
+                mapping::reverse(&ctx, &Sys, p.as_bytes(), sb2_ruletree::class::GETCWD, &mut out)
+                    .map_err(|e| anyhow!("errno {}", e.0))?;
+                println!("{} => {}", p.to_string_lossy(), String::from_utf8_lossy(out.as_bytes()));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn hooks() -> Result<()> {
+    use sb2_ruletree::abi::{HookRow, PreloadInfo, ABI};
+    let lib = sb2_launcher::install::libsb2()?;
+    let c = std::ffi::CString::new(lib.as_os_str().as_bytes())?;
+    // SAFETY: dlopen/dlsym with NUL-terminated strings; the symbol is the
+    // PreloadInfo static of libsb2.so (ABI checked below), which points to
+    // static rows of NUL-terminated strings.
+    unsafe {
+        let h = libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
+        if h.is_null() {
+            bail!("cannot load {}", lib.display());
+        }
+        let info = libc::dlsym(h, c"SB2_PRELOAD_INFO".as_ptr()) as *const PreloadInfo;
+        if info.is_null() || (*info).abi != ABI {
+            bail!("{} has no hook table of this sb2-show's version", lib.display());
+        }
+        let rows: &[HookRow] = std::slice::from_raw_parts((*info).hooks, (*info).n_hooks);
+        let s = |p: *const libc::c_char| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned();
+        println!("# {} hooked functions in {}", rows.len(), lib.display());
+        for r in rows {
+            println!("{:<24} {:<5} {}", s(r.name), s(r.family), s(r.decl).split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("sb2-show: {e:#}");
+        std::process::exit(1);
+    }
+}

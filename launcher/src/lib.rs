@@ -1,0 +1,19 @@
+//! Library behind the sb2 command-line tools (`sb2`, `sb2-init`,
+//! `sb2-config`, `sb2-show`): the binaries in `src/bin` only parse options
+//! and call into here.
+//!
+//! * [`install`] — where libsb2.so and the rule files are.
+//! * [`config`] — targets under `$XDG_CONFIG_HOME/sb2` (versioned files).
+//! * [`session`] — creating, joining and deleting sessions; compiling the
+//!   ruletree; running the command.
+//! * [`show`] — the pipeline's `Host` for `sb2-show` (raw system calls, so
+//!   the preload does not map our own lookups twice).
+
+pub mod config;
+pub mod install;
+pub mod session;
+pub mod show;
+
+/// Exit status for sb2's own errors (bad option, missing target...), as
+/// wrapper tools such as `env` and `timeout` use it.
+pub const EXIT_SB2_ERROR: i32 = 125;

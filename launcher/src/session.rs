@@ -1,0 +1,375 @@
+//! Sessions (DESIGN §3): create the session directory, compile the mode's
+//! rule files into `ruletree.bin` once, run the command with the preload,
+//! relay signals, report how it ended and clean up. Persistent sessions
+//! (`-S`, `-J`, `-D`) keep the directory and describe it in a small info
+//! file, as Scratchbox2 does.
+
+use crate::config::{self, Target};
+use crate::install;
+use anyhow::{anyhow, bail, Context, Result};
+use sb2_ruletree::compile;
+use std::ffi::OsString;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// The variable naming the session directory: the whole launcher → preload
+/// contract.
+pub const SESSION_VAR: &str = "SB2_SESSION_DIR";
+pub const MODE_VAR: &str = "SB2_SESSION_MODE";
+
+pub const LOG_LEVELS: &[&str] = &["error", "warning", "notice", "net", "info", "debug", "noise"];
+
+/// Everything `sb2` was asked to do.
+#[derive(Debug, Default)]
+pub struct Options {
+    pub target: Option<String>,
+    pub modes: Vec<String>,
+    pub rule_file: Option<PathBuf>,
+    pub log_level: Option<String>,
+    pub quiet: bool,
+    pub session_dir: Option<PathBuf>,
+    pub mode_options: Option<String>,
+    pub save: Option<PathBuf>,
+    pub join: Option<PathBuf>,
+    pub delete: Option<PathBuf>,
+    pub tools_root: Option<PathBuf>,
+    pub command: Vec<OsString>,
+}
+
+fn canon(p: &Path) -> Result<String> {
+    let c = p.canonicalize().with_context(|| format!("{}", p.display()))?;
+    c.into_os_string().into_string().map_err(|_| anyhow!("{}: path is not UTF-8", p.display()))
+}
+
+/// Entry point of `sb2`; returns the exit status.
+pub fn run(o: Options) -> Result<i32> {
+    if let Some(f) = &o.delete {
+        return delete(f).map(|_| 0);
+    }
+    if let Some(lvl) = &o.log_level {
+        if !LOG_LEVELS.contains(&lvl.as_str()) {
+            bail!("unknown log level '{lvl}'; valid levels: {}", LOG_LEVELS.join(", "));
+        }
+    }
+    // Already inside a session: run the command in it, say so, no nesting.
+    if let Some(dir) = std::env::var_os(SESSION_VAR) {
+        if Path::new(&dir).join("ruletree.bin").exists() {
+            if !o.quiet {
+                eprintln!(
+                    "sb2: already inside session {}; sessions do not nest, running the command in the current one",
+                    Path::new(&dir).display()
+                );
+            }
+            return exec_in_current(o.command);
+        }
+    }
+    if let Some(f) = &o.join {
+        if o.target.is_some() || o.session_dir.is_some() {
+            bail!("-t and -W cannot be used with -J (the session already has its target and directory)");
+        }
+        let info = Info::read(f)?;
+        let mode = match o.modes.as_slice() {
+            [] => None,
+            [m] if info.modes.contains(m) => Some(m.clone()),
+            [m] => bail!("session {} has no mode '{m}'; its modes: {}", f.display(), info.modes.join(", ")),
+            _ => bail!("-m can be given once when joining a session"),
+        };
+        let target = Target::load(&info.target).unwrap_or_else(|_| Target::host());
+        return spawn(&info.dir, mode.as_deref(), &target, o.command, o.quiet);
+    }
+    if o.modes.len() > 1 && o.save.is_none() {
+        bail!("several -m options are only allowed when creating a persistent session (-S)");
+    }
+    let target = config::choose(o.target.as_deref())?;
+    let rules = install::rules_dir()?;
+    let all_modes = install::modes(&rules);
+    let modes: Vec<String> = if o.modes.is_empty() {
+        vec![match target.get("MODE") {
+            "" => "simple".into(),
+            m => m.into(),
+        }]
+    } else {
+        o.modes.clone()
+    };
+    for m in &modes {
+        if !all_modes.contains(m) {
+            bail!("unknown mapping mode '{m}'; valid modes: {}", all_modes.join(", "));
+        }
+    }
+    let dir = make_session_dir(o.session_dir.as_deref())?;
+    let built = build(&o, &target, &rules, &modes, &dir);
+    if let Err(e) = built {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
+    }
+    if let Some(f) = &o.save {
+        Info { dir: dir.clone(), target: target.name.clone(), modes: modes.clone() }.write(f)?;
+    }
+    let r = spawn(&dir, None, &target, o.command, o.quiet);
+    if o.save.is_none() {
+        remove_session_dir(&dir);
+    }
+    r
+}
+
+fn build(o: &Options, target: &Target, rules: &Path, modes: &[String], dir: &Path) -> Result<()> {
+    let target_root = canon(Path::new(target.root())).with_context(|| format!("target root of '{}'", target.name))?;
+    let tools_root = match o.tools_root.as_deref().map(Path::to_path_buf).or_else(|| {
+        Some(target.get("TOOLS_ROOT")).filter(|s| !s.is_empty()).map(PathBuf::from)
+    }) {
+        Some(t) => canon(&t).context("tools root")?,
+        None => String::new(),
+    };
+    let session_dir = canon(dir)?;
+    let workdir = canon(&std::env::current_dir()?)?;
+    let home = std::env::var_os("HOME").map(PathBuf::from).and_then(|h| canon(&h).ok()).unwrap_or_default();
+    let bin_dir = canon(&install::exe_dir()?)?;
+    let constants: Vec<(String, String)> = vec![
+        ("target_root".into(), target_root),
+        ("tools_root".into(), tools_root.clone()),
+        ("tools".into(), if tools_root.is_empty() { "/".into() } else { tools_root }),
+        ("session_dir".into(), session_dir),
+        ("sbox_workdir".into(), workdir),
+        ("sbox_user_home_dir".into(), home),
+        ("sbox_dir".into(), bin_dir),
+        ("sbox_rules_dir".into(), canon(rules)?),
+        ("sbox_target".into(), target.name.clone()),
+        ("sbox_cpu".into(), target.get("ARCH").into()),
+        ("sbox_uname_machine".into(), target.get("UNAME_MACHINE").into()),
+        ("sbox_mapmode".into(), modes.first().cloned().unwrap_or_default()),
+        ("sbox_mode_specific_options".into(), o.mode_options.clone().unwrap_or_default()),
+        ("log_level".into(), o.log_level.clone().unwrap_or_else(|| "warning".into())),
+    ];
+    let mut mode_files = Vec::new();
+    for (i, m) in modes.iter().enumerate() {
+        let file = match (&o.rule_file, i) {
+            (Some(f), 0) => f.canonicalize().with_context(|| format!("rule file {}", f.display()))?,
+            _ => rules.join("modes").join(m).join("fs_rules.lua"),
+        };
+        mode_files.push((m.clone(), file));
+    }
+    let input = compile::Input { rules_dir: rules.to_path_buf(), modes: mode_files, constants };
+    let session = compile::compile(&input).map_err(|e| anyhow!("rule file error: {e}"))?;
+    let bytes = sb2_ruletree::format::write(&session).map_err(|e| anyhow!("rule file error: {e}"))?;
+    let tmp = dir.join("ruletree.bin.tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, dir.join("ruletree.bin"))?;
+    Ok(())
+}
+
+fn make_session_dir(explicit: Option<&Path>) -> Result<PathBuf> {
+    let dir = match explicit {
+        Some(d) => {
+            if !d.is_absolute() {
+                bail!("-W {}: the session directory must be an absolute path", d.display());
+            }
+            if d.exists() {
+                bail!("-W {}: the session directory must not exist yet", d.display());
+            }
+            std::fs::create_dir(d).with_context(|| format!("creating session directory {}", d.display()))?;
+            d.to_path_buf()
+        }
+        None => {
+            let base = std::env::var_os("XDG_RUNTIME_DIR")
+                .map(PathBuf::from)
+                .filter(|p| p.is_dir() && access_w(p))
+                .unwrap_or_else(|| PathBuf::from("/tmp"));
+            let user = std::env::var("USER").unwrap_or_else(|_| unsafe { libc::getuid() }.to_string());
+            let tmpl = base.join(format!("sb2-{user}-XXXXXX"));
+            let mut bytes = tmpl.into_os_string().into_encoded_bytes();
+            bytes.push(0);
+            // SAFETY: mkdtemp edits our NUL-terminated buffer in place.
+            let p = unsafe { libc::mkdtemp(bytes.as_mut_ptr() as *mut libc::c_char) };
+            if p.is_null() {
+                return Err(std::io::Error::last_os_error()).context("creating the session directory");
+            }
+            bytes.pop();
+            // SAFETY: mkdtemp kept the bytes valid path bytes.
+            PathBuf::from(unsafe { OsString::from_encoded_bytes_unchecked(bytes) })
+        }
+    };
+    for sub in ["tmp", "var/tmp", "union"] {
+        std::fs::create_dir_all(dir.join(sub))?;
+    }
+    // Target of set_path rules that neutralize calls (utimes on /dev nodes).
+    std::fs::write(dir.join("dummy_file"), b"")?;
+    use std::os::unix::fs::PermissionsExt;
+    for sub in ["tmp", "var/tmp"] {
+        std::fs::set_permissions(dir.join(sub), std::fs::Permissions::from_mode(0o1777))?;
+    }
+    Ok(dir)
+}
+
+fn access_w(p: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()) else { return false };
+    // SAFETY: NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// Removes a session directory, even parts a program made unreadable.
+pub fn remove_session_dir(dir: &Path) {
+    if std::fs::remove_dir_all(dir).is_err() {
+        let _ = Command::new("chmod").arg("-R").arg("u+rwx").arg(dir).status();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+fn exec_in_current(cmd: Vec<OsString>) -> Result<i32> {
+    let Some((prog, args)) = cmd.split_first() else {
+        bail!("already inside a session: give a command to run");
+    };
+    let err = Command::new(prog).args(args).exec();
+    Ok(report_spawn_error(prog, err))
+}
+
+fn report_spawn_error(prog: &OsString, err: std::io::Error) -> i32 {
+    let p = Path::new(prog).display();
+    match err.kind() {
+        std::io::ErrorKind::NotFound => {
+            eprintln!("sb2: {p}: command not found");
+            127
+        }
+        _ => {
+            eprintln!("sb2: {p}: cannot execute: {err}");
+            126
+        }
+    }
+}
+
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn relay(sig: libc::c_int) {
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// Name of a signal, for the exit message.
+pub fn signal_name(sig: i32) -> String {
+    // SAFETY: strsignal returns a static or thread-local string.
+    let p = unsafe { libc::strsignal(sig) };
+    if p.is_null() {
+        return format!("signal {sig}");
+    }
+    // SAFETY: NUL-terminated.
+    unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+fn spawn(dir: &Path, mode: Option<&str>, target: &Target, command: Vec<OsString>, quiet: bool) -> Result<i32> {
+    let lib = install::libsb2()?;
+    let mut cmd = if command.is_empty() {
+        let shell = std::env::var_os("SHELL").filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into());
+        let mut c = Command::new(&shell);
+        c.env("PS1", format!("[SB2 {} {}] \\u@\\h \\w $ ", mode.unwrap_or("session"), target.name));
+        c
+    } else {
+        let mut c = Command::new(&command[0]);
+        c.args(&command[1..]);
+        c
+    };
+    let mut preload = lib.into_os_string();
+    if let Some(old) = std::env::var_os("LD_PRELOAD").filter(|s| !s.is_empty()) {
+        preload.push(":");
+        preload.push(old);
+    }
+    cmd.env(SESSION_VAR, dir).env("LD_PRELOAD", preload);
+    match mode {
+        Some(m) => cmd.env(MODE_VAR, m),
+        None => cmd.env_remove(MODE_VAR),
+    };
+    for (k, v) in target.env() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    // SAFETY: installing a handler that only calls kill(2).
+    unsafe {
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+            libc::signal(sig, relay as *const () as libc::sighandler_t);
+        }
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let prog = command.first().cloned().unwrap_or_else(|| "shell".into());
+            return Ok(report_spawn_error(&prog, e));
+        }
+    };
+    CHILD.store(child.id() as i32, Ordering::SeqCst);
+    let status = loop {
+        match child.wait() {
+            Ok(s) => break s,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    CHILD.store(0, Ordering::SeqCst);
+    if let Some(code) = status.code() {
+        return Ok(code);
+    }
+    let sig = status.signal().unwrap_or(0);
+    if !quiet || sig != libc::SIGPIPE {
+        eprintln!(
+            "sb2: command terminated by signal {sig} ({}){}",
+            signal_name(sig),
+            if status.core_dumped() { ", core dumped" } else { "" }
+        );
+    }
+    Ok(128 + sig)
+}
+
+/// The info file of a persistent session (`-S FILE`).
+struct Info {
+    dir: PathBuf,
+    target: String,
+    modes: Vec<String>,
+}
+
+impl Info {
+    fn write(&self, f: &Path) -> Result<()> {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(f)
+            .with_context(|| format!("-S {}: the session file must not exist", f.display()))?;
+        writeln!(file, "SB2 SessionInfo 1")?;
+        writeln!(file, "SESSION_DIR={}", self.dir.display())?;
+        writeln!(file, "TARGET={}", self.target)?;
+        writeln!(file, "MODES={}", self.modes.join(","))?;
+        Ok(())
+    }
+    fn read(f: &Path) -> Result<Info> {
+        let text = std::fs::read_to_string(f).with_context(|| format!("session file {}", f.display()))?;
+        if !text.starts_with("SB2 SessionInfo") {
+            bail!("{}: not an sb2 session file", f.display());
+        }
+        let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(k)).map(str::to_string);
+        let dir = PathBuf::from(get("SESSION_DIR=").ok_or_else(|| anyhow!("{}: no SESSION_DIR", f.display()))?);
+        if !dir.join("ruletree.bin").exists() {
+            bail!("{}: its session directory {} is gone", f.display(), dir.display());
+        }
+        Ok(Info {
+            dir,
+            target: get("TARGET=").unwrap_or_else(|| config::HOST_TARGET.into()),
+            modes: get("MODES=").unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        })
+    }
+}
+
+fn delete(f: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(f).with_context(|| format!("session file {}", f.display()))?;
+    if !text.starts_with("SB2 SessionInfo") {
+        bail!("{}: not an sb2 session file", f.display());
+    }
+    if let Some(d) = text.lines().find_map(|l| l.strip_prefix("SESSION_DIR=")) {
+        remove_session_dir(Path::new(d));
+    }
+    std::fs::remove_file(f)?;
+    Ok(())
+}

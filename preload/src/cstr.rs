@@ -1,0 +1,61 @@
+//! Reading path arguments from the caller: NULL or unreadable pointers give
+//! EFAULT (as the kernel would), never a crash; over-long paths give
+//! ENAMETOOLONG.
+//!
+//! The string is copied with `process_vm_readv` on our own pid, which reports
+//! a fault instead of raising SIGSEGV, one page at a time so a string ending
+//! just before an unmapped page still reads.
+
+use sb2_ruletree::mapping::PathBuf;
+use sb2_ruletree::{Errno, PATH_MAX};
+
+const PAGE: usize = 4096;
+
+/// Copies the NUL-terminated string at `p` into `out` (without the NUL).
+pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno> {
+    if p.is_null() {
+        return Err(Errno::EFAULT);
+    }
+    out.clear();
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    let mut addr = p as usize;
+    let mut chunk = [0u8; PAGE];
+    loop {
+        let n = PAGE - (addr % PAGE);
+        let local = libc::iovec { iov_base: chunk.as_mut_ptr() as *mut libc::c_void, iov_len: n };
+        let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: n };
+        // SAFETY: reads at most n bytes of our own address space into chunk
+        // (n <= PAGE); the kernel checks the remote range.
+        let got = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+        if got < 0 {
+            let e = crate::hook::errno();
+            if e == libc::EFAULT {
+                return Err(Errno::EFAULT);
+            }
+            // process_vm_readv refused (seccomp, ENOSYS): read directly.
+            return read_direct(p, out);
+        }
+        let got = (got as usize).min(n);
+        let bytes = chunk.get(..got).unwrap_or(&[]);
+        if let Some(z) = bytes.iter().position(|c| *c == 0) {
+            out.push(bytes.get(..z).unwrap_or(&[]))?;
+            return Ok(());
+        }
+        out.push(bytes)?;
+        if got < n {
+            return Err(Errno::EFAULT);
+        }
+        addr += n;
+    }
+}
+
+fn read_direct(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno> {
+    // SAFETY: fallback when the kernel cannot check for us; the caller
+    // promised a valid string, as libc itself assumes.
+    let s = unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes();
+    if s.len() >= PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    out.set(s)
+}

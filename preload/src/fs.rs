@@ -1,0 +1,178 @@
+//! Gates of the file family that need more than "map the path, call the
+//! real function": results that must be reverse-mapped (readlink of
+//! `/proc/self/...`, getcwd, realpath), templates that must be copied back
+//! (mkstemp family), and optional paths.
+
+use crate::hook::{errno, set_errno};
+use crate::path::{self, map, map_at, resolve, unmap, Op, Sys};
+use sb2_ruletree::mapping::{Host, MapKind, PathBuf};
+use sb2_ruletree::{class, Errno};
+
+/// access(2) modes: W_OK is a write for read-only checks.
+pub fn access_op(mode: i32) -> Op {
+    if mode & libc::W_OK != 0 {
+        Op { class: class::OPEN, follow: true, write: true }
+    } else {
+        path::STAT
+    }
+}
+
+/// `*at` functions where a NULL path means "the fd itself" (utimensat).
+pub fn map_at_opt<R>(d: i32, p: *const libc::c_char, op: Op, f: impl FnOnce(*const libc::c_char) -> R) -> Result<R, Errno> {
+    if p.is_null() {
+        return Ok(f(p));
+    }
+    map_at(d, p, op, f)
+}
+
+/// Is `v` one of `/proc/self|<pid>/{exe,cwd,root,fd/N}` — links whose
+/// targets are host paths that must be shown virtual?
+fn proc_link(v: &[u8]) -> bool {
+    let Some(rest) = v.strip_prefix(b"/proc/") else { return false };
+    let Some(slash) = rest.iter().position(|c| *c == b'/') else { return false };
+    let (who, what) = rest.split_at(slash);
+    if who != b"self" && who != b"thread-self" && !who.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    matches!(what, b"/exe" | b"/cwd" | b"/root") || what.starts_with(b"/fd/") || what.starts_with(b"/task/")
+}
+
+pub fn readlink(
+    d: i32,
+    p: *const libc::c_char,
+    buf: *mut libc::c_char,
+    n: usize,
+    real: impl FnOnce(*const libc::c_char) -> isize,
+) -> Result<isize, Errno> {
+    let saved = errno();
+    let ctx = crate::state::ctx()?;
+    let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
+    let m = resolve(&ctx, Some(d), p, path::LREAD, false, &mut v, &mut h)?;
+    if m.kind != MapKind::ProcFs || !proc_link(v.as_bytes()) || buf.is_null() {
+        set_errno(saved);
+        return Ok(real(h.as_ptr()));
+    }
+    let mut target = PathBuf::new();
+    Sys.readlink(h.with_nul(), &mut target)?;
+    let mut virt = PathBuf::new();
+    if target.as_bytes().first() == Some(&b'/') {
+        unmap(&ctx, target.as_bytes(), class::REALPATH, &mut virt)?;
+    } else {
+        virt.set(target.as_bytes())?; // "pipe:[123]" and the like
+    }
+    let out = virt.as_bytes();
+    let k = out.len().min(n);
+    // SAFETY: the caller gave a buffer of n bytes; readlink does not NUL-terminate.
+    unsafe { core::ptr::copy_nonoverlapping(out.as_ptr(), buf as *mut u8, k) };
+    set_errno(saved);
+    Ok(k as isize)
+}
+
+/// Copies `s` to the caller's buffer, or to a malloc'd one if `buf` is NULL
+/// (glibc semantics of getcwd/realpath).
+fn give(s: &[u8], buf: *mut libc::c_char, size: usize) -> Result<*mut libc::c_char, Errno> {
+    let need = s.len() + 1;
+    let dst = if buf.is_null() {
+        // SAFETY: plain allocation handed to the caller, who frees it.
+        let p = unsafe { libc::malloc(need.max(size)) } as *mut libc::c_char;
+        if p.is_null() {
+            return Err(Errno(libc::ENOMEM));
+        }
+        p
+    } else {
+        if size < need {
+            return Err(Errno::ERANGE);
+        }
+        buf
+    };
+    // SAFETY: dst has room for need bytes (checked or allocated above).
+    unsafe {
+        core::ptr::copy_nonoverlapping(s.as_ptr(), dst as *mut u8, s.len());
+        *dst.add(s.len()) = 0;
+    }
+    Ok(dst)
+}
+
+/// getcwd and friends: the real cwd, reverse-mapped to the virtual view.
+pub fn getcwd(buf: *mut libc::c_char, size: usize) -> Result<*mut libc::c_char, Errno> {
+    let saved = errno();
+    if !buf.is_null() && size == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let ctx = crate::state::ctx()?;
+    let (mut h, mut v) = (PathBuf::new(), PathBuf::new());
+    Sys.host_cwd(&mut h)?;
+    unmap(&ctx, h.as_bytes(), class::GETCWD, &mut v)?;
+    let r = give(v.as_bytes(), buf, size)?;
+    set_errno(saved);
+    Ok(r)
+}
+
+/// realpath: the pipeline's resolved virtual path, if the file exists.
+pub fn realpath(p: *const libc::c_char, out: *mut libc::c_char) -> Result<*mut libc::c_char, Errno> {
+    let saved = errno();
+    let ctx = crate::state::ctx()?;
+    let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
+    resolve(&ctx, None, p, Op { class: class::REALPATH, follow: true, write: false }, false, &mut v, &mut h)?;
+    // SAFETY: NUL-terminated host path; st is ours.
+    let ok = unsafe {
+        let mut st: libc::stat = core::mem::zeroed();
+        libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, h.as_ptr(), &mut st, 0) == 0
+    };
+    if !ok {
+        return Err(Errno(errno()));
+    }
+    let r = give(v.as_bytes(), out, if out.is_null() { 0 } else { libc::PATH_MAX as usize })?;
+    set_errno(saved);
+    Ok(r)
+}
+
+/// mkstemp family: the template is mapped, the real function fills in the
+/// host copy, and the generated characters are copied back into the
+/// caller's (virtual) template.
+pub fn mktemp<R>(t: *mut libc::c_char, suffix_len: i32, f: impl FnOnce(*mut libc::c_char) -> R) -> Result<R, Errno> {
+    let saved = errno();
+    let ctx = crate::state::ctx()?;
+    let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
+    resolve(&ctx, None, t, path::CREAT, false, &mut v, &mut h)?;
+    let tail = 6 + suffix_len.max(0) as usize;
+    // SAFETY: t was just read as a NUL-terminated string.
+    let tlen = unsafe { libc::strlen(t) };
+    if tlen < tail || h.len() < tail {
+        return Err(Errno::EINVAL);
+    }
+    set_errno(saved);
+    let hp = h.as_ptr() as *mut libc::c_char;
+    let r = f(hp);
+    let hb = h.as_bytes();
+    // SAFETY: both buffers hold at least `tail` bytes before their NUL.
+    unsafe {
+        core::ptr::copy_nonoverlapping(hb.as_ptr().add(hb.len() - tail), t.add(tlen - tail) as *mut u8, tail);
+    }
+    Ok(r)
+}
+
+/// tmpnam/tempnam: names are checked for uniqueness in the mapped view.
+pub fn tmpnam(mut f: impl FnMut() -> *mut libc::c_char) -> Result<*mut libc::c_char, Errno> {
+    let ctx = crate::state::ctx()?;
+    for _ in 0..100 {
+        let r = f();
+        if r.is_null() {
+            return Ok(r);
+        }
+        let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
+        if resolve(&ctx, None, r, path::LSTAT, false, &mut v, &mut h).is_ok() && !Sys.exists(h.with_nul()) {
+            return Ok(r);
+        }
+    }
+    Err(Errno(libc::EEXIST))
+}
+
+/// dlopen: a name without '/' is looked up by the loader's own search.
+pub fn dlopen(p: *const libc::c_char, f: impl FnOnce(*const libc::c_char) -> *mut libc::c_void) -> Result<*mut libc::c_void, Errno> {
+    // SAFETY: strchr on a caller string only when non-null.
+    if p.is_null() || unsafe { libc::strchr(p, b'/' as i32) }.is_null() {
+        return Ok(f(p));
+    }
+    map(p, path::DLOPEN, f)
+}

@@ -1,0 +1,43 @@
+//! libsb2.so, the LD_PRELOAD interposer of sb2.
+//!
+//! FFI glue and process state only: the rules and the path pipeline live in
+//! the `sb2-ruletree` crate, which `sb2-show` shares. [`table`] is the one
+//! declaration of every hooked libc function; each row names a helper of
+//! [`path`] (plain mapping) or a gate in a family module ([`fs`], [`dirs`],
+//! [`net`]).
+//!
+//! Hot-path rules (DESIGN §6): no heap allocation, no locks, no std::fs or
+//! std::env (they would re-enter our own hooks), no panic across the FFI
+//! boundary ([`hook::boundary`] catches and fails closed with EIO).
+
+#[macro_use]
+mod hook;
+mod cstr;
+mod dirs;
+mod fs;
+mod net;
+mod path;
+mod real;
+mod state;
+mod table;
+
+/// Runs when the library is loaded: attaches to the session and resolves
+/// every real function up front, so no hook needs `dlsym` later (a vfork
+/// child must not take the loader lock).
+extern "C" fn sb2_init() {
+    table::resolve_all();
+    state::init();
+}
+
+#[used]
+#[link_section = ".init_array"]
+static INIT: extern "C" fn() = sb2_init;
+
+/// Version and hook table, read by `sb2-show hooks` through `dlopen`.
+#[no_mangle]
+pub static SB2_PRELOAD_INFO: sb2_ruletree::abi::PreloadInfo = sb2_ruletree::abi::PreloadInfo {
+    abi: sb2_ruletree::abi::ABI,
+    version: concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const core::ffi::c_char,
+    n_hooks: table::N_HOOKS,
+    hooks: table::HOOKS.as_ptr(),
+};

@@ -1,0 +1,174 @@
+//! The preload's side of the one path pipeline: [`Sys`] implements the
+//! pipeline's `Host` trait with raw system calls (never our own hooks), and
+//! the `map*` helpers are the kinds the hook table uses. Each helper decodes
+//! the caller's path, resolves it through `sb2_ruletree::mapping`, refuses
+//! writes to read-only paths (EROFS), restores errno, then hands the host
+//! path to the real function.
+
+use crate::cstr::read_path;
+use crate::hook::{errno, set_errno};
+use sb2_ruletree::mapping::{self, Ctx, MapKind, Mapped, PathBuf, Req};
+pub use sb2_ruletree::sys::Sys;
+use sb2_ruletree::Errno;
+
+/// How a hook uses its path.
+#[derive(Clone, Copy)]
+pub struct Op {
+    pub class: u32,
+    pub follow: bool,
+    pub write: bool,
+}
+
+use sb2_ruletree::class as C;
+pub const STAT: Op = Op { class: C::STAT, follow: true, write: false };
+pub const LSTAT: Op = Op { class: C::STAT, follow: false, write: false };
+pub const READ: Op = Op { class: C::OPEN, follow: true, write: false };
+pub const LREAD: Op = Op { class: C::OPEN, follow: false, write: false };
+pub const WRITE: Op = Op { class: C::OPEN, follow: true, write: true };
+pub const LWRITE: Op = Op { class: C::OPEN, follow: false, write: true };
+pub const CREAT: Op = Op { class: C::CREAT, follow: false, write: true };
+pub const REMOVE: Op = Op { class: C::REMOVE, follow: false, write: true };
+pub const RENAME: Op = Op { class: C::RENAME, follow: false, write: true };
+pub const SYMLINK: Op = Op { class: C::SYMLINK, follow: false, write: true };
+pub const MKNOD: Op = Op { class: C::MKNOD, follow: false, write: true };
+pub const TIMES: Op = Op { class: C::SET_TIMES, follow: true, write: true };
+pub const LTIMES: Op = Op { class: C::SET_TIMES, follow: false, write: true };
+pub const CHDIR: Op = Op { class: 0, follow: true, write: false };
+pub const DLOPEN: Op = Op { class: C::OPEN | C::DLOPEN, follow: true, write: false };
+pub const SOCK: Op = Op { class: C::SOCKADDR, follow: true, write: false };
+
+impl Op {
+    /// The op of an `open` with these flags.
+    pub fn open(flags: i32) -> Op {
+        let acc = flags & libc::O_ACCMODE;
+        // O_TMPFILE includes the O_DIRECTORY bit: test all of its bits.
+        let tmpfile = flags & libc::O_TMPFILE == libc::O_TMPFILE;
+        let write = acc != libc::O_RDONLY || flags & (libc::O_CREAT | libc::O_TRUNC) != 0 || tmpfile;
+        let mut class = C::OPEN;
+        if flags & libc::O_CREAT != 0 {
+            class |= C::CREAT;
+        }
+        Op { class, follow: flags & libc::O_NOFOLLOW == 0, write }
+    }
+    /// The op of an `fopen` with this mode string.
+    pub fn fopen(mode: *const libc::c_char) -> Op {
+        let mut b = PathBuf::new();
+        let write = match read_path(mode, &mut b) {
+            Ok(()) => b.as_bytes().iter().any(|c| matches!(c, b'w' | b'a' | b'+')),
+            Err(_) => false,
+        };
+        Op { class: if write { C::OPEN | C::CREAT } else { C::OPEN }, follow: true, write }
+    }
+    /// Follow the final symlink unless `flags` has `AT_SYMLINK_NOFOLLOW`.
+    pub fn at(self, flags: i32) -> Op {
+        Op { follow: self.follow && flags & libc::AT_SYMLINK_NOFOLLOW == 0, ..self }
+    }
+    /// Follow the final symlink only if `flags` has `AT_SYMLINK_FOLLOW`.
+    pub fn at_follow(self, flags: i32) -> Op {
+        Op { follow: flags & libc::AT_SYMLINK_FOLLOW != 0, ..self }
+    }
+}
+
+/// Resolves the caller's `p` (relative to `dirfd` if given) into `out`.
+pub fn resolve<'a>(
+    ctx: &Ctx<'a>,
+    dirfd: Option<i32>,
+    p: *const libc::c_char,
+    op: Op,
+    want_union: bool,
+    vout: &mut PathBuf,
+    out: &mut PathBuf,
+) -> Result<Mapped<'a>, Errno> {
+    let mut vin = PathBuf::new();
+    read_path(p, &mut vin)?;
+    let dirfd = match dirfd {
+        Some(libc::AT_FDCWD) | None => None,
+        Some(fd) => Some(fd),
+    };
+    let req = Req { dirfd, path: vin.as_bytes(), class: op.class, follow: op.follow, want_union };
+    let m = mapping::resolve(ctx, &Sys, &req, vout, out)?;
+    if op.write && m.readonly {
+        return Err(Errno::EROFS);
+    }
+    if m.kind == MapKind::Union && want_union {
+        crate::dirs::populate_union(ctx, m, vout.as_bytes(), out)?;
+    }
+    Ok(m)
+}
+
+/// Maps `p` (relative to the cwd) and calls `f` with the host path.
+#[inline]
+pub fn map<R>(p: *const libc::c_char, op: Op, f: impl FnOnce(*const libc::c_char) -> R) -> Result<R, Errno> {
+    map_at(libc::AT_FDCWD, p, op, f)
+}
+
+/// Maps `p` relative to `dirfd` and calls `f` with the (absolute) host path.
+#[inline]
+pub fn map_at<R>(dirfd: i32, p: *const libc::c_char, op: Op, f: impl FnOnce(*const libc::c_char) -> R) -> Result<R, Errno> {
+    let saved = errno();
+    let ctx = crate::state::ctx()?;
+    let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
+    resolve(&ctx, Some(dirfd), p, op, false, &mut v, &mut h)?;
+    set_errno(saved);
+    Ok(f(h.as_ptr()))
+}
+
+/// `*at` call that may name its dirfd itself (`AT_EMPTY_PATH` with ""): then
+/// nothing is mapped.
+#[inline]
+pub fn map_at_or_fd<R>(
+    dirfd: i32,
+    p: *const libc::c_char,
+    flags: i32,
+    op: Op,
+    f: impl FnOnce(*const libc::c_char) -> R,
+) -> Result<R, Errno> {
+    // SAFETY: only dereferenced when non-null; an empty string is one byte.
+    if flags & libc::AT_EMPTY_PATH != 0 && !p.is_null() && unsafe { *p } == 0 {
+        return Ok(f(p));
+    }
+    map_at(dirfd, p, op.at(flags), f)
+}
+
+/// Two paths (rename, link): both mapped.
+#[inline]
+pub fn map2_at<R>(
+    d1: i32,
+    p1: *const libc::c_char,
+    d2: i32,
+    p2: *const libc::c_char,
+    op: Op,
+    f: impl FnOnce(*const libc::c_char, *const libc::c_char) -> R,
+) -> Result<R, Errno> {
+    let saved = errno();
+    let ctx = crate::state::ctx()?;
+    let (mut v, mut h1, mut h2) = (PathBuf::new(), PathBuf::new(), PathBuf::new());
+    resolve(&ctx, Some(d1), p1, op, false, &mut v, &mut h1)?;
+    resolve(&ctx, Some(d2), p2, Op { follow: false, ..op }, false, &mut v, &mut h2)?;
+    set_errno(saved);
+    Ok(f(h1.as_ptr(), h2.as_ptr()))
+}
+
+#[inline]
+pub fn map2<R>(
+    p1: *const libc::c_char,
+    p2: *const libc::c_char,
+    op: Op,
+    f: impl FnOnce(*const libc::c_char, *const libc::c_char) -> R,
+) -> Result<R, Errno> {
+    map2_at(libc::AT_FDCWD, p1, libc::AT_FDCWD, p2, op, f)
+}
+
+/// A path that libc accepts as NULL (meaning "no path"): passed through.
+#[inline]
+pub fn map_opt<R>(p: *const libc::c_char, op: Op, f: impl FnOnce(*const libc::c_char) -> R) -> Result<R, Errno> {
+    if p.is_null() {
+        return Ok(f(p));
+    }
+    map(p, op, f)
+}
+
+/// Host → virtual, into `out`.
+pub fn unmap(ctx: &Ctx, hpath: &[u8], class: u32, out: &mut PathBuf) -> Result<(), Errno> {
+    mapping::reverse(ctx, &Sys, hpath, class, out)
+}

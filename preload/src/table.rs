@@ -1,0 +1,172 @@
+//! THE hook table: every libc function libsb2 interposes, one line each.
+//!
+//! `family name(args) -> ret = |real| body;` — the body names the kind:
+//! `map`/`map_at`/`map2`/`map2_at`/`map_opt`/`map_at_or_fd` (see
+//! [`crate::path`]) with the operation's class, symlink-following and write
+//! check, or a gate in a family module. `sb2-show hooks` prints this table;
+//! the test suite checks every row has a probe program.
+//!
+//! glibc 2.36 facts relied on (research/peers.md §4): the 2.33 `stat` family
+//! and the old `__xstat` forms are both exported and must both be hooked;
+//! `_FORTIFY_SOURCE` callers use the `__*_2` / `__*_chk` names; fopen,
+//! opendir, ftw, glob, mkstemp, realpath... reach the kernel through internal
+//! calls that bypass the PLT, so the outer function is what we hook. Variadic
+//! `open`/`openat` take their optional mode as a fixed argument (same
+//! register on x86_64 and aarch64).
+
+#![allow(clippy::missing_safety_doc)]
+
+use crate::path::*;
+use crate::{dirs, fs, net};
+use libc::{c_char, c_int, c_long, c_uint, c_void, dev_t, gid_t, mode_t, off_t, size_t, ssize_t, uid_t};
+
+type P = *const c_char;
+type V = *mut c_void;
+
+hooks! {
+    // --- open ------------------------------------------------------------
+    fs open(p: P, flags: c_int, mode: mode_t) -> c_int = |real| map(p, Op::open(flags), |h| real(h, flags, mode));
+    fs open64(p: P, flags: c_int, mode: mode_t) -> c_int = |real| map(p, Op::open(flags), |h| real(h, flags, mode));
+    fs __open(p: P, flags: c_int, mode: mode_t) -> c_int = |real| map(p, Op::open(flags), |h| real(h, flags, mode));
+    fs __open64(p: P, flags: c_int, mode: mode_t) -> c_int = |real| map(p, Op::open(flags), |h| real(h, flags, mode));
+    fs __open_2(p: P, flags: c_int) -> c_int = |real| map(p, Op::open(flags), |h| real(h, flags));
+    fs __open64_2(p: P, flags: c_int) -> c_int = |real| map(p, Op::open(flags), |h| real(h, flags));
+    fs openat(d: c_int, p: P, flags: c_int, mode: mode_t) -> c_int = |real| map_at(d, p, Op::open(flags), |h| real(d, h, flags, mode));
+    fs openat64(d: c_int, p: P, flags: c_int, mode: mode_t) -> c_int = |real| map_at(d, p, Op::open(flags), |h| real(d, h, flags, mode));
+    fs __openat_2(d: c_int, p: P, flags: c_int) -> c_int = |real| map_at(d, p, Op::open(flags), |h| real(d, h, flags));
+    fs __openat64_2(d: c_int, p: P, flags: c_int) -> c_int = |real| map_at(d, p, Op::open(flags), |h| real(d, h, flags));
+    fs creat(p: P, mode: mode_t) -> c_int = |real| map(p, Op::open(libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC), |h| real(h, mode));
+    fs creat64(p: P, mode: mode_t) -> c_int = |real| map(p, Op::open(libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC), |h| real(h, mode));
+    fs fopen(p: P, m: P) -> V = |real| map(p, Op::fopen(m), |h| real(h, m));
+    fs fopen64(p: P, m: P) -> V = |real| map(p, Op::fopen(m), |h| real(h, m));
+    fs freopen(p: P, m: P, f: V) -> V = |real| map_opt(p, Op::fopen(m), |h| real(h, m, f));
+    fs freopen64(p: P, m: P, f: V) -> V = |real| map_opt(p, Op::fopen(m), |h| real(h, m, f));
+
+    // --- stat ------------------------------------------------------------
+    fs stat(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
+    fs stat64(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
+    fs lstat(p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| real(h, b));
+    fs lstat64(p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| real(h, b));
+    fs fstatat(d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| real(d, h, b, fl));
+    fs fstatat64(d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| real(d, h, b, fl));
+    fs __xstat(ver: c_int, p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(ver, h, b));
+    fs __xstat64(ver: c_int, p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(ver, h, b));
+    fs __lxstat(ver: c_int, p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| real(ver, h, b));
+    fs __lxstat64(ver: c_int, p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| real(ver, h, b));
+    fs __fxstatat(ver: c_int, d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| real(ver, d, h, b, fl));
+    fs __fxstatat64(ver: c_int, d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| real(ver, d, h, b, fl));
+    fs statx(d: c_int, p: P, fl: c_int, mask: c_uint, b: V) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| real(d, h, fl, mask, b));
+    fs statfs(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
+    fs statfs64(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
+    fs statvfs(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
+    fs statvfs64(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
+    fs pathconf(p: P, n: c_int) -> c_long = |real| map(p, STAT, |h| real(h, n));
+
+    // --- access ----------------------------------------------------------
+    fs access(p: P, m: c_int) -> c_int = |real| map(p, fs::access_op(m), |h| real(h, m));
+    fs euidaccess(p: P, m: c_int) -> c_int = |real| map(p, fs::access_op(m), |h| real(h, m));
+    fs eaccess(p: P, m: c_int) -> c_int = |real| map(p, fs::access_op(m), |h| real(h, m));
+    fs faccessat(d: c_int, p: P, m: c_int, fl: c_int) -> c_int = |real| map_at(d, p, fs::access_op(m).at(fl), |h| real(d, h, m, fl));
+
+    // --- create and remove ---------------------------------------------
+    fs mkdir(p: P, m: mode_t) -> c_int = |real| map(p, CREAT, |h| real(h, m));
+    fs mkdirat(d: c_int, p: P, m: mode_t) -> c_int = |real| map_at(d, p, CREAT, |h| real(d, h, m));
+    fs mknod(p: P, m: mode_t, dev: dev_t) -> c_int = |real| map(p, MKNOD, |h| real(h, m, dev));
+    fs mknodat(d: c_int, p: P, m: mode_t, dev: dev_t) -> c_int = |real| map_at(d, p, MKNOD, |h| real(d, h, m, dev));
+    fs __xmknod(ver: c_int, p: P, m: mode_t, dev: *mut dev_t) -> c_int = |real| map(p, MKNOD, |h| real(ver, h, m, dev));
+    fs __xmknodat(ver: c_int, d: c_int, p: P, m: mode_t, dev: *mut dev_t) -> c_int = |real| map_at(d, p, MKNOD, |h| real(ver, d, h, m, dev));
+    fs mkfifo(p: P, m: mode_t) -> c_int = |real| map(p, MKNOD, |h| real(h, m));
+    fs mkfifoat(d: c_int, p: P, m: mode_t) -> c_int = |real| map_at(d, p, MKNOD, |h| real(d, h, m));
+    fs unlink(p: P) -> c_int = |real| map(p, REMOVE, |h| real(h));
+    fs unlinkat(d: c_int, p: P, fl: c_int) -> c_int = |real| map_at(d, p, REMOVE, |h| real(d, h, fl));
+    fs rmdir(p: P) -> c_int = |real| map(p, REMOVE, |h| real(h));
+    fs remove(p: P) -> c_int = |real| map(p, REMOVE, |h| real(h));
+    fs rename(a: P, b: P) -> c_int = |real| map2(a, b, RENAME, |x, y| real(x, y));
+    fs renameat(da: c_int, a: P, db: c_int, b: P) -> c_int = |real| map2_at(da, a, db, b, RENAME, |x, y| real(da, x, db, y));
+    fs renameat2(da: c_int, a: P, db: c_int, b: P, fl: c_uint) -> c_int = |real| map2_at(da, a, db, b, RENAME, |x, y| real(da, x, db, y, fl));
+    fs link(a: P, b: P) -> c_int = |real| map2(a, b, LWRITE, |x, y| real(x, y));
+    fs linkat(da: c_int, a: P, db: c_int, b: P, fl: c_int) -> c_int = |real| map2_at(da, a, db, b, LWRITE.at_follow(fl), |x, y| real(da, x, db, y, fl));
+    fs symlink(target: P, p: P) -> c_int = |real| map(p, SYMLINK, |h| real(target, h));
+    fs symlinkat(target: P, d: c_int, p: P) -> c_int = |real| map_at(d, p, SYMLINK, |h| real(target, d, h));
+    fs truncate(p: P, len: off_t) -> c_int = |real| map(p, WRITE, |h| real(h, len));
+    fs truncate64(p: P, len: off_t) -> c_int = |real| map(p, WRITE, |h| real(h, len));
+
+    // --- links and names -------------------------------------------------
+    fs readlink(p: P, buf: *mut c_char, n: size_t) -> ssize_t = |real| fs::readlink(libc::AT_FDCWD, p, buf, n, |h| real(h, buf, n));
+    fs readlinkat(d: c_int, p: P, buf: *mut c_char, n: size_t) -> ssize_t = |real| fs::readlink(d, p, buf, n, |h| real(d, h, buf, n));
+    fs __readlink_chk(p: P, buf: *mut c_char, n: size_t, bl: size_t) -> ssize_t = |real| fs::readlink(libc::AT_FDCWD, p, buf, n, |h| real(h, buf, n, bl));
+    fs __readlinkat_chk(d: c_int, p: P, buf: *mut c_char, n: size_t, bl: size_t) -> ssize_t = |real| fs::readlink(d, p, buf, n, |h| real(d, h, buf, n, bl));
+    fs realpath(p: P, out: *mut c_char) -> *mut c_char = |_real| fs::realpath(p, out);
+    fs __realpath_chk(p: P, out: *mut c_char, _n: size_t) -> *mut c_char = |_real| fs::realpath(p, out);
+    fs canonicalize_file_name(p: P) -> *mut c_char = |_real| fs::realpath(p, core::ptr::null_mut());
+    fs chdir(p: P) -> c_int = |real| map(p, CHDIR, |h| real(h));
+    fs getcwd(buf: *mut c_char, n: size_t) -> *mut c_char = |_real| fs::getcwd(buf, n);
+    fs __getcwd_chk(buf: *mut c_char, n: size_t, _bl: size_t) -> *mut c_char = |_real| fs::getcwd(buf, n);
+    fs getwd(buf: *mut c_char) -> *mut c_char = |_real| fs::getcwd(buf, libc::PATH_MAX as size_t);
+    fs get_current_dir_name() -> *mut c_char = |_real| fs::getcwd(core::ptr::null_mut(), 0);
+
+    // --- owner, mode, times ----------------------------------------------
+    fs chmod(p: P, m: mode_t) -> c_int = |real| map(p, WRITE, |h| real(h, m));
+    fs lchmod(p: P, m: mode_t) -> c_int = |real| map(p, LWRITE, |h| real(h, m));
+    fs fchmodat(d: c_int, p: P, m: mode_t, fl: c_int) -> c_int = |real| map_at(d, p, WRITE.at(fl), |h| real(d, h, m, fl));
+    fs chown(p: P, u: uid_t, g: gid_t) -> c_int = |real| map(p, WRITE, |h| real(h, u, g));
+    fs lchown(p: P, u: uid_t, g: gid_t) -> c_int = |real| map(p, LWRITE, |h| real(h, u, g));
+    fs fchownat(d: c_int, p: P, u: uid_t, g: gid_t, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, WRITE, |h| real(d, h, u, g, fl));
+    fs utime(p: P, t: V) -> c_int = |real| map(p, TIMES, |h| real(h, t));
+    fs utimes(p: P, t: V) -> c_int = |real| map(p, TIMES, |h| real(h, t));
+    fs lutimes(p: P, t: V) -> c_int = |real| map(p, LTIMES, |h| real(h, t));
+    fs utimensat(d: c_int, p: P, t: V, fl: c_int) -> c_int = |real| fs::map_at_opt(d, p, TIMES.at(fl), |h| real(d, h, t, fl));
+    fs futimesat(d: c_int, p: P, t: V) -> c_int = |real| fs::map_at_opt(d, p, TIMES, |h| real(d, h, t));
+
+    // --- extended attributes ---------------------------------------------
+    fs getxattr(p: P, n: P, v: V, s: size_t) -> ssize_t = |real| map(p, STAT, |h| real(h, n, v, s));
+    fs lgetxattr(p: P, n: P, v: V, s: size_t) -> ssize_t = |real| map(p, LSTAT, |h| real(h, n, v, s));
+    fs listxattr(p: P, l: *mut c_char, s: size_t) -> ssize_t = |real| map(p, STAT, |h| real(h, l, s));
+    fs llistxattr(p: P, l: *mut c_char, s: size_t) -> ssize_t = |real| map(p, LSTAT, |h| real(h, l, s));
+    fs setxattr(p: P, n: P, v: *const c_void, s: size_t, fl: c_int) -> c_int = |real| map(p, WRITE, |h| real(h, n, v, s, fl));
+    fs lsetxattr(p: P, n: P, v: *const c_void, s: size_t, fl: c_int) -> c_int = |real| map(p, LWRITE, |h| real(h, n, v, s, fl));
+    fs removexattr(p: P, n: P) -> c_int = |real| map(p, WRITE, |h| real(h, n));
+    fs lremovexattr(p: P, n: P) -> c_int = |real| map(p, LWRITE, |h| real(h, n));
+
+    // --- temporary files -------------------------------------------------
+    fs mkstemp(t: *mut c_char) -> c_int = |real| fs::mktemp(t, 0, |h| real(h));
+    fs mkstemp64(t: *mut c_char) -> c_int = |real| fs::mktemp(t, 0, |h| real(h));
+    fs mkostemp(t: *mut c_char, fl: c_int) -> c_int = |real| fs::mktemp(t, 0, |h| real(h, fl));
+    fs mkostemp64(t: *mut c_char, fl: c_int) -> c_int = |real| fs::mktemp(t, 0, |h| real(h, fl));
+    fs mkstemps(t: *mut c_char, sl: c_int) -> c_int = |real| fs::mktemp(t, sl, |h| real(h, sl));
+    fs mkstemps64(t: *mut c_char, sl: c_int) -> c_int = |real| fs::mktemp(t, sl, |h| real(h, sl));
+    fs mkostemps(t: *mut c_char, sl: c_int, fl: c_int) -> c_int = |real| fs::mktemp(t, sl, |h| real(h, sl, fl));
+    fs mkostemps64(t: *mut c_char, sl: c_int, fl: c_int) -> c_int = |real| fs::mktemp(t, sl, |h| real(h, sl, fl));
+    fs mkdtemp(t: *mut c_char) -> *mut c_char = |real| fs::mktemp(t, 0, |h| real(h)).map(|r| if r.is_null() { r } else { t });
+    fs mktemp(t: *mut c_char) -> *mut c_char = |real| fs::mktemp(t, 0, |h| real(h)).map(|_| t);
+    fs tmpnam(s: *mut c_char) -> *mut c_char = |real| fs::tmpnam(|| real(s));
+    fs tempnam(d: P, pfx: P) -> *mut c_char = |real| fs::tmpnam(|| real(d, pfx));
+
+    // --- directories and tree walks -------------------------------------
+    dirs opendir(p: P) -> V = |real| dirs::opendir(p, |h| real(h));
+    dirs scandir(p: P, list: V, filter: V, cmp: V) -> c_int = |real| dirs::unguarded_map(p, |h| real(h, list, filter, cmp));
+    dirs scandir64(p: P, list: V, filter: V, cmp: V) -> c_int = |real| dirs::unguarded_map(p, |h| real(h, list, filter, cmp));
+    dirs ftw(p: P, f: V, n: c_int) -> c_int = |real| dirs::ftw(p, f, |h, t| real(h, t, n), false);
+    dirs ftw64(p: P, f: V, n: c_int) -> c_int = |real| dirs::ftw(p, f, |h, t| real(h, t, n), false);
+    dirs nftw(p: P, f: V, n: c_int, fl: c_int) -> c_int = |real| dirs::ftw(p, f, |h, t| real(h, t, n, fl), true);
+    dirs nftw64(p: P, f: V, n: c_int, fl: c_int) -> c_int = |real| dirs::ftw(p, f, |h, t| real(h, t, n, fl), true);
+    dirs fts_open(argv: *const *mut c_char, o: c_int, cmp: V) -> V = |real| dirs::fts_open(argv, |a| real(a, o, cmp));
+    dirs fts64_open(argv: *const *mut c_char, o: c_int, cmp: V) -> V = |real| dirs::fts_open(argv, |a| real(a, o, cmp));
+    dirs glob(pat: P, fl: c_int, errf: V, g: V) -> c_int = |real| dirs::glob(fl, g, false, |fl| real(pat, fl, errf, g));
+    dirs glob64(pat: P, fl: c_int, errf: V, g: V) -> c_int = |real| dirs::glob(fl, g, true, |fl| real(pat, fl, errf, g));
+
+    // --- misc ------------------------------------------------------------
+    fs dlopen(p: P, fl: c_int) -> V = |real| fs::dlopen(p, |h| real(h, fl));
+    fs dlmopen(ns: c_long, p: P, fl: c_int) -> V = |real| fs::dlopen(p, |h| real(ns, h, fl));
+    fs inotify_add_watch(fd: c_int, p: P, mask: u32) -> c_int = |real| map(p, Op { follow: mask & libc::IN_DONT_FOLLOW == 0, ..READ }, |h| real(fd, h, mask));
+    fs name_to_handle_at(d: c_int, p: P, hd: V, mnt: *mut c_int, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, LSTAT.at_follow(fl), |h| real(d, h, hd, mnt, fl));
+    net bind(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(a, l, |a, l| real(fd, a, l));
+    net connect(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(a, l, |a, l| real(fd, a, l));
+}
+
+/// Resolves every real function now (called from the library constructor).
+pub fn resolve_all() {
+    for s in SLOTS {
+        let _ = s.get();
+    }
+}

@@ -1,0 +1,43 @@
+-- simple: a minimal cross-compilation view. Programs come from the host;
+-- headers and libraries come from the target root (read-only unless root
+-- is simulated). The host's /tmp, /home and everything else stay as they are.
+rule_file_interface_version = "105"
+
+local ro = readonly_fs_if_not_root
+
+fs_mapping_rules = {
+	{ rules = import_from_fs_rule_library("sb2_own"), dir = "/" },
+	{ dir = "/proc", rules = import_from_fs_rule_library("proc") },
+	{ dir = "/dev", rules = import_from_fs_rule_library("dev") },
+	{ dir = "/sys", rules = import_from_fs_rule_library("sys") },
+
+	-- Headers always come from the target.
+	{ dir = "/usr/include", map_to = target_root, protection = ro },
+
+	-- The host compiler's private files and the host interpreters' libraries
+	-- must stay the host's, or the host tools themselves break.
+	{ dir = "/usr/lib/gcc", use_orig_path = true },
+	{ prefix = "/usr/lib/python", use_orig_path = true },
+	{ dir = "/usr/lib/perl", use_orig_path = true },
+	{ prefix = "/usr/lib/perl5", use_orig_path = true },
+	{ dir = "/usr/lib/git-core", use_orig_path = true },
+	{ dir = "/usr/lib/locale", use_orig_path = true },
+
+	-- Libraries: the target's; a file the target lacks is the host's, so
+	-- host tools can still load their own plugins.
+	{ dir = "/usr/lib", actions = {
+		{ if_exists_then_map_to = target_root, protection = ro },
+		{ use_orig_path = true },
+	} },
+	{ dir = "/lib", actions = {
+		{ if_exists_then_map_to = target_root, protection = ro },
+		{ use_orig_path = true },
+	} },
+	{ dir = "/lib64", actions = {
+		{ if_exists_then_map_to = target_root, protection = ro },
+		{ use_orig_path = true },
+	} },
+
+	-- Everything else is the host's.
+	{ dir = "/", use_orig_path = true },
+}

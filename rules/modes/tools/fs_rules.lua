@@ -1,0 +1,36 @@
+-- tools: run things from the tools root (a host-architecture distribution,
+-- sb2-init -t), e.g. host-arch dpkg for build-dependency checks. Without a
+-- tools root nothing is mapped.
+rule_file_interface_version = "105"
+
+if not tools_root then
+	fs_mapping_rules = { { dir = "/", use_orig_path = true } }
+	return
+end
+
+local ro = readonly_fs_if_not_root
+local rules = {
+	{ rules = import_from_fs_rule_library("sb2_own"), dir = "/" },
+	{ dir = sbox_workdir, use_orig_path = true },
+}
+if sbox_user_home_dir and sbox_user_home_dir ~= "/" then
+	table.insert(rules, { dir = sbox_user_home_dir, use_orig_path = true })
+end
+for _, r in ipairs({
+	{ dir = "/proc", rules = import_from_fs_rule_library("proc") },
+	{ dir = "/", rules = import_from_fs_rule_library("private_tmp") },
+	{ dir = "/dev", rules = import_from_fs_rule_library("dev") },
+	{ dir = "/sys", rules = import_from_fs_rule_library("sys") },
+	{ path = "/etc/passwd", use_orig_path = true },
+	{ path = "/etc/group", use_orig_path = true },
+	{ path = "/etc/resolv.conf", force_orig_path = true },
+	{ path = "/var/lib/dpkg/status", actions = {
+		{ if_env_var_is_not_empty = "SBOX_TOOLS_MODE_VAR_LIB_DPKG_STATUS_LOCATION",
+		  replace_by_value_of_env_var = "SBOX_TOOLS_MODE_VAR_LIB_DPKG_STATUS_LOCATION" },
+		{ map_to = tools_root, protection = ro },
+	} },
+	{ dir = "/", map_to = tools_root, protection = ro },
+}) do
+	table.insert(rules, r)
+end
+fs_mapping_rules = rules

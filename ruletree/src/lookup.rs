@@ -1,0 +1,123 @@
+//! Rule selection: Scratchbox2's ordered first-match semantics with subtree
+//! fall-through, indexed by path component.
+//!
+//! Each rule list carries a trie keyed by selector components. A lookup walks
+//! the trie along the path once and considers only the rules anchored on that
+//! walk, in rule order, so its cost grows with the path's depth, not with the
+//! number of rules. Hot path: no allocation.
+
+use crate::format::{RuleList, RuleRef, TrieNode, MAX_DEPTH, SEL_DIR, SEL_PATH, SEL_PREFIX};
+use crate::format::ACT_RULES;
+
+/// Who is asking: the filters of a rule are checked against this.
+#[derive(Clone, Copy, Debug)]
+pub struct Caller<'c> {
+    /// The calling function's class bits (`crate::class`); 0 = unclassified.
+    pub class: u32,
+    /// The calling program's name (basename).
+    pub binary_name: &'c [u8],
+}
+
+/// Does `sel` of `kind` select `path`?
+#[inline]
+pub fn selector_matches(kind: u8, sel: &[u8], path: &[u8]) -> bool {
+    match kind {
+        SEL_PATH => path == sel,
+        SEL_PREFIX => path.starts_with(sel),
+        SEL_DIR => {
+            sel == b"/"
+                || (path.starts_with(sel) && (path.len() == sel.len() || path.get(sel.len()) == Some(&b'/')))
+        }
+        _ => false,
+    }
+}
+
+/// Do the rule's filters (`func_class`, `binary_name`) pass?
+#[inline]
+pub fn filters_pass(r: &RuleRef, who: &Caller) -> bool {
+    let fc = r.func_class();
+    if fc != 0 && fc & who.class == 0 {
+        return false;
+    }
+    match r.binary_name() {
+        Some(b) => b == who.binary_name,
+        None => true,
+    }
+}
+
+/// The trie nodes on `path`'s walk, root first.
+struct Walk<'a> {
+    nodes: [Option<TrieNode<'a>>; MAX_DEPTH + 1],
+    n: usize,
+}
+
+impl<'a> Walk<'a> {
+    fn new(list: &RuleList<'a>, path: &[u8]) -> Walk<'a> {
+        let mut w = Walk { nodes: [None; MAX_DEPTH + 1], n: 0 };
+        if list.is_empty() {
+            return w;
+        }
+        let mut node = list.trie_root();
+        w.nodes[0] = Some(node);
+        w.n = 1;
+        for comp in path.split(|c| *c == b'/').filter(|c| !c.is_empty()) {
+            if w.n > MAX_DEPTH {
+                break;
+            }
+            match node.child(comp) {
+                Some(c) => {
+                    node = c;
+                    if let Some(slot) = w.nodes.get_mut(w.n) {
+                        *slot = Some(c);
+                    }
+                    w.n += 1;
+                }
+                None => break,
+            }
+        }
+        w
+    }
+    /// Smallest anchored rule index greater than `after`.
+    fn next(&self, after: Option<u32>) -> Option<u32> {
+        self.nodes.iter().take(self.n).flatten().filter_map(|n| n.first_rule_after(after)).min()
+    }
+}
+
+/// First rule in `list` whose selector matches `path` and whose filters pass,
+/// after rule index `after`. Returns the index too, so callers can continue.
+/// Subtrees are *not* entered here.
+pub fn find_after<'a>(list: &RuleList<'a>, path: &[u8], who: &Caller, after: Option<u32>) -> Option<(u32, RuleRef<'a>)> {
+    let walk = Walk::new(list, path);
+    let mut last = after;
+    while let Some(i) = walk.next(last) {
+        last = Some(i);
+        let r = list.get(i)?;
+        if selector_matches(r.selector_kind(), r.selector(), path) && filters_pass(&r, who) {
+            return Some((i, r));
+        }
+    }
+    None
+}
+
+/// The deciding rule for `path`: first match, descending into `rules`
+/// subtrees, falling through past a subtree in which nothing matched.
+pub fn find<'a>(list: &RuleList<'a>, path: &[u8], who: &Caller) -> Option<RuleRef<'a>> {
+    find_depth(list, path, who, 0)
+}
+
+fn find_depth<'a>(list: &RuleList<'a>, path: &[u8], who: &Caller, depth: u32) -> Option<RuleRef<'a>> {
+    if depth > 16 {
+        return None;
+    }
+    let mut after = None;
+    while let Some((i, r)) = find_after(list, path, who, after) {
+        if r.action_kind() != ACT_RULES {
+            return Some(r);
+        }
+        if let Some(found) = find_depth(&r.sublist(), path, who, depth + 1) {
+            return Some(found);
+        }
+        after = Some(i);
+    }
+    None
+}

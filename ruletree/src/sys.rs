@@ -1,0 +1,120 @@
+//! The pipeline's `Host` implemented with raw system calls: used by the
+//! preload (where calling libc would re-enter our own hooks) and by
+//! `sb2-show` (which runs inside the session, preloaded, and must not have
+//! its own lookups mapped a second time).
+
+use crate::mapping::{Host, Kind, PathBuf};
+use crate::Errno;
+
+fn errno() -> i32 {
+    // SAFETY: this thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+
+extern "C" {
+    static environ: *const *const libc::c_char;
+}
+
+/// Value of an environment variable, read from `environ` directly (the
+/// program may define its own `getenv`, as bash does).
+pub fn env(name: &[u8]) -> Option<&'static [u8]> {
+    // SAFETY: environ is a NULL-terminated array of NUL-terminated strings
+    // owned by libc for the life of the process.
+    unsafe {
+        let mut e = environ;
+        if e.is_null() {
+            return None;
+        }
+        while !(*e).is_null() {
+            let s = core::ffi::CStr::from_ptr(*e).to_bytes();
+            if s.len() > name.len() && s.starts_with(name) && s.get(name.len()) == Some(&b'=') {
+                return s.get(name.len() + 1..);
+            }
+            e = e.add(1);
+        }
+    }
+    None
+}
+
+/// Host operations by raw system call.
+pub struct Sys;
+
+fn last_err() -> Errno {
+    Errno(errno())
+}
+
+impl Host for Sys {
+    fn lstat_kind(&self, hpath: &[u8]) -> Result<Kind, Errno> {
+        // SAFETY: hpath is NUL-terminated (pipeline contract); st is ours.
+        unsafe {
+            let mut st: libc::stat = core::mem::zeroed();
+            if libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, hpath.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) != 0 {
+                return Err(last_err());
+            }
+            Ok(match st.st_mode & libc::S_IFMT {
+                libc::S_IFLNK => Kind::Symlink,
+                libc::S_IFDIR => Kind::Dir,
+                _ => Kind::Other,
+            })
+        }
+    }
+    fn readlink(&self, hpath: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
+        let mut buf = [0u8; crate::PATH_MAX];
+        // SAFETY: hpath is NUL-terminated; buf is ours.
+        let n = unsafe {
+            libc::syscall(libc::SYS_readlinkat, libc::AT_FDCWD, hpath.as_ptr(), buf.as_mut_ptr(), buf.len())
+        };
+        if n < 0 {
+            return Err(last_err());
+        }
+        out.set(buf.get(..n as usize).unwrap_or(&[]))
+    }
+    fn getenv(&self, name: &[u8], out: &mut PathBuf) -> bool {
+        match env(name) {
+            Some(v) => out.set(v).is_ok(),
+            None => false,
+        }
+    }
+    fn host_cwd(&self, out: &mut PathBuf) -> Result<(), Errno> {
+        let mut buf = [0u8; crate::PATH_MAX];
+        // SAFETY: buf is ours; the kernel writes at most its length.
+        let n = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
+        if n <= 0 {
+            return Err(last_err());
+        }
+        // The kernel's length includes the NUL.
+        out.set(buf.get(..n as usize - 1).unwrap_or(&[]))
+    }
+    fn fd_path(&self, fd: i32, out: &mut PathBuf) -> Result<(), Errno> {
+        if fd < 0 {
+            return Err(Errno::EBADF);
+        }
+        let mut p = PathBuf::new();
+        p.set(b"/proc/self/fd/")?;
+        let mut digits = [0u8; 12];
+        let mut n = fd as u32;
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            if let Some(d) = digits.get_mut(i) {
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        p.push(digits.get(i..).unwrap_or(&[]))?;
+        match self.readlink(p.with_nul(), out) {
+            Ok(()) => {
+                if out.as_bytes().first() != Some(&b'/') {
+                    // A pipe or socket cannot be a directory.
+                    return Err(Errno::ENOTDIR);
+                }
+                Ok(())
+            }
+            Err(_) => Err(Errno::EBADF),
+        }
+    }
+}
+

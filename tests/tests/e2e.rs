@@ -1,0 +1,6 @@
+//! End-to-end tests: real programs (sh, coreutils, python3, gcc, make) and
+//! C probe programs run in real sb2 sessions. One test binary, one module
+//! per family.
+
+mod cli;
+mod fs;
