@@ -82,6 +82,7 @@ pub fn instrument(src: &str) -> String {
             j += 1;
         }
         let end = (j + close.len()).min(b.len());
+        *line += src[j..end].matches('\n').count() as u32;
         out.push_str(&src[from..end]);
         end
     };

@@ -104,3 +104,6 @@ pub mod class {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

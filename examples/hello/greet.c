@@ -1,0 +1,6 @@
+#include <stdio.h>
+#include "greet.h"
+void greet(const char *who)
+{
+	printf("%s\n", who);
+}

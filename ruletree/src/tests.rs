@@ -1,0 +1,194 @@
+//! Unit tests of the pure parts: format round trip and damage detection,
+//! first-match lookup with subtree fall-through, the pipeline on a fake
+//! host, reverse mapping, and the compiler's instrumentation. (They never
+//! replace the end-to-end tests in tests/.)
+
+use crate::format::{self, Tree};
+use crate::mapping::{self, Ctx, Host, Kind, PathBuf, Req};
+use crate::model::*;
+use crate::Errno;
+use std::collections::HashMap;
+
+fn rule(sel: Selector, act: Action) -> Rule {
+    Rule::new(sel, act)
+}
+fn dir(s: &str) -> Selector {
+    Selector::Dir(s.into())
+}
+
+fn build(rules: Vec<Rule>) -> Vec<u8> {
+    let s = Session {
+        constants: vec![("target_root".into(), "/T".into()), ("session_dir".into(), "/S".into())],
+        modes: vec![Mode { name: "m".into(), fs_rules: rules }],
+    };
+    format::write(&s).unwrap()
+}
+
+/// A file system of host paths: dirs, files and symlinks.
+#[derive(Default)]
+struct Fake {
+    links: HashMap<&'static str, &'static str>,
+    exists: Vec<&'static str>,
+    cwd: &'static str,
+}
+
+impl Host for Fake {
+    fn lstat_kind(&self, p: &[u8]) -> Result<Kind, Errno> {
+        let p = std::str::from_utf8(&p[..p.len() - 1]).unwrap();
+        if self.links.contains_key(p) {
+            Ok(Kind::Symlink)
+        } else if self.exists.iter().any(|e| *e == p || e.starts_with(&format!("{p}/"))) {
+            Ok(Kind::Dir)
+        } else {
+            Err(Errno::ENOENT)
+        }
+    }
+    fn readlink(&self, p: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
+        let p = std::str::from_utf8(&p[..p.len() - 1]).unwrap();
+        out.set(self.links.get(p).ok_or(Errno::EINVAL)?.as_bytes())
+    }
+    fn getenv(&self, _: &[u8], _: &mut PathBuf) -> bool {
+        false
+    }
+    fn host_cwd(&self, out: &mut PathBuf) -> Result<(), Errno> {
+        out.set(self.cwd.as_bytes())
+    }
+    fn fd_path(&self, _: i32, _: &mut PathBuf) -> Result<(), Errno> {
+        Err(Errno::EBADF)
+    }
+}
+
+fn map(bytes: &[u8], host: &Fake, path: &str, follow: bool) -> Result<String, Errno> {
+    let tree = Tree::new(bytes).unwrap();
+    let ctx = Ctx { tree, mode: tree.mode(0).unwrap(), binary_name: b"prog", exec_policy: b"", is_root: false };
+    let req = Req { dirfd: None, path: path.as_bytes(), class: crate::class::OPEN, follow, want_union: false };
+    let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
+    mapping::resolve(&ctx, host, &req, &mut v, &mut h)?;
+    Ok(String::from_utf8(h.as_bytes().to_vec()).unwrap())
+}
+
+#[test]
+fn format_detects_damage_and_version() {
+    let mut b = build(vec![rule(dir("/"), Action::UseOrigPath)]);
+    assert!(Tree::new(&b).is_ok());
+    assert_eq!(Tree::new(&b[..b.len() - 8]).err(), Some(format::FormatError::Truncated));
+    let last = b.len() - 1;
+    b[last] ^= 1;
+    assert_eq!(Tree::new(&b).err(), Some(format::FormatError::Checksum));
+    let mut v = build(vec![]);
+    v[8] = 99;
+    assert!(matches!(Tree::new(&v), Err(format::FormatError::Version { found: 99, .. })));
+}
+
+#[test]
+fn first_match_in_rule_order_not_longest_prefix() {
+    let b = build(vec![
+        rule(dir("/usr"), Action::MapTo("/A".into())),
+        rule(dir("/usr/include"), Action::MapTo("/B".into())),
+        rule(dir("/"), Action::UseOrigPath),
+    ]);
+    assert_eq!(map(&b, &Fake::default(), "/usr/include/x.h", true).unwrap(), "/A/usr/include/x.h");
+    assert_eq!(map(&b, &Fake::default(), "/usrx", true).unwrap(), "/usrx");
+}
+
+#[test]
+fn selectors_path_prefix_dir() {
+    let b = build(vec![
+        rule(Selector::Path("/p".into()), Action::ReplaceBy("/P".into())),
+        rule(Selector::Prefix("/usr/bin/sb2-".into()), Action::MapTo("/H".into())),
+        rule(dir("/d"), Action::ReplaceBy("/D".into())),
+        rule(dir("/"), Action::UseOrigPath),
+    ]);
+    let f = Fake::default();
+    assert_eq!(map(&b, &f, "/p", true).unwrap(), "/P");
+    assert_eq!(map(&b, &f, "/p/x", true).unwrap(), "/p/x");
+    assert_eq!(map(&b, &f, "/usr/bin/sb2-show", true).unwrap(), "/H/usr/bin/sb2-show");
+    assert_eq!(map(&b, &f, "/usr/bin/sb", true).unwrap(), "/usr/bin/sb");
+    assert_eq!(map(&b, &f, "/d/e", true).unwrap(), "/D/e");
+    assert_eq!(map(&b, &f, "/dd", true).unwrap(), "/dd");
+}
+
+#[test]
+fn subtree_falls_through_and_filters_apply() {
+    let mut by_bin = rule(dir("/x"), Action::MapTo("/BIN".into()));
+    by_bin.binary_name = Some(b"other".to_vec());
+    let mut by_class = rule(dir("/x"), Action::MapTo("/EXEC".into()));
+    by_class.func_class = crate::class::EXEC;
+    let b = build(vec![
+        rule(dir("/x"), Action::Rules(vec![by_bin, by_class])),
+        rule(dir("/x"), Action::MapTo("/AFTER".into())),
+    ]);
+    assert_eq!(map(&b, &Fake::default(), "/x/y", true).unwrap(), "/AFTER/x/y");
+}
+
+#[test]
+fn conditional_actions_take_the_first_that_exists() {
+    let b = build(vec![rule(
+        dir("/u"),
+        Action::Actions(vec![
+            rule(Selector::None, Action::IfExistsThenMapTo("/T".into())),
+            rule(Selector::None, Action::IfExistsThenMapTo("/H".into())),
+            rule(Selector::None, Action::MapTo("/T".into())),
+        ]),
+    )]);
+    let f = Fake { exists: vec!["/H/u/only-host"], ..Default::default() };
+    assert_eq!(map(&b, &f, "/u/only-host", true).unwrap(), "/H/u/only-host");
+    assert_eq!(map(&b, &f, "/u/nowhere", true).unwrap(), "/T/u/nowhere");
+}
+
+#[test]
+fn symlinks_resolve_in_the_virtual_view() {
+    let b = build(vec![rule(dir("/"), Action::MapTo("/T".into()))]);
+    let mut f = Fake { exists: vec!["/T/etc/real", "/T/a/b"], ..Default::default() };
+    f.links.insert("/T/lib", "usr/lib");
+    f.links.insert("/T/etc/abs", "/etc/real");
+    f.links.insert("/T/loop", "/loop");
+    assert_eq!(map(&b, &f, "/etc/abs", true).unwrap(), "/T/etc/real");
+    assert_eq!(map(&b, &f, "/etc/abs", false).unwrap(), "/T/etc/abs");
+    assert_eq!(map(&b, &f, "/lib/x", true).unwrap(), "/T/usr/lib/x");
+    assert_eq!(map(&b, &f, "/a/./b/../b//c", true).unwrap(), "/T/a/b/c");
+    assert_eq!(map(&b, &f, "/loop", true), Err(Errno::ELOOP));
+    assert_eq!(map(&b, &f, "", true), Err(Errno::ENOENT));
+    assert_eq!(map(&b, &f, &"/a".repeat(3000), true), Err(Errno::ENAMETOOLONG));
+}
+
+#[test]
+fn relative_paths_use_the_reversed_cwd() {
+    let b = build(vec![rule(dir("/"), Action::MapTo("/T".into()))]);
+    let f = Fake { cwd: "/T/src", exists: vec!["/T/src"], ..Default::default() };
+    assert_eq!(map(&b, &f, "x.c", true).unwrap(), "/T/src/x.c");
+    assert_eq!(map(&b, &f, "../y", true).unwrap(), "/T/y");
+}
+
+#[test]
+fn reverse_picks_the_longest_verified_rule() {
+    let b = build(vec![
+        rule(dir("/home"), Action::UseOrigPath),
+        rule(dir("/tmp"), Action::ReplaceBy("/S/tmp".into())),
+        rule(dir("/"), Action::MapTo("/home/t".into())),
+    ]);
+    let tree = Tree::new(&b).unwrap();
+    let ctx = Ctx { tree, mode: tree.mode(0).unwrap(), binary_name: b"", exec_policy: b"", is_root: false };
+    let rev = |h: &str| {
+        let mut o = PathBuf::new();
+        mapping::reverse(&ctx, &Fake::default(), h.as_bytes(), 0, &mut o).unwrap();
+        String::from_utf8(o.as_bytes().to_vec()).unwrap()
+    };
+    assert_eq!(rev("/S/tmp/x"), "/tmp/x");
+    assert_eq!(rev("/home/u"), "/home/u");
+    // /home/t/etc is both "itself" (the /home rule) and /etc: forward
+    // mapping of /etc gives it back, and the target root rule is longer.
+    assert_eq!(rev("/home/t/etc"), "/etc");
+    assert_eq!(rev("/elsewhere"), "/elsewhere");
+}
+
+#[cfg(feature = "compiler")]
+#[test]
+fn instrument_keeps_lines_and_wraps_tables() {
+    let src = "x = {\n a = 1, -- { not this\n b = f{ 2 }, s = \"{\" }\nreturn { [[ { ]] }";
+    let out = crate::compile::instrument(src);
+    assert_eq!(out.lines().count(), src.lines().count());
+    assert!(out.starts_with("x = __sb2_t(1,{"));
+    assert!(out.contains("f(__sb2_t(3,{ 2 }))"), "{out}");
+    assert!(out.contains("-- { not this") && out.contains("\"{\"") && out.contains("[[ { ]]"));
+}
