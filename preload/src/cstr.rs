@@ -2,9 +2,11 @@
 //! EFAULT (as the kernel would), never a crash; over-long paths give
 //! ENAMETOOLONG.
 //!
-//! The string is copied with `process_vm_readv` on our own pid, which reports
-//! a fault instead of raising SIGSEGV, one page at a time so a string ending
-//! just before an unmapped page still reads.
+//! A page is first read with `process_vm_readv` on our own pid, which
+//! reports a fault instead of raising SIGSEGV; pages found readable are
+//! remembered (see `cache`) so the common case costs no system call. Pages
+//! are handled one at a time, so a string ending just before an unmapped
+//! page still reads.
 
 use sb2_ruletree::mapping::PathBuf;
 use sb2_ruletree::{Errno, PATH_MAX};
@@ -17,12 +19,23 @@ pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno>
         return Err(Errno::EFAULT);
     }
     out.clear();
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
     let mut addr = p as usize;
-    let mut chunk = [0u8; PAGE];
     loop {
         let n = PAGE - (addr % PAGE);
+        if crate::cache::page_known(addr - addr % PAGE) {
+            // SAFETY: the page was readable and nothing was unmapped since.
+            let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, n) };
+            if let Some(z) = bytes.iter().position(|c| *c == 0) {
+                return out.push(bytes.get(..z).unwrap_or(&[]));
+            }
+            out.push(bytes)?;
+            addr += n;
+            continue;
+        }
+        // Unknown page: let the kernel copy it (zeroing 4 KiB is paid only here).
+        let mut chunk = [0u8; PAGE];
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
         let local = libc::iovec { iov_base: chunk.as_mut_ptr() as *mut libc::c_void, iov_len: n };
         let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: n };
         // SAFETY: reads at most n bytes of our own address space into chunk
@@ -37,6 +50,9 @@ pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno>
             return read_direct(p, out);
         }
         let got = (got as usize).min(n);
+        if got == n {
+            crate::cache::page_remember(addr - addr % PAGE);
+        }
         let bytes = chunk.get(..got).unwrap_or(&[]);
         if let Some(z) = bytes.iter().position(|c| *c == 0) {
             out.push(bytes.get(..z).unwrap_or(&[]))?;

@@ -80,6 +80,8 @@ unsafe extern "C" fn ftw_tramp(fpath: *const c_char, sb: *const c_void, flag: c_
 }
 
 unsafe extern "C" fn nftw_tramp(fpath: *const c_char, sb: *const c_void, flag: c_int, ftw: *mut Ftw) -> c_int {
+    // With FTW_CHDIR glibc changed directory with internal calls.
+    crate::cache::cwd_changed::<()>(Ok(())).ok();
     let w = WALK.with(|c| c.get());
     // SAFETY: user was set from the caller's nftw function pointer.
     let user: NftwFn = unsafe { core::mem::transmute::<*mut c_void, NftwFn>(w.user) };
@@ -116,6 +118,10 @@ pub fn ftw(p: *const c_char, user: *mut c_void, real: impl FnOnce(*const c_char,
     WALK.with(|c| c.set(prev));
     Ok(r)
 }
+
+/// fts never changes directory behind our back (glibc's fts would chdir
+/// with internal calls, invalidating the cached virtual cwd unseen).
+pub const FTS_NOCHDIR: c_int = 0x0004;
 
 /// fts_open: every start path is mapped (into malloc'd copies: fts keeps
 /// its own). Entries are reported with host paths, as in Scratchbox2.

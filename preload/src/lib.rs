@@ -12,6 +12,7 @@
 
 #[macro_use]
 mod hook;
+mod cache;
 mod cstr;
 mod dirs;
 mod fs;

@@ -7,8 +7,42 @@
 
 use crate::cstr::read_path;
 use crate::hook::{errno, set_errno};
-use sb2_ruletree::mapping::{self, Ctx, MapKind, Mapped, PathBuf, Req};
+use sb2_ruletree::mapping::{self, Ctx, Host, Kind, MapKind, Mapped, PathBuf, Req};
 pub use sb2_ruletree::sys::Sys;
+
+/// The preload's host: raw system calls ([`Sys`]) plus the per-thread
+/// caches of [`crate::cache`].
+pub struct Cached;
+
+impl Host for Cached {
+    fn lstat_kind(&self, hpath: &[u8]) -> Result<Kind, Errno> {
+        Sys.lstat_kind(hpath)
+    }
+    fn readlink(&self, hpath: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
+        Sys.readlink(hpath, out)
+    }
+    fn getenv(&self, name: &[u8], out: &mut PathBuf) -> bool {
+        Sys.getenv(name, out)
+    }
+    fn host_cwd(&self, out: &mut PathBuf) -> Result<(), Errno> {
+        Sys.host_cwd(out)
+    }
+    fn fd_path(&self, fd: i32, out: &mut PathBuf) -> Result<(), Errno> {
+        Sys.fd_path(fd, out)
+    }
+    fn cached_cwd(&self, out: &mut PathBuf) -> bool {
+        crate::cache::cached_cwd(out)
+    }
+    fn cache_cwd(&self, vcwd: &[u8]) {
+        crate::cache::cache_cwd(vcwd)
+    }
+    fn dir_known(&self, key: u64) -> bool {
+        crate::cache::dir_known(key)
+    }
+    fn dir_remember(&self, key: u64) {
+        crate::cache::dir_remember(key)
+    }
+}
 use sb2_ruletree::Errno;
 
 /// How a hook uses its path.
@@ -86,7 +120,7 @@ pub fn resolve<'a>(
         Some(fd) => Some(fd),
     };
     let req = Req { dirfd, path: vin.as_bytes(), class: op.class, follow: op.follow, want_union };
-    let m = mapping::resolve(ctx, &Sys, &req, vout, out)?;
+    let m = mapping::resolve(ctx, &Cached, &req, vout, out)?;
     if op.write && m.readonly {
         return Err(Errno::EROFS);
     }
@@ -170,5 +204,115 @@ pub fn map_opt<R>(p: *const libc::c_char, op: Op, f: impl FnOnce(*const libc::c_
 
 /// Host → virtual, into `out`.
 pub fn unmap(ctx: &Ctx, hpath: &[u8], class: u32, out: &mut PathBuf) -> Result<(), Errno> {
-    mapping::reverse(ctx, &Sys, hpath, class, out)
+    mapping::reverse(ctx, &Cached, hpath, class, out)
+}
+
+/// The stat family, without an extra system call for the final component:
+/// the path is resolved up to its last component, the kernel is asked with
+/// `AT_SYMLINK_NOFOLLOW` into the caller's buffer, and only if that finds a
+/// symlink (which must be followed in the virtual view) is the path resolved
+/// fully and the real function called. `stat`, `stat64` and `__xstat(1)`
+/// share the kernel's `struct stat` layout on 64-bit Linux.
+#[inline]
+pub fn stat_at(
+    d: i32,
+    p: *const libc::c_char,
+    flags: i32,
+    buf: *mut libc::c_void,
+    real: impl FnOnce(*const libc::c_char) -> i32,
+) -> Result<i32, Errno> {
+    // SAFETY: only dereferenced when non-null; "" is one byte.
+    if flags & libc::AT_EMPTY_PATH != 0 && !p.is_null() && unsafe { *p } == 0 {
+        return Ok(real(p));
+    }
+    let saved = errno();
+    let ctx = crate::state::ctx()?;
+    let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
+    resolve(&ctx, Some(d), p, LSTAT, false, &mut v, &mut h)?;
+    if flags & libc::AT_SYMLINK_NOFOLLOW != 0 || v.as_bytes() == b"/" {
+        set_errno(saved);
+        return Ok(real(h.as_ptr()));
+    }
+    // SAFETY: the caller's stat buffer and our NUL-terminated host path.
+    let r = unsafe { libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, h.as_ptr(), buf, flags | libc::AT_SYMLINK_NOFOLLOW) } as i32;
+    // SAFETY: on success the kernel filled in the buffer.
+    if r != 0 || unsafe { (*(buf as *const libc::stat)).st_mode } & libc::S_IFMT != libc::S_IFLNK {
+        if r == 0 {
+            set_errno(saved);
+        }
+        return Ok(r);
+    }
+    resolve(&ctx, Some(d), p, STAT, false, &mut v, &mut h)?;
+    set_errno(saved);
+    Ok(real(h.as_ptr()))
+}
+
+/// statx, like [`stat_at`].
+#[inline]
+pub fn statx_at(
+    d: i32,
+    p: *const libc::c_char,
+    flags: i32,
+    mask: u32,
+    buf: *mut libc::c_void,
+    real: impl FnOnce(*const libc::c_char) -> i32,
+) -> Result<i32, Errno> {
+    // SAFETY: as in stat_at.
+    if flags & libc::AT_EMPTY_PATH != 0 && !p.is_null() && unsafe { *p } == 0 {
+        return Ok(real(p));
+    }
+    let saved = errno();
+    let ctx = crate::state::ctx()?;
+    let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
+    resolve(&ctx, Some(d), p, LSTAT, false, &mut v, &mut h)?;
+    if flags & libc::AT_SYMLINK_NOFOLLOW != 0 || v.as_bytes() == b"/" {
+        set_errno(saved);
+        return Ok(real(h.as_ptr()));
+    }
+    let m = mask | libc::STATX_TYPE;
+    // SAFETY: the caller's statx buffer and our NUL-terminated host path.
+    let r = unsafe {
+        libc::syscall(libc::SYS_statx, libc::AT_FDCWD, h.as_ptr(), flags | libc::AT_SYMLINK_NOFOLLOW, m, buf)
+    } as i32;
+    // SAFETY: on success the kernel filled in the buffer.
+    if r != 0 || (unsafe { (*(buf as *const libc::statx)).stx_mode } as u32) & libc::S_IFMT != libc::S_IFLNK {
+        if r == 0 {
+            set_errno(saved);
+        }
+        return Ok(r);
+    }
+    resolve(&ctx, Some(d), p, STAT, false, &mut v, &mut h)?;
+    set_errno(saved);
+    Ok(real(h.as_ptr()))
+}
+
+/// The open family, without an extra system call for the final component:
+/// the real open is tried with `O_NOFOLLOW` on the path resolved up to its
+/// last component; ELOOP means the last component is a symlink, which is
+/// then resolved in the virtual view. (O_PATH opens a link itself with
+/// O_NOFOLLOW, so it takes the plain route.)
+#[inline]
+pub fn open_at(d: i32, p: *const libc::c_char, flags: i32, real: impl Fn(*const libc::c_char, i32) -> i32) -> Result<i32, Errno> {
+    let op = Op::open(flags);
+    let excl = libc::O_CREAT | libc::O_EXCL;
+    if flags & (libc::O_NOFOLLOW | libc::O_PATH) != 0 || flags & excl == excl {
+        // O_CREAT|O_EXCL never follows a final symlink (EEXIST).
+        let op = if flags & excl == excl { Op { follow: false, ..op } } else { op };
+        return map_at(d, p, op, |h| real(h, flags));
+    }
+    let saved = errno();
+    let ctx = crate::state::ctx()?;
+    let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
+    let m = resolve(&ctx, Some(d), p, Op { follow: false, ..op }, false, &mut v, &mut h)?;
+    if op.write && m.readonly {
+        return Err(Errno::EROFS);
+    }
+    set_errno(saved);
+    let fd = real(h.as_ptr(), flags | libc::O_NOFOLLOW);
+    if fd >= 0 || errno() != libc::ELOOP {
+        return Ok(fd);
+    }
+    resolve(&ctx, Some(d), p, op, false, &mut v, &mut h)?;
+    set_errno(saved);
+    Ok(real(h.as_ptr(), flags))
 }

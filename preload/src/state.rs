@@ -86,6 +86,7 @@ pub fn init() {
                     MODE.store(i as usize, Ordering::Release);
                 }
             }
+            map_generation(dir);
             if let Some(pol) = env(POLICY_VAR) {
                 POLICY.store(pol.as_ptr() as *mut u8, Ordering::Release);
                 POLICY_LEN.store(pol.len(), Ordering::Release);
@@ -96,6 +97,28 @@ pub fn init() {
             if STATE.compare_exchange(UNINIT, BROKEN, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                 say(&[b"sb2: cannot use session '", dir, b"': ", msg.as_bytes(), b"; file system calls fail with EIO\n"]);
             }
+        }
+    }
+}
+
+/// Maps the session's shared generation counter (see `cache`); without it
+/// nothing is cached.
+fn map_generation(dir: &[u8]) {
+    let mut p = sb2_ruletree::mapping::PathBuf::new();
+    if p.set(dir).and_then(|_| p.push(b"/generation")).is_err() {
+        return;
+    }
+    // SAFETY: raw syscalls on our NUL-terminated path; the mapping is one
+    // page of the session's counter file, kept for the life of the process.
+    unsafe {
+        let fd = libc::syscall(libc::SYS_openat, libc::AT_FDCWD, p.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) as i32;
+        if fd < 0 {
+            return;
+        }
+        let m = libc::mmap(core::ptr::null_mut(), 4096, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0);
+        libc::close(fd);
+        if m != libc::MAP_FAILED {
+            crate::cache::SHARED_GEN.store(m as *mut core::sync::atomic::AtomicU64, Ordering::Release);
         }
     }
 }

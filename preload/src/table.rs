@@ -16,6 +16,7 @@
 
 #![allow(clippy::missing_safety_doc)]
 
+use crate::cache::{changed, cwd_changed, unmapped};
 use crate::path::*;
 use crate::{dirs, fs, net};
 use libc::{c_char, c_int, c_long, c_uint, c_void, dev_t, gid_t, mode_t, off_t, size_t, ssize_t, uid_t};
@@ -25,16 +26,16 @@ type V = *mut c_void;
 
 hooks! {
     // --- open ------------------------------------------------------------
-    fs open(p: P, flags: c_int, mode: mode_t) -> c_int = |real| map(p, Op::open(flags), |h| real(h, flags, mode));
-    fs open64(p: P, flags: c_int, mode: mode_t) -> c_int = |real| map(p, Op::open(flags), |h| real(h, flags, mode));
-    fs __open(p: P, flags: c_int, mode: mode_t) -> c_int = |real| map(p, Op::open(flags), |h| real(h, flags, mode));
-    fs __open64(p: P, flags: c_int, mode: mode_t) -> c_int = |real| map(p, Op::open(flags), |h| real(h, flags, mode));
-    fs __open_2(p: P, flags: c_int) -> c_int = |real| map(p, Op::open(flags), |h| real(h, flags));
-    fs __open64_2(p: P, flags: c_int) -> c_int = |real| map(p, Op::open(flags), |h| real(h, flags));
-    fs openat(d: c_int, p: P, flags: c_int, mode: mode_t) -> c_int = |real| map_at(d, p, Op::open(flags), |h| real(d, h, flags, mode));
-    fs openat64(d: c_int, p: P, flags: c_int, mode: mode_t) -> c_int = |real| map_at(d, p, Op::open(flags), |h| real(d, h, flags, mode));
-    fs __openat_2(d: c_int, p: P, flags: c_int) -> c_int = |real| map_at(d, p, Op::open(flags), |h| real(d, h, flags));
-    fs __openat64_2(d: c_int, p: P, flags: c_int) -> c_int = |real| map_at(d, p, Op::open(flags), |h| real(d, h, flags));
+    fs open(p: P, flags: c_int, mode: mode_t) -> c_int = |real| open_at(libc::AT_FDCWD, p, flags, |h, f| real(h, f, mode));
+    fs open64(p: P, flags: c_int, mode: mode_t) -> c_int = |real| open_at(libc::AT_FDCWD, p, flags, |h, f| real(h, f, mode));
+    fs __open(p: P, flags: c_int, mode: mode_t) -> c_int = |real| open_at(libc::AT_FDCWD, p, flags, |h, f| real(h, f, mode));
+    fs __open64(p: P, flags: c_int, mode: mode_t) -> c_int = |real| open_at(libc::AT_FDCWD, p, flags, |h, f| real(h, f, mode));
+    fs __open_2(p: P, flags: c_int) -> c_int = |real| open_at(libc::AT_FDCWD, p, flags, |h, f| real(h, f));
+    fs __open64_2(p: P, flags: c_int) -> c_int = |real| open_at(libc::AT_FDCWD, p, flags, |h, f| real(h, f));
+    fs openat(d: c_int, p: P, flags: c_int, mode: mode_t) -> c_int = |real| open_at(d, p, flags, |h, f| real(d, h, f, mode));
+    fs openat64(d: c_int, p: P, flags: c_int, mode: mode_t) -> c_int = |real| open_at(d, p, flags, |h, f| real(d, h, f, mode));
+    fs __openat_2(d: c_int, p: P, flags: c_int) -> c_int = |real| open_at(d, p, flags, |h, f| real(d, h, f));
+    fs __openat64_2(d: c_int, p: P, flags: c_int) -> c_int = |real| open_at(d, p, flags, |h, f| real(d, h, f));
     fs creat(p: P, mode: mode_t) -> c_int = |real| map(p, Op::open(libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC), |h| real(h, mode));
     fs creat64(p: P, mode: mode_t) -> c_int = |real| map(p, Op::open(libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC), |h| real(h, mode));
     fs fopen(p: P, m: P) -> V = |real| map(p, Op::fopen(m), |h| real(h, m));
@@ -43,19 +44,19 @@ hooks! {
     fs freopen64(p: P, m: P, f: V) -> V = |real| map_opt(p, Op::fopen(m), |h| real(h, m, f));
 
     // --- stat ------------------------------------------------------------
-    fs stat(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
-    fs stat64(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
+    fs stat(p: P, b: V) -> c_int = |real| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(h, b));
+    fs stat64(p: P, b: V) -> c_int = |real| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(h, b));
     fs lstat(p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| real(h, b));
     fs lstat64(p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| real(h, b));
-    fs fstatat(d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| real(d, h, b, fl));
-    fs fstatat64(d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| real(d, h, b, fl));
-    fs __xstat(ver: c_int, p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(ver, h, b));
-    fs __xstat64(ver: c_int, p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(ver, h, b));
+    fs fstatat(d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| stat_at(d, p, fl, b, |h| real(d, h, b, fl));
+    fs fstatat64(d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| stat_at(d, p, fl, b, |h| real(d, h, b, fl));
+    fs __xstat(ver: c_int, p: P, b: V) -> c_int = |real| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(ver, h, b));
+    fs __xstat64(ver: c_int, p: P, b: V) -> c_int = |real| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(ver, h, b));
     fs __lxstat(ver: c_int, p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| real(ver, h, b));
     fs __lxstat64(ver: c_int, p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| real(ver, h, b));
     fs __fxstatat(ver: c_int, d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| real(ver, d, h, b, fl));
     fs __fxstatat64(ver: c_int, d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| real(ver, d, h, b, fl));
-    fs statx(d: c_int, p: P, fl: c_int, mask: c_uint, b: V) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| real(d, h, fl, mask, b));
+    fs statx(d: c_int, p: P, fl: c_int, mask: c_uint, b: V) -> c_int = |real| statx_at(d, p, fl, mask, b, |h| real(d, h, fl, mask, b));
     fs statfs(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
     fs statfs64(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
     fs statvfs(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
@@ -78,12 +79,12 @@ hooks! {
     fs mkfifo(p: P, m: mode_t) -> c_int = |real| map(p, MKNOD, |h| real(h, m));
     fs mkfifoat(d: c_int, p: P, m: mode_t) -> c_int = |real| map_at(d, p, MKNOD, |h| real(d, h, m));
     fs unlink(p: P) -> c_int = |real| map(p, REMOVE, |h| real(h));
-    fs unlinkat(d: c_int, p: P, fl: c_int) -> c_int = |real| map_at(d, p, REMOVE, |h| real(d, h, fl));
-    fs rmdir(p: P) -> c_int = |real| map(p, REMOVE, |h| real(h));
-    fs remove(p: P) -> c_int = |real| map(p, REMOVE, |h| real(h));
-    fs rename(a: P, b: P) -> c_int = |real| map2(a, b, RENAME, |x, y| real(x, y));
-    fs renameat(da: c_int, a: P, db: c_int, b: P) -> c_int = |real| map2_at(da, a, db, b, RENAME, |x, y| real(da, x, db, y));
-    fs renameat2(da: c_int, a: P, db: c_int, b: P, fl: c_uint) -> c_int = |real| map2_at(da, a, db, b, RENAME, |x, y| real(da, x, db, y, fl));
+    fs unlinkat(d: c_int, p: P, fl: c_int) -> c_int = |real| changed(map_at(d, p, REMOVE, |h| real(d, h, fl)));
+    fs rmdir(p: P) -> c_int = |real| changed(map(p, REMOVE, |h| real(h)));
+    fs remove(p: P) -> c_int = |real| changed(map(p, REMOVE, |h| real(h)));
+    fs rename(a: P, b: P) -> c_int = |real| changed(map2(a, b, RENAME, |x, y| real(x, y)));
+    fs renameat(da: c_int, a: P, db: c_int, b: P) -> c_int = |real| changed(map2_at(da, a, db, b, RENAME, |x, y| real(da, x, db, y)));
+    fs renameat2(da: c_int, a: P, db: c_int, b: P, fl: c_uint) -> c_int = |real| changed(map2_at(da, a, db, b, RENAME, |x, y| real(da, x, db, y, fl)));
     fs link(a: P, b: P) -> c_int = |real| map2(a, b, LWRITE, |x, y| real(x, y));
     fs linkat(da: c_int, a: P, db: c_int, b: P, fl: c_int) -> c_int = |real| map2_at(da, a, db, b, LWRITE.at_follow(fl), |x, y| real(da, x, db, y, fl));
     fs symlink(target: P, p: P) -> c_int = |real| map(p, SYMLINK, |h| real(target, h));
@@ -99,7 +100,8 @@ hooks! {
     fs realpath(p: P, out: *mut c_char) -> *mut c_char = |_real| fs::realpath(p, out);
     fs __realpath_chk(p: P, out: *mut c_char, _n: size_t) -> *mut c_char = |_real| fs::realpath(p, out);
     fs canonicalize_file_name(p: P) -> *mut c_char = |_real| fs::realpath(p, core::ptr::null_mut());
-    fs chdir(p: P) -> c_int = |real| map(p, CHDIR, |h| real(h));
+    fs chdir(p: P) -> c_int = |real| cwd_changed(map(p, CHDIR, |h| real(h)));
+    fs fchdir(fd: c_int) -> c_int = |real| cwd_changed(Ok(real(fd)));
     fs getcwd(buf: *mut c_char, n: size_t) -> *mut c_char = |_real| fs::getcwd(buf, n);
     fs __getcwd_chk(buf: *mut c_char, n: size_t, _bl: size_t) -> *mut c_char = |_real| fs::getcwd(buf, n);
     fs getwd(buf: *mut c_char) -> *mut c_char = |_real| fs::getcwd(buf, libc::PATH_MAX as size_t);
@@ -150,8 +152,8 @@ hooks! {
     dirs ftw64(p: P, f: V, n: c_int) -> c_int = |real| dirs::ftw(p, f, |h, t| real(h, t, n), false);
     dirs nftw(p: P, f: V, n: c_int, fl: c_int) -> c_int = |real| dirs::ftw(p, f, |h, t| real(h, t, n, fl), true);
     dirs nftw64(p: P, f: V, n: c_int, fl: c_int) -> c_int = |real| dirs::ftw(p, f, |h, t| real(h, t, n, fl), true);
-    dirs fts_open(argv: *const *mut c_char, o: c_int, cmp: V) -> V = |real| dirs::fts_open(argv, |a| real(a, o, cmp));
-    dirs fts64_open(argv: *const *mut c_char, o: c_int, cmp: V) -> V = |real| dirs::fts_open(argv, |a| real(a, o, cmp));
+    dirs fts_open(argv: *const *mut c_char, o: c_int, cmp: V) -> V = |real| dirs::fts_open(argv, |a| real(a, o | dirs::FTS_NOCHDIR, cmp));
+    dirs fts64_open(argv: *const *mut c_char, o: c_int, cmp: V) -> V = |real| dirs::fts_open(argv, |a| real(a, o | dirs::FTS_NOCHDIR, cmp));
     dirs glob(pat: P, fl: c_int, errf: V, g: V) -> c_int = |real| dirs::glob(fl, g, false, |fl| real(pat, fl, errf, g));
     dirs glob64(pat: P, fl: c_int, errf: V, g: V) -> c_int = |real| dirs::glob(fl, g, true, |fl| real(pat, fl, errf, g));
 
@@ -162,6 +164,11 @@ hooks! {
     fs name_to_handle_at(d: c_int, p: P, hd: V, mnt: *mut c_int, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, LSTAT.at_follow(fl), |h| real(d, h, hd, mnt, fl));
     net bind(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(a, l, |a, l| real(fd, a, l));
     net connect(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(a, l, |a, l| real(fd, a, l));
+
+    // --- memory: path arguments are read from pages known to be mapped --
+    mem munmap(a: V, l: size_t) -> c_int = |real| unmapped(Ok(real(a, l)));
+    mem mremap(a: V, l: size_t, n: size_t, fl: c_int, na: V) -> V = |real| unmapped(Ok(real(a, l, n, fl, na)));
+    mem mprotect(a: V, l: size_t, prot: c_int) -> c_int = |real| unmapped(Ok(real(a, l, prot)));
 }
 
 /// Resolves every real function now (called from the library constructor).

@@ -175,6 +175,47 @@ fn anchor(sel: &Selector) -> Option<Vec<&[u8]>> {
     Some(comps)
 }
 
+/// Does every path `inner` selects also satisfy `outer`?
+fn within(inner: &Selector, outer: &Selector) -> bool {
+    let Selector::Dir(o) = outer else { return false };
+    let i = match inner {
+        Selector::Path(s) | Selector::Dir(s) | Selector::Prefix(s) => s,
+        Selector::None => return false,
+    };
+    let o: &[u8] = o;
+    if o == b"/" {
+        return true;
+    }
+    match inner {
+        Selector::Prefix(_) => i.len() > o.len() && i.starts_with(o) && i.get(o.len()) == Some(&b'/'),
+        _ => i.starts_with(o) && (i.len() == o.len() || i.get(o.len()) == Some(&b'/')),
+    }
+}
+
+/// Splices a `rules` subtree into its parent list when that cannot change
+/// the outcome (no filters on the subtree rule, and every child selects
+/// only paths the subtree's selector selects): first match with
+/// fall-through then gives the same answer, and a lookup walks one index
+/// instead of two.
+fn flatten(rules: &[model::Rule]) -> Vec<model::Rule> {
+    let mut out = Vec::with_capacity(rules.len());
+    for r in rules {
+        if let Action::Rules(sub) = &r.action {
+            let sub = flatten(sub);
+            if r.func_class == 0 && r.binary_name.is_none() && sub.iter().all(|c| within(&c.selector, &r.selector)) {
+                out.extend(sub);
+            } else {
+                let mut r = r.clone();
+                r.action = Action::Rules(sub);
+                out.push(r);
+            }
+        } else {
+            out.push(r.clone());
+        }
+    }
+    out
+}
+
 impl Writer {
     fn here(&self) -> u32 {
         self.buf.len() as u32
@@ -209,6 +250,8 @@ impl Writer {
     }
 
     fn list(&mut self, rules: &[model::Rule]) -> Result<u32, String> {
+        let flat = flatten(rules);
+        let rules = &flat[..];
         let mut words: Vec<[u32; RULE_WORDS]> = Vec::new();
         let mut trie = BuildNode::default();
         for (i, r) in rules.iter().enumerate() {
@@ -475,8 +518,8 @@ impl<'a> RuleList<'a> {
 /// One trie node of a rule list's index.
 #[derive(Clone, Copy)]
 pub(crate) struct TrieNode<'a> {
-    t: Tree<'a>,
-    off: u32,
+    pub(crate) t: Tree<'a>,
+    pub(crate) off: u32,
 }
 
 impl<'a> TrieNode<'a> {

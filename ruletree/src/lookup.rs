@@ -45,20 +45,22 @@ pub fn filters_pass(r: &RuleRef, who: &Caller) -> bool {
     }
 }
 
-/// The trie nodes on `path`'s walk, root first.
+/// The trie nodes on `path`'s walk, root first (offsets only: small and
+/// cheap to set up on the stack).
 struct Walk<'a> {
-    nodes: [Option<TrieNode<'a>>; MAX_DEPTH + 1],
+    list: RuleList<'a>,
+    nodes: [u32; MAX_DEPTH + 1],
     n: usize,
 }
 
 impl<'a> Walk<'a> {
     fn new(list: &RuleList<'a>, path: &[u8]) -> Walk<'a> {
-        let mut w = Walk { nodes: [None; MAX_DEPTH + 1], n: 0 };
+        let mut w = Walk { list: *list, nodes: [0; MAX_DEPTH + 1], n: 0 };
         if list.is_empty() {
             return w;
         }
         let mut node = list.trie_root();
-        w.nodes[0] = Some(node);
+        w.nodes[0] = node.off;
         w.n = 1;
         for comp in path.split(|c| *c == b'/').filter(|c| !c.is_empty()) {
             if w.n > MAX_DEPTH {
@@ -68,7 +70,7 @@ impl<'a> Walk<'a> {
                 Some(c) => {
                     node = c;
                     if let Some(slot) = w.nodes.get_mut(w.n) {
-                        *slot = Some(c);
+                        *slot = c.off;
                     }
                     w.n += 1;
                 }
@@ -79,7 +81,23 @@ impl<'a> Walk<'a> {
     }
     /// Smallest anchored rule index greater than `after`.
     fn next(&self, after: Option<u32>) -> Option<u32> {
-        self.nodes.iter().take(self.n).flatten().filter_map(|n| n.first_rule_after(after)).min()
+        self.nodes
+            .iter()
+            .take(self.n)
+            .filter_map(|off| TrieNode { t: self.list.t, off: *off }.first_rule_after(after))
+            .min()
+    }
+    /// First rule after `after` that selects `path` and whose filters pass.
+    fn find_after(&self, path: &[u8], who: &Caller, after: Option<u32>) -> Option<(u32, RuleRef<'a>)> {
+        let mut last = after;
+        while let Some(i) = self.next(last) {
+            last = Some(i);
+            let r = self.list.get(i)?;
+            if selector_matches(r.selector_kind(), r.selector(), path) && filters_pass(&r, who) {
+                return Some((i, r));
+            }
+        }
+        None
     }
 }
 
@@ -87,16 +105,7 @@ impl<'a> Walk<'a> {
 /// after rule index `after`. Returns the index too, so callers can continue.
 /// Subtrees are *not* entered here.
 pub fn find_after<'a>(list: &RuleList<'a>, path: &[u8], who: &Caller, after: Option<u32>) -> Option<(u32, RuleRef<'a>)> {
-    let walk = Walk::new(list, path);
-    let mut last = after;
-    while let Some(i) = walk.next(last) {
-        last = Some(i);
-        let r = list.get(i)?;
-        if selector_matches(r.selector_kind(), r.selector(), path) && filters_pass(&r, who) {
-            return Some((i, r));
-        }
-    }
-    None
+    Walk::new(list, path).find_after(path, who, after)
 }
 
 /// The deciding rule for `path`: first match, descending into `rules`
@@ -109,8 +118,9 @@ fn find_depth<'a>(list: &RuleList<'a>, path: &[u8], who: &Caller, depth: u32) ->
     if depth > 16 {
         return None;
     }
+    let walk = Walk::new(list, path);
     let mut after = None;
-    while let Some((i, r)) = find_after(list, path, who, after) {
+    while let Some((i, r)) = walk.find_after(path, who, after) {
         if r.action_kind() != ACT_RULES {
             return Some(r);
         }

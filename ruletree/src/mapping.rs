@@ -126,6 +126,31 @@ pub trait Host {
     fn host_cwd(&self, out: &mut PathBuf) -> Result<(), Errno>;
     /// The host path of an open directory fd.
     fn fd_path(&self, fd: i32, out: &mut PathBuf) -> Result<(), Errno>;
+    /// The virtual current directory, if the host keeps it cached (then the
+    /// pipeline needs no getcwd and no reverse mapping for relative paths).
+    fn cached_cwd(&self, _out: &mut PathBuf) -> bool {
+        false
+    }
+    /// Remembers the virtual cwd computed by the pipeline.
+    fn cache_cwd(&self, _vcwd: &[u8]) {}
+    /// Is the virtual directory with this key known to resolve to itself
+    /// (every component a real directory, no symlink)? A host may cache
+    /// this to spare the per-component `lstat`s of the walk.
+    fn dir_known(&self, _key: u64) -> bool {
+        false
+    }
+    /// Records that the virtual directory with this key resolved to itself.
+    fn dir_remember(&self, _key: u64) {}
+}
+
+/// Key of a resolved virtual directory prefix for [`Host::dir_known`]:
+/// FNV-1a of the class and the path, extended one component at a time.
+#[inline]
+fn key_extend(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h = (h ^ *b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// The process-level facts rules may depend on.
@@ -197,10 +222,16 @@ pub fn resolve<'a, H: Host>(
         match req.dirfd {
             Some(fd) => {
                 host.fd_path(fd, out)?;
+                reverse(ctx, host, out.as_bytes(), crate::class::GETCWD, rem)?;
             }
-            None => host.host_cwd(out)?,
+            None => {
+                if !host.cached_cwd(rem) {
+                    host.host_cwd(out)?;
+                    reverse(ctx, host, out.as_bytes(), crate::class::GETCWD, rem)?;
+                    host.cache_cwd(rem.as_bytes());
+                }
+            }
         }
-        reverse(ctx, host, out.as_bytes(), crate::class::GETCWD, rem)?;
         rem.push(b"/")?;
     }
     rem.push(req.path)?;
@@ -211,7 +242,22 @@ pub fn resolve<'a, H: Host>(
     res.clear();
     let mut links = 0u32;
     let mut checking = true;
+    let seed = key_extend(0xcbf2_9ce4_8422_2325, &req.class.to_le_bytes());
+    let mut key = seed;
     let mut pos = 0usize;
+    // Fast path: a clean absolute path whose parent directory is known to
+    // resolve to itself needs no walk; only its last component may still
+    // be a symlink to resolve.
+    if is_clean(rem.as_bytes()) {
+        let b = rem.as_bytes();
+        let cut = b.iter().rposition(|c| *c == b'/').unwrap_or(0);
+        let parent = b.get(..cut).unwrap_or(&[]);
+        if parent.is_empty() || host.dir_known(key_extend(seed, parent)) {
+            res.set(parent)?;
+            key = key_extend(seed, parent);
+            pos = cut;
+        }
+    }
     'walk: loop {
         let bytes = rem.as_bytes();
         // Next component.
@@ -232,12 +278,17 @@ pub fn resolve<'a, H: Host>(
         }
         if comp == b".." {
             res.pop_component();
+            key = key_extend(seed, res.as_bytes());
             continue;
         }
         let before = res.len();
         res.push(b"/")?;
         res.push(comp)?;
+        key = key_extend(key_extend(key, b"/"), comp);
         if !checking || (is_last && !req.follow && !trailing_slash) {
+            continue;
+        }
+        if !is_last && host.dir_known(key) {
             continue;
         }
         let m = map_clean(ctx, host, res.as_bytes(), req.class, false, out)?;
@@ -270,8 +321,10 @@ pub fn resolve<'a, H: Host>(
                 }
                 core::mem::swap(&mut rem, &mut spare);
                 pos = 0;
+                key = key_extend(seed, res.as_bytes());
                 continue 'walk;
             }
+            Ok(Kind::Dir) => host.dir_remember(key),
             Ok(_) => {}
             // Nothing below a missing or unreadable component can be a link:
             // the real call reports the error the kernel gives.
@@ -287,6 +340,14 @@ pub fn resolve<'a, H: Host>(
         out.push(b"/")?;
     }
     Ok(m)
+}
+
+/// Absolute, no `//`, no `.` or `..` component, no trailing slash.
+#[inline]
+fn is_clean(p: &[u8]) -> bool {
+    p.first() == Some(&b'/')
+        && p.len() > 1
+        && p.get(1..).unwrap_or(&[]).split(|c| *c == b'/').all(|c| !c.is_empty() && c != b"." && c != b"..")
 }
 
 /// Maps an already clean, resolved virtual path (no symlink resolution).
