@@ -52,7 +52,10 @@ impl Target {
         values.insert("TARGET_ROOT".into(), "/".into());
         values.insert("ARCH".into(), std::env::consts::ARCH.into());
         values.insert("MODE".into(), "simple".into());
-        Target { name: HOST_TARGET.into(), values }
+        Target {
+            name: HOST_TARGET.into(),
+            values,
+        }
     }
 
     pub fn load(name: &str) -> Result<Target> {
@@ -64,17 +67,24 @@ impl Target {
             let known = list().unwrap_or_default();
             anyhow!(
                 "no target named '{name}'; valid targets: {} (create one with sb2-init)",
-                std::iter::once(HOST_TARGET.to_string()).chain(known).collect::<Vec<_>>().join(", ")
+                std::iter::once(HOST_TARGET.to_string())
+                    .chain(known)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         })?;
         let values = parse(&text, &f)?;
-        Ok(Target { name: name.into(), values })
+        Ok(Target {
+            name: name.into(),
+            values,
+        })
     }
 
     pub fn save(&self) -> Result<()> {
         let dir = target_dir(&self.name);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut s = String::from("# sb2 target configuration (docs/config.md); written by sb2-init\n");
+        let mut s =
+            String::from("# sb2 target configuration (docs/config.md); written by sb2-init\n");
         s.push_str(&format!("SB2_CONFIG_VERSION={CONFIG_VERSION}\n"));
         for (k, v) in &self.values {
             if k != "SB2_CONFIG_VERSION" {
@@ -143,11 +153,19 @@ fn parse(text: &str, file: &Path) -> Result<BTreeMap<String, String>> {
     }
     let ver: u32 = m
         .get("SB2_CONFIG_VERSION")
-        .ok_or_else(|| anyhow!("{}: no SB2_CONFIG_VERSION; not an sb2 target config", file.display()))?
+        .ok_or_else(|| {
+            anyhow!(
+                "{}: no SB2_CONFIG_VERSION; not an sb2 target config",
+                file.display()
+            )
+        })?
         .parse()
         .map_err(|_| anyhow!("{}: bad SB2_CONFIG_VERSION", file.display()))?;
     if ver > CONFIG_VERSION {
-        bail!("{}: config version {ver} is newer than this sb2 understands ({CONFIG_VERSION})", file.display());
+        bail!(
+            "{}: config version {ver} is newer than this sb2 understands ({CONFIG_VERSION})",
+            file.display()
+        );
     }
     Ok(m)
 }
@@ -168,15 +186,23 @@ pub fn list() -> Result<Vec<String>> {
 
 pub fn default_target() -> Option<String> {
     let text = std::fs::read_to_string(config_home().join("config")).ok()?;
-    text.lines().find_map(|l| l.strip_prefix("DEFAULT_TARGET=").map(str::to_string)).filter(|s| !s.is_empty())
+    text.lines()
+        .find_map(|l| l.strip_prefix("DEFAULT_TARGET=").map(str::to_string))
+        .filter(|s| !s.is_empty())
 }
 
 pub fn set_default_target(name: &str) -> Result<()> {
     if name != HOST_TARGET && !target_dir(name).join("config").exists() {
-        bail!("no target named '{name}'; valid targets: {}", list()?.join(", "));
+        bail!(
+            "no target named '{name}'; valid targets: {}",
+            list()?.join(", ")
+        );
     }
     std::fs::create_dir_all(config_home())?;
-    std::fs::write(config_home().join("config"), format!("DEFAULT_TARGET={name}\n"))?;
+    std::fs::write(
+        config_home().join("config"),
+        format!("DEFAULT_TARGET={name}\n"),
+    )?;
     Ok(())
 }
 

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 /// Directory of the running executable.
 pub fn exe_dir() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    Ok(exe.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/")))
+    Ok(exe
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/")))
 }
 
 /// Absolute path of libsb2.so.
@@ -22,7 +25,10 @@ pub fn libsb2() -> Result<PathBuf> {
             return Ok(c.canonicalize()?);
         }
     }
-    bail!("libsb2.so not found next to {} (build it with `cargo build --release`)", d.display())
+    bail!(
+        "libsb2.so not found next to {} (build it with `cargo build --release`)",
+        d.display()
+    )
 }
 
 /// The rules directory (modes/, lib/, net/).
@@ -41,7 +47,14 @@ pub fn rules_dir() -> Result<PathBuf> {
             return Ok(c.canonicalize()?);
         }
     }
-    bail!("sb2 rule files not found (looked in {})", candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", "))
+    bail!(
+        "sb2 rule files not found (looked in {})",
+        candidates
+            .iter()
+            .map(|c| c.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// Mapping modes available: directories under `rules/modes` (a symlink is

@@ -19,7 +19,9 @@ use std::sync::atomic::{AtomicI32, Ordering};
 pub const SESSION_VAR: &str = "SB2_SESSION_DIR";
 pub const MODE_VAR: &str = "SB2_SESSION_MODE";
 
-pub const LOG_LEVELS: &[&str] = &["error", "warning", "notice", "net", "info", "debug", "noise"];
+pub const LOG_LEVELS: &[&str] = &[
+    "error", "warning", "notice", "net", "info", "debug", "noise",
+];
 
 /// Everything `sb2` was asked to do.
 #[derive(Debug, Default)]
@@ -39,8 +41,12 @@ pub struct Options {
 }
 
 fn canon(p: &Path) -> Result<String> {
-    let c = p.canonicalize().with_context(|| format!("{}", p.display()))?;
-    c.into_os_string().into_string().map_err(|_| anyhow!("{}: path is not UTF-8", p.display()))
+    let c = p
+        .canonicalize()
+        .with_context(|| format!("{}", p.display()))?;
+    c.into_os_string()
+        .into_string()
+        .map_err(|_| anyhow!("{}: path is not UTF-8", p.display()))
 }
 
 /// Entry point of `sb2`; returns the exit status.
@@ -50,7 +56,10 @@ pub fn run(o: Options) -> Result<i32> {
     }
     if let Some(lvl) = &o.log_level {
         if !LOG_LEVELS.contains(&lvl.as_str()) {
-            bail!("unknown log level '{lvl}'; valid levels: {}", LOG_LEVELS.join(", "));
+            bail!(
+                "unknown log level '{lvl}'; valid levels: {}",
+                LOG_LEVELS.join(", ")
+            );
         }
     }
     // Already inside a session: run the command in it, say so, no nesting.
@@ -73,7 +82,11 @@ pub fn run(o: Options) -> Result<i32> {
         let mode = match o.modes.as_slice() {
             [] => None,
             [m] if info.modes.contains(m) => Some(m.clone()),
-            [m] => bail!("session {} has no mode '{m}'; its modes: {}", f.display(), info.modes.join(", ")),
+            [m] => bail!(
+                "session {} has no mode '{m}'; its modes: {}",
+                f.display(),
+                info.modes.join(", ")
+            ),
             _ => bail!("-m can be given once when joining a session"),
         };
         let target = Target::load(&info.target).unwrap_or_else(|_| Target::host());
@@ -95,7 +108,10 @@ pub fn run(o: Options) -> Result<i32> {
     };
     for m in &modes {
         if !all_modes.contains(m) {
-            bail!("unknown mapping mode '{m}'; valid modes: {}", all_modes.join(", "));
+            bail!(
+                "unknown mapping mode '{m}'; valid modes: {}",
+                all_modes.join(", ")
+            );
         }
     }
     let dir = make_session_dir(o.session_dir.as_deref())?;
@@ -105,7 +121,12 @@ pub fn run(o: Options) -> Result<i32> {
         return Err(e);
     }
     if let Some(f) = &o.save {
-        Info { dir: dir.clone(), target: target.name.clone(), modes: modes.clone() }.write(f)?;
+        Info {
+            dir: dir.clone(),
+            target: target.name.clone(),
+            modes: modes.clone(),
+        }
+        .write(f)?;
     }
     let r = spawn(&dir, None, &target, o.command, o.quiet);
     if o.save.is_none() {
@@ -115,21 +136,34 @@ pub fn run(o: Options) -> Result<i32> {
 }
 
 fn build(o: &Options, target: &Target, rules: &Path, modes: &[String], dir: &Path) -> Result<()> {
-    let target_root = canon(Path::new(target.root())).with_context(|| format!("target root of '{}'", target.name))?;
+    let target_root = canon(Path::new(target.root()))
+        .with_context(|| format!("target root of '{}'", target.name))?;
     let tools_root = match o.tools_root.as_deref().map(Path::to_path_buf).or_else(|| {
-        Some(target.get("TOOLS_ROOT")).filter(|s| !s.is_empty()).map(PathBuf::from)
+        Some(target.get("TOOLS_ROOT"))
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
     }) {
         Some(t) => canon(&t).context("tools root")?,
         None => String::new(),
     };
     let session_dir = canon(dir)?;
     let workdir = canon(&std::env::current_dir()?)?;
-    let home = std::env::var_os("HOME").map(PathBuf::from).and_then(|h| canon(&h).ok()).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .and_then(|h| canon(&h).ok())
+        .unwrap_or_default();
     let bin_dir = canon(&install::exe_dir()?)?;
     let constants: Vec<(String, String)> = vec![
         ("target_root".into(), target_root),
         ("tools_root".into(), tools_root.clone()),
-        ("tools".into(), if tools_root.is_empty() { "/".into() } else { tools_root }),
+        (
+            "tools".into(),
+            if tools_root.is_empty() {
+                "/".into()
+            } else {
+                tools_root
+            },
+        ),
         ("session_dir".into(), session_dir),
         ("sbox_workdir".into(), workdir),
         ("sbox_user_home_dir".into(), home),
@@ -137,22 +171,41 @@ fn build(o: &Options, target: &Target, rules: &Path, modes: &[String], dir: &Pat
         ("sbox_rules_dir".into(), canon(rules)?),
         ("sbox_target".into(), target.name.clone()),
         ("sbox_cpu".into(), target.get("ARCH").into()),
-        ("sbox_uname_machine".into(), target.get("UNAME_MACHINE").into()),
-        ("sbox_mapmode".into(), modes.first().cloned().unwrap_or_default()),
-        ("sbox_mode_specific_options".into(), o.mode_options.clone().unwrap_or_default()),
-        ("log_level".into(), o.log_level.clone().unwrap_or_else(|| "warning".into())),
+        (
+            "sbox_uname_machine".into(),
+            target.get("UNAME_MACHINE").into(),
+        ),
+        (
+            "sbox_mapmode".into(),
+            modes.first().cloned().unwrap_or_default(),
+        ),
+        (
+            "sbox_mode_specific_options".into(),
+            o.mode_options.clone().unwrap_or_default(),
+        ),
+        (
+            "log_level".into(),
+            o.log_level.clone().unwrap_or_else(|| "warning".into()),
+        ),
     ];
     let mut mode_files = Vec::new();
     for (i, m) in modes.iter().enumerate() {
         let file = match (&o.rule_file, i) {
-            (Some(f), 0) => f.canonicalize().with_context(|| format!("rule file {}", f.display()))?,
+            (Some(f), 0) => f
+                .canonicalize()
+                .with_context(|| format!("rule file {}", f.display()))?,
             _ => rules.join("modes").join(m).join("fs_rules.lua"),
         };
         mode_files.push((m.clone(), file));
     }
-    let input = compile::Input { rules_dir: rules.to_path_buf(), modes: mode_files, constants };
+    let input = compile::Input {
+        rules_dir: rules.to_path_buf(),
+        modes: mode_files,
+        constants,
+    };
     let session = compile::compile(&input).map_err(|e| anyhow!("rule file error: {e}"))?;
-    let bytes = sb2_ruletree::format::write(&session).map_err(|e| anyhow!("rule file error: {e}"))?;
+    let bytes =
+        sb2_ruletree::format::write(&session).map_err(|e| anyhow!("rule file error: {e}"))?;
     let tmp = dir.join("ruletree.bin.tmp");
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, dir.join("ruletree.bin"))?;
@@ -163,12 +216,19 @@ fn make_session_dir(explicit: Option<&Path>) -> Result<PathBuf> {
     let dir = match explicit {
         Some(d) => {
             if !d.is_absolute() {
-                bail!("-W {}: the session directory must be an absolute path", d.display());
+                bail!(
+                    "-W {}: the session directory must be an absolute path",
+                    d.display()
+                );
             }
             if d.exists() {
-                bail!("-W {}: the session directory must not exist yet", d.display());
+                bail!(
+                    "-W {}: the session directory must not exist yet",
+                    d.display()
+                );
             }
-            std::fs::create_dir(d).with_context(|| format!("creating session directory {}", d.display()))?;
+            std::fs::create_dir(d)
+                .with_context(|| format!("creating session directory {}", d.display()))?;
             d.to_path_buf()
         }
         None => {
@@ -176,14 +236,16 @@ fn make_session_dir(explicit: Option<&Path>) -> Result<PathBuf> {
                 .map(PathBuf::from)
                 .filter(|p| p.is_dir() && access_w(p))
                 .unwrap_or_else(|| PathBuf::from("/tmp"));
-            let user = std::env::var("USER").unwrap_or_else(|_| unsafe { libc::getuid() }.to_string());
+            let user =
+                std::env::var("USER").unwrap_or_else(|_| unsafe { libc::getuid() }.to_string());
             let tmpl = base.join(format!("sb2-{user}-XXXXXX"));
             let mut bytes = tmpl.into_os_string().into_encoded_bytes();
             bytes.push(0);
             // SAFETY: mkdtemp edits our NUL-terminated buffer in place.
             let p = unsafe { libc::mkdtemp(bytes.as_mut_ptr() as *mut libc::c_char) };
             if p.is_null() {
-                return Err(std::io::Error::last_os_error()).context("creating the session directory");
+                return Err(std::io::Error::last_os_error())
+                    .context("creating the session directory");
             }
             bytes.pop();
             // SAFETY: mkdtemp kept the bytes valid path bytes.
@@ -206,7 +268,9 @@ fn make_session_dir(explicit: Option<&Path>) -> Result<PathBuf> {
 }
 
 fn access_w(p: &Path) -> bool {
-    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()) else { return false };
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
     // SAFETY: NUL-terminated path.
     unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
@@ -214,7 +278,11 @@ fn access_w(p: &Path) -> bool {
 /// Removes a session directory, even parts a program made unreadable.
 pub fn remove_session_dir(dir: &Path) {
     if std::fs::remove_dir_all(dir).is_err() {
-        let _ = Command::new("chmod").arg("-R").arg("u+rwx").arg(dir).status();
+        let _ = Command::new("chmod")
+            .arg("-R")
+            .arg("u+rwx")
+            .arg(dir)
+            .status();
         let _ = std::fs::remove_dir_all(dir);
     }
 }
@@ -259,15 +327,32 @@ pub fn signal_name(sig: i32) -> String {
         return format!("signal {sig}");
     }
     // SAFETY: NUL-terminated.
-    unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    unsafe { std::ffi::CStr::from_ptr(p) }
+        .to_string_lossy()
+        .into_owned()
 }
 
-fn spawn(dir: &Path, mode: Option<&str>, target: &Target, command: Vec<OsString>, quiet: bool) -> Result<i32> {
+fn spawn(
+    dir: &Path,
+    mode: Option<&str>,
+    target: &Target,
+    command: Vec<OsString>,
+    quiet: bool,
+) -> Result<i32> {
     let lib = install::libsb2()?;
     let mut cmd = if command.is_empty() {
-        let shell = std::env::var_os("SHELL").filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into());
+        let shell = std::env::var_os("SHELL")
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "/bin/sh".into());
         let mut c = Command::new(&shell);
-        c.env("PS1", format!("[SB2 {} {}] \\u@\\h \\w $ ", mode.unwrap_or("session"), target.name));
+        c.env(
+            "PS1",
+            format!(
+                "[SB2 {} {}] \\u@\\h \\w $ ",
+                mode.unwrap_or("session"),
+                target.name
+            ),
+        );
         c
     } else {
         let mut c = Command::new(&command[0]);
@@ -320,7 +405,11 @@ fn spawn(dir: &Path, mode: Option<&str>, target: &Target, command: Vec<OsString>
         eprintln!(
             "sb2: command terminated by signal {sig} ({}){}",
             signal_name(sig),
-            if status.core_dumped() { ", core dumped" } else { "" }
+            if status.core_dumped() {
+                ", core dumped"
+            } else {
+                ""
+            }
         );
     }
     Ok(128 + sig)
@@ -348,25 +437,42 @@ impl Info {
         Ok(())
     }
     fn read(f: &Path) -> Result<Info> {
-        let text = std::fs::read_to_string(f).with_context(|| format!("session file {}", f.display()))?;
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("session file {}", f.display()))?;
         if !text.starts_with("SB2 SessionInfo") {
             bail!("{}: not an sb2 session file", f.display());
         }
-        let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(k)).map(str::to_string);
-        let dir = PathBuf::from(get("SESSION_DIR=").ok_or_else(|| anyhow!("{}: no SESSION_DIR", f.display()))?);
+        let get = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(str::to_string)
+        };
+        let dir = PathBuf::from(
+            get("SESSION_DIR=").ok_or_else(|| anyhow!("{}: no SESSION_DIR", f.display()))?,
+        );
         if !dir.join("ruletree.bin").exists() {
-            bail!("{}: its session directory {} is gone", f.display(), dir.display());
+            bail!(
+                "{}: its session directory {} is gone",
+                f.display(),
+                dir.display()
+            );
         }
         Ok(Info {
             dir,
             target: get("TARGET=").unwrap_or_else(|| config::HOST_TARGET.into()),
-            modes: get("MODES=").unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            modes: get("MODES=")
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
         })
     }
 }
 
 fn delete(f: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(f).with_context(|| format!("session file {}", f.display()))?;
+    let text =
+        std::fs::read_to_string(f).with_context(|| format!("session file {}", f.display()))?;
     if !text.starts_with("SB2 SessionInfo") {
         bail!("{}: not an sb2 session file", f.display());
     }

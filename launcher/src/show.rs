@@ -16,7 +16,8 @@ impl Session {
         let dir = std::env::var_os(crate::session::SESSION_VAR)
             .ok_or_else(|| anyhow!("not inside an sb2 session (run it as `sb2 sb2-show ...`)"))?;
         let dir = std::path::PathBuf::from(dir);
-        let f = std::fs::File::open(dir.join("ruletree.bin")).with_context(|| format!("session {}", dir.display()))?;
+        let f = std::fs::File::open(dir.join("ruletree.bin"))
+            .with_context(|| format!("session {}", dir.display()))?;
         // SAFETY: the ruletree is written once before the session starts and
         // never modified afterwards.
         let map = unsafe { memmap2::Mmap::map(&f)? };
@@ -35,8 +36,16 @@ impl Session {
             Ok(m) if !m.is_empty() => tree.mode_named(m.as_bytes()),
             _ => tree.mode(0),
         };
-        let Some(mode) = mode else { bail!("the session has no such mode") };
-        Ok(Ctx { tree, mode, binary_name, exec_policy, is_root: false })
+        let Some(mode) = mode else {
+            bail!("the session has no such mode")
+        };
+        Ok(Ctx {
+            tree,
+            mode,
+            binary_name,
+            exec_policy,
+            is_root: false,
+        })
     }
 }
 

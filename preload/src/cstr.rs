@@ -36,8 +36,14 @@ pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno>
         let mut chunk = [0u8; PAGE];
         // SAFETY: getpid has no preconditions.
         let pid = unsafe { libc::getpid() };
-        let local = libc::iovec { iov_base: chunk.as_mut_ptr() as *mut libc::c_void, iov_len: n };
-        let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: n };
+        let local = libc::iovec {
+            iov_base: chunk.as_mut_ptr() as *mut libc::c_void,
+            iov_len: n,
+        };
+        let remote = libc::iovec {
+            iov_base: addr as *mut libc::c_void,
+            iov_len: n,
+        };
         // SAFETY: reads at most n bytes of our own address space into chunk
         // (n <= PAGE); the kernel checks the remote range.
         let got = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };

@@ -5,13 +5,16 @@
 
 use crate::hook::{errno, set_errno, unguarded};
 use crate::path::{map, resolve, READ};
+use core::cell::Cell;
+use libc::{c_char, c_int, c_void};
 use sb2_ruletree::format::ACT_UNION_DIR;
 use sb2_ruletree::mapping::{Ctx, Mapped, PathBuf};
 use sb2_ruletree::Errno;
-use core::cell::Cell;
-use libc::{c_char, c_int, c_void};
 
-pub fn opendir(p: *const c_char, f: impl FnOnce(*const c_char) -> *mut c_void) -> Result<*mut c_void, Errno> {
+pub fn opendir(
+    p: *const c_char,
+    f: impl FnOnce(*const c_char) -> *mut c_void,
+) -> Result<*mut c_void, Errno> {
     let saved = errno();
     let ctx = crate::state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
@@ -35,7 +38,13 @@ struct Walk {
     virt_len: usize,
 }
 
-const NO_WALK: Walk = Walk { user: core::ptr::null_mut(), host: core::ptr::null(), host_len: 0, virt: core::ptr::null(), virt_len: 0 };
+const NO_WALK: Walk = Walk {
+    user: core::ptr::null_mut(),
+    host: core::ptr::null(),
+    host_len: 0,
+    virt: core::ptr::null(),
+    virt_len: 0,
+};
 
 thread_local! {
     static WALK: Cell<Walk> = const { Cell::new(NO_WALK) };
@@ -79,7 +88,12 @@ unsafe extern "C" fn ftw_tramp(fpath: *const c_char, sb: *const c_void, flag: c_
     }
 }
 
-unsafe extern "C" fn nftw_tramp(fpath: *const c_char, sb: *const c_void, flag: c_int, ftw: *mut Ftw) -> c_int {
+unsafe extern "C" fn nftw_tramp(
+    fpath: *const c_char,
+    sb: *const c_void,
+    flag: c_int,
+    ftw: *mut Ftw,
+) -> c_int {
     // With FTW_CHDIR glibc changed directory with internal calls.
     crate::cache::cwd_changed::<()>(Ok(())).ok();
     let w = WALK.with(|c| c.get());
@@ -87,9 +101,20 @@ unsafe extern "C" fn nftw_tramp(fpath: *const c_char, sb: *const c_void, flag: c
     let user: NftwFn = unsafe { core::mem::transmute::<*mut c_void, NftwFn>(w.user) };
     let mut v = PathBuf::new();
     if !ftw.is_null() && to_virtual(&w, fpath, &mut v) {
-        // FTW.base is an offset into the path: shift it with the prefix.
+        // FTW.base is the offset of the last component: shift it with the
+        // prefix; for the start path itself find it in the virtual path
+        // (its last component may differ from the host's).
         // SAFETY: ftw points to the walker's FTW record.
-        let mut f = unsafe { Ftw { base: (*ftw).base - w.host_len as c_int + w.virt_len as c_int, level: (*ftw).level } };
+        let (base, level) = unsafe { ((*ftw).base, (*ftw).level) };
+        let base = if v.len() == w.virt_len {
+            let b = v.as_bytes();
+            b.iter()
+                .rposition(|c| *c == b'/')
+                .map_or(0, |i| i as c_int + 1)
+        } else {
+            base - w.host_len as c_int + w.virt_len as c_int
+        };
+        let mut f = Ftw { base, level };
         // SAFETY: the user's callback with our adjusted copies.
         unsafe { user(v.as_ptr(), sb, flag, &mut f) }
     } else {
@@ -100,23 +125,55 @@ unsafe extern "C" fn nftw_tramp(fpath: *const c_char, sb: *const c_void, flag: c
 
 /// ftw/nftw: the start path is mapped; every path the user's callback sees
 /// starts with the virtual start path it gave.
-pub fn ftw(p: *const c_char, user: *mut c_void, real: impl FnOnce(*const c_char, *mut c_void) -> c_int, n: bool) -> Result<c_int, Errno> {
+pub fn ftw(
+    p: *const c_char,
+    user: *mut c_void,
+    flags: c_int,
+    real: impl FnOnce(*const c_char, *mut c_void) -> c_int,
+    n: bool,
+) -> Result<c_int, Errno> {
+    const FTW_PHYS: c_int = 1;
     let saved = errno();
     let ctx = crate::state::ctx()?;
     let (mut vres, mut h, mut vin) = (PathBuf::new(), PathBuf::new(), PathBuf::new());
     crate::cstr::read_path(p, &mut vin)?;
-    resolve(&ctx, None, p, READ, false, &mut vres, &mut h)?;
+    // FTW_PHYS reports a symlink start path as the link itself.
+    let op = if flags & FTW_PHYS != 0 {
+        crate::path::LREAD
+    } else {
+        READ
+    };
+    resolve(&ctx, None, p, op, false, &mut vres, &mut h)?;
     if user.is_null() {
         return Err(Errno::EFAULT);
     }
+    // glibc drops trailing slashes from the start path it reports.
+    trim_slashes(&mut h);
+    trim_slashes(&mut vin);
     let hb = h.as_ptr() as *const u8;
-    let w = Walk { user, host: hb, host_len: h.len(), virt: vin.as_bytes().as_ptr(), virt_len: vin.len() };
+    let w = Walk {
+        user,
+        host: hb,
+        host_len: h.len(),
+        virt: vin.as_bytes().as_ptr(),
+        virt_len: vin.len(),
+    };
     let prev = WALK.with(|c| c.replace(w));
-    let tramp: *mut c_void = if n { nftw_tramp as *mut c_void } else { ftw_tramp as *mut c_void };
+    let tramp: *mut c_void = if n {
+        nftw_tramp as *mut c_void
+    } else {
+        ftw_tramp as *mut c_void
+    };
     set_errno(saved);
     let r = unguarded(|| real(hb as *const c_char, tramp));
     WALK.with(|c| c.set(prev));
     Ok(r)
+}
+
+fn trim_slashes(p: &mut PathBuf) {
+    let b = p.as_bytes();
+    let n = b.iter().rposition(|c| *c != b'/').map_or(1, |i| i + 1);
+    p.truncate(n);
 }
 
 /// fts never changes directory behind our back (glibc's fts would chdir
@@ -125,7 +182,10 @@ pub const FTS_NOCHDIR: c_int = 0x0004;
 
 /// fts_open: every start path is mapped (into malloc'd copies: fts keeps
 /// its own). Entries are reported with host paths, as in Scratchbox2.
-pub fn fts_open(argv: *const *mut c_char, real: impl FnOnce(*const *mut c_char) -> *mut c_void) -> Result<*mut c_void, Errno> {
+pub fn fts_open(
+    argv: *const *mut c_char,
+    real: impl FnOnce(*const *mut c_char) -> *mut c_void,
+) -> Result<*mut c_void, Errno> {
     if argv.is_null() {
         return Err(Errno::EFAULT);
     }
@@ -137,7 +197,8 @@ pub fn fts_open(argv: *const *mut c_char, real: impl FnOnce(*const *mut c_char) 
         n += 1;
     }
     // SAFETY: plain allocation, freed below.
-    let arr = unsafe { libc::calloc(n + 1, core::mem::size_of::<*mut c_char>()) } as *mut *mut c_char;
+    let arr =
+        unsafe { libc::calloc(n + 1, core::mem::size_of::<*mut c_char>()) } as *mut *mut c_char;
     if arr.is_null() {
         return Err(Errno(libc::ENOMEM));
     }
@@ -189,7 +250,12 @@ const GLOB_ALTDIRFUNC: c_int = 1 << 9;
 
 /// glob: glibc's own glob, with directory functions that go through our
 /// mapping, so patterns match in the virtual view and results stay virtual.
-pub fn glob(flags: c_int, g: *mut c_void, is64: bool, real: impl FnOnce(c_int) -> c_int) -> Result<c_int, Errno> {
+pub fn glob(
+    flags: c_int,
+    g: *mut c_void,
+    is64: bool,
+    real: impl FnOnce(c_int) -> c_int,
+) -> Result<c_int, Errno> {
     if g.is_null() {
         return Err(Errno::EFAULT);
     }
@@ -217,7 +283,12 @@ pub fn glob(flags: c_int, g: *mut c_void, is64: bool, real: impl FnOnce(c_int) -
 /// Makes the synthesized union directory `host` list the entries of every
 /// component directory of the rule (first one wins on duplicates, which is
 /// the same name anyway). Rebuilt only when a component changed since.
-pub fn populate_union(_ctx: &Ctx, m: Mapped, _vpath: &[u8], host: &mut PathBuf) -> Result<(), Errno> {
+pub fn populate_union(
+    _ctx: &Ctx,
+    m: Mapped,
+    _vpath: &[u8],
+    host: &mut PathBuf,
+) -> Result<(), Errno> {
     let Some(rule) = m.rule else { return Ok(()) };
     if rule.action_kind() != ACT_UNION_DIR {
         // The union rule sits inside an actions list: find it.
@@ -225,7 +296,11 @@ pub fn populate_union(_ctx: &Ctx, m: Mapped, _vpath: &[u8], host: &mut PathBuf) 
     }
     let sys = Sys2;
     let created = sys.mkdir_p(host)?;
-    let union_mtime = if created { (0, 0) } else { sys.mtime(host.with_nul()).unwrap_or((0, 0)) };
+    let union_mtime = if created {
+        (0, 0)
+    } else {
+        sys.mtime(host.with_nul()).unwrap_or((0, 0))
+    };
     let mut newest = (0, 0);
     let mut comp = PathBuf::new();
     for d in rule.union_dirs() {
@@ -241,14 +316,21 @@ pub fn populate_union(_ctx: &Ctx, m: Mapped, _vpath: &[u8], host: &mut PathBuf) 
     let ufd = sys.open_dir(host.with_nul())?;
     for d in rule.union_dirs() {
         comp.set(d)?;
-        let Ok(cfd) = sys.open_dir(comp.with_nul()) else { continue };
+        let Ok(cfd) = sys.open_dir(comp.with_nul()) else {
+            continue;
+        };
         sys.each_entry(cfd, |name, is_dir| {
             // SAFETY: name is NUL-terminated from getdents; ufd is our dir fd.
             unsafe {
                 if is_dir {
                     libc::mkdirat(ufd, name.as_ptr() as *const c_char, 0o755);
                 } else {
-                    let fd = libc::openat(ufd, name.as_ptr() as *const c_char, libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC, 0o644);
+                    let fd = libc::openat(
+                        ufd,
+                        name.as_ptr() as *const c_char,
+                        libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC,
+                        0o644,
+                    );
                     if fd >= 0 {
                         libc::close(fd);
                     }
@@ -269,12 +351,23 @@ pub fn populate_union(_ctx: &Ctx, m: Mapped, _vpath: &[u8], host: &mut PathBuf) 
             // SAFETY: fstatat on our dir fd with a NUL-terminated name.
             unsafe {
                 let mut st: libc::stat = core::mem::zeroed();
-                libc::fstatat(*fd, name.as_ptr() as *const c_char, &mut st, libc::AT_SYMLINK_NOFOLLOW) == 0
+                libc::fstatat(
+                    *fd,
+                    name.as_ptr() as *const c_char,
+                    &mut st,
+                    libc::AT_SYMLINK_NOFOLLOW,
+                ) == 0
             }
         });
         if !present {
             // SAFETY: removing a placeholder in our own union dir.
-            unsafe { libc::unlinkat(ufd, name.as_ptr() as *const c_char, if is_dir { libc::AT_REMOVEDIR } else { 0 }) };
+            unsafe {
+                libc::unlinkat(
+                    ufd,
+                    name.as_ptr() as *const c_char,
+                    if is_dir { libc::AT_REMOVEDIR } else { 0 },
+                )
+            };
         }
     });
     // SAFETY: closing our fds; touching our dir so the next opendir can skip.
@@ -304,7 +397,14 @@ impl Sys2 {
     }
     fn open_dir(&self, p: &[u8]) -> Result<c_int, Errno> {
         // SAFETY: NUL-terminated path.
-        let fd = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, p.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) } as c_int;
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat,
+                libc::AT_FDCWD,
+                p.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        } as c_int;
         if fd < 0 {
             Err(Errno(errno()))
         } else {
@@ -343,7 +443,10 @@ impl Sys2 {
                 let reclen = u16::from_ne_bytes([buf[off + 16], buf[off + 17]]) as usize;
                 let dtype = buf[off + 18];
                 let name_area = buf.get(off + 19..off + reclen).unwrap_or(&[]);
-                let nl = name_area.iter().position(|c| *c == 0).unwrap_or(name_area.len());
+                let nl = name_area
+                    .iter()
+                    .position(|c| *c == 0)
+                    .unwrap_or(name_area.len());
                 let name = name_area.get(..=nl).unwrap_or(&[]);
                 if name != b".\0" && name != b"..\0" && !name.is_empty() {
                     f(name, dtype == libc::DT_DIR);

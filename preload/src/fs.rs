@@ -11,14 +11,23 @@ use sb2_ruletree::{class, Errno};
 /// access(2) modes: W_OK is a write for read-only checks.
 pub fn access_op(mode: i32) -> Op {
     if mode & libc::W_OK != 0 {
-        Op { class: class::OPEN, follow: true, write: true }
+        Op {
+            class: class::OPEN,
+            follow: true,
+            write: true,
+        }
     } else {
         path::STAT
     }
 }
 
 /// `*at` functions where a NULL path means "the fd itself" (utimensat).
-pub fn map_at_opt<R>(d: i32, p: *const libc::c_char, op: Op, f: impl FnOnce(*const libc::c_char) -> R) -> Result<R, Errno> {
+pub fn map_at_opt<R>(
+    d: i32,
+    p: *const libc::c_char,
+    op: Op,
+    f: impl FnOnce(*const libc::c_char) -> R,
+) -> Result<R, Errno> {
     if p.is_null() {
         return Ok(f(p));
     }
@@ -28,13 +37,19 @@ pub fn map_at_opt<R>(d: i32, p: *const libc::c_char, op: Op, f: impl FnOnce(*con
 /// Is `v` one of `/proc/self|<pid>/{exe,cwd,root,fd/N}` — links whose
 /// targets are host paths that must be shown virtual?
 fn proc_link(v: &[u8]) -> bool {
-    let Some(rest) = v.strip_prefix(b"/proc/") else { return false };
-    let Some(slash) = rest.iter().position(|c| *c == b'/') else { return false };
+    let Some(rest) = v.strip_prefix(b"/proc/") else {
+        return false;
+    };
+    let Some(slash) = rest.iter().position(|c| *c == b'/') else {
+        return false;
+    };
     let (who, what) = rest.split_at(slash);
     if who != b"self" && who != b"thread-self" && !who.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    matches!(what, b"/exe" | b"/cwd" | b"/root") || what.starts_with(b"/fd/") || what.starts_with(b"/task/")
+    matches!(what, b"/exe" | b"/cwd" | b"/root")
+        || what.starts_with(b"/fd/")
+        || what.starts_with(b"/task/")
 }
 
 pub fn readlink(
@@ -109,11 +124,26 @@ pub fn getcwd(buf: *mut libc::c_char, size: usize) -> Result<*mut libc::c_char, 
 }
 
 /// realpath: the pipeline's resolved virtual path, if the file exists.
-pub fn realpath(p: *const libc::c_char, out: *mut libc::c_char) -> Result<*mut libc::c_char, Errno> {
+pub fn realpath(
+    p: *const libc::c_char,
+    out: *mut libc::c_char,
+) -> Result<*mut libc::c_char, Errno> {
     let saved = errno();
     let ctx = crate::state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
-    resolve(&ctx, None, p, Op { class: class::REALPATH, follow: true, write: false }, false, &mut v, &mut h)?;
+    resolve(
+        &ctx,
+        None,
+        p,
+        Op {
+            class: class::REALPATH,
+            follow: true,
+            write: false,
+        },
+        false,
+        &mut v,
+        &mut h,
+    )?;
     // SAFETY: NUL-terminated host path; st is ours.
     let ok = unsafe {
         let mut st: libc::stat = core::mem::zeroed();
@@ -122,7 +152,15 @@ pub fn realpath(p: *const libc::c_char, out: *mut libc::c_char) -> Result<*mut l
     if !ok {
         return Err(Errno(errno()));
     }
-    let r = give(v.as_bytes(), out, if out.is_null() { 0 } else { libc::PATH_MAX as usize })?;
+    let r = give(
+        v.as_bytes(),
+        out,
+        if out.is_null() {
+            0
+        } else {
+            libc::PATH_MAX as usize
+        },
+    )?;
     set_errno(saved);
     Ok(r)
 }
@@ -130,7 +168,11 @@ pub fn realpath(p: *const libc::c_char, out: *mut libc::c_char) -> Result<*mut l
 /// mkstemp family: the template is mapped, the real function fills in the
 /// host copy, and the generated characters are copied back into the
 /// caller's (virtual) template.
-pub fn mktemp<R>(t: *mut libc::c_char, suffix_len: i32, f: impl FnOnce(*mut libc::c_char) -> R) -> Result<R, Errno> {
+pub fn mktemp<R>(
+    t: *mut libc::c_char,
+    suffix_len: i32,
+    f: impl FnOnce(*mut libc::c_char) -> R,
+) -> Result<R, Errno> {
     let saved = errno();
     let ctx = crate::state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
@@ -147,7 +189,11 @@ pub fn mktemp<R>(t: *mut libc::c_char, suffix_len: i32, f: impl FnOnce(*mut libc
     let hb = h.as_bytes();
     // SAFETY: both buffers hold at least `tail` bytes before their NUL.
     unsafe {
-        core::ptr::copy_nonoverlapping(hb.as_ptr().add(hb.len() - tail), t.add(tlen - tail) as *mut u8, tail);
+        core::ptr::copy_nonoverlapping(
+            hb.as_ptr().add(hb.len() - tail),
+            t.add(tlen - tail) as *mut u8,
+            tail,
+        );
     }
     Ok(r)
 }
@@ -161,7 +207,9 @@ pub fn tmpnam(mut f: impl FnMut() -> *mut libc::c_char) -> Result<*mut libc::c_c
             return Ok(r);
         }
         let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
-        if resolve(&ctx, None, r, path::LSTAT, false, &mut v, &mut h).is_ok() && !Sys.exists(h.with_nul()) {
+        if resolve(&ctx, None, r, path::LSTAT, false, &mut v, &mut h).is_ok()
+            && !Sys.exists(h.with_nul())
+        {
             return Ok(r);
         }
     }
@@ -169,10 +217,45 @@ pub fn tmpnam(mut f: impl FnMut() -> *mut libc::c_char) -> Result<*mut libc::c_c
 }
 
 /// dlopen: a name without '/' is looked up by the loader's own search.
-pub fn dlopen(p: *const libc::c_char, f: impl FnOnce(*const libc::c_char) -> *mut libc::c_void) -> Result<*mut libc::c_void, Errno> {
+pub fn dlopen(
+    p: *const libc::c_char,
+    f: impl FnOnce(*const libc::c_char) -> *mut libc::c_void,
+) -> Result<*mut libc::c_void, Errno> {
     // SAFETY: strchr on a caller string only when non-null.
     if p.is_null() || unsafe { libc::strchr(p, b'/' as i32) }.is_null() {
         return Ok(f(p));
     }
     map(p, path::DLOPEN, f)
+}
+
+/// tempnam(dir, pfx): the directory is mapped (glibc checks it exists), and
+/// the name it returns is given back in the virtual view.
+pub fn tempnam(
+    d: *const libc::c_char,
+    mut f: impl FnMut(*const libc::c_char) -> *mut libc::c_char,
+) -> Result<*mut libc::c_char, Errno> {
+    if d.is_null() {
+        return tmpnam(|| f(d));
+    }
+    let saved = errno();
+    let ctx = crate::state::ctx()?;
+    let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
+    resolve(&ctx, None, d, path::STAT, false, &mut v, &mut h)?;
+    set_errno(saved);
+    let r = f(h.as_ptr());
+    if r.is_null() {
+        return Ok(r);
+    }
+    // SAFETY: r is the NUL-terminated string tempnam just allocated.
+    let got = unsafe { core::ffi::CStr::from_ptr(r) }.to_bytes();
+    let Some(rest) = got.strip_prefix(h.as_bytes()) else {
+        return Ok(r);
+    };
+    let mut out = PathBuf::new();
+    out.set(v.as_bytes())?;
+    out.push(rest)?;
+    let new = give(out.as_bytes(), core::ptr::null_mut(), 0)?;
+    // SAFETY: freeing the string tempnam allocated; the caller gets ours.
+    unsafe { libc::free(r as *mut libc::c_void) };
+    Ok(new)
 }

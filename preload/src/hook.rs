@@ -128,8 +128,6 @@ macro_rules! hooks {
             } ),*
         ];
 
-        /// The real-function slots, in table order.
-        pub static SLOTS: &[&$crate::real::Slot] = &[ $( &$name::SLOT ),* ];
     };
 }
 

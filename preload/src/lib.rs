@@ -22,11 +22,12 @@ mod real;
 mod state;
 mod table;
 
-/// Runs when the library is loaded: attaches to the session and resolves
-/// every real function up front, so no hook needs `dlsym` later (a vfork
-/// child must not take the loader lock).
+/// Runs when the library is loaded: attaches to the session. Real
+/// functions are resolved lazily, on a hook's first call: resolving all of
+/// them here would cost every exec more than the rest of our start-up.
+/// (A vfork child may be the first caller; `dlsym` is safe there, since the
+/// suspended parent cannot be inside the loader while it waits in vfork.)
 extern "C" fn sb2_init() {
-    table::resolve_all();
     state::init();
 }
 

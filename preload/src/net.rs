@@ -2,11 +2,12 @@
 //! like any path (class SOCKADDR); abstract sockets and other families pass
 //! through. (Network rules come with `-n`.)
 
-use crate::path::{resolve, SOCK};
+use crate::path::resolve;
 use sb2_ruletree::mapping::PathBuf;
 use sb2_ruletree::Errno;
 
 pub fn unix_addr(
+    op: crate::path::Op,
     a: *const libc::sockaddr,
     len: libc::socklen_t,
     f: impl FnOnce(*const libc::sockaddr, libc::socklen_t) -> i32,
@@ -28,7 +29,7 @@ pub fn unix_addr(
     unsafe { core::ptr::copy_nonoverlapping((*un).sun_path.as_ptr(), name.as_mut_ptr(), n) };
     let ctx = crate::state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
-    resolve(&ctx, None, name.as_ptr(), SOCK, false, &mut v, &mut h)?;
+    resolve(&ctx, None, name.as_ptr(), op, false, &mut v, &mut h)?;
     // SAFETY: a zeroed sockaddr_un is a valid value.
     let mut out: libc::sockaddr_un = unsafe { core::mem::zeroed() };
     let hb = h.as_bytes();
@@ -40,5 +41,8 @@ pub fn unix_addr(
         *d = *s as libc::c_char;
     }
     crate::hook::set_errno(saved);
-    Ok(f(&out as *const _ as *const libc::sockaddr, (base + hb.len() + 1) as libc::socklen_t))
+    Ok(f(
+        &out as *const _ as *const libc::sockaddr,
+        (base + hb.len() + 1) as libc::socklen_t,
+    ))
 }

@@ -54,22 +54,92 @@ pub struct Op {
 }
 
 use sb2_ruletree::class as C;
-pub const STAT: Op = Op { class: C::STAT, follow: true, write: false };
-pub const LSTAT: Op = Op { class: C::STAT, follow: false, write: false };
-pub const READ: Op = Op { class: C::OPEN, follow: true, write: false };
-pub const LREAD: Op = Op { class: C::OPEN, follow: false, write: false };
-pub const WRITE: Op = Op { class: C::OPEN, follow: true, write: true };
-pub const LWRITE: Op = Op { class: C::OPEN, follow: false, write: true };
-pub const CREAT: Op = Op { class: C::CREAT, follow: false, write: true };
-pub const REMOVE: Op = Op { class: C::REMOVE, follow: false, write: true };
-pub const RENAME: Op = Op { class: C::RENAME, follow: false, write: true };
-pub const SYMLINK: Op = Op { class: C::SYMLINK, follow: false, write: true };
-pub const MKNOD: Op = Op { class: C::MKNOD, follow: false, write: true };
-pub const TIMES: Op = Op { class: C::SET_TIMES, follow: true, write: true };
-pub const LTIMES: Op = Op { class: C::SET_TIMES, follow: false, write: true };
-pub const CHDIR: Op = Op { class: 0, follow: true, write: false };
-pub const DLOPEN: Op = Op { class: C::OPEN | C::DLOPEN, follow: true, write: false };
-pub const SOCK: Op = Op { class: C::SOCKADDR, follow: true, write: false };
+pub const STAT: Op = Op {
+    class: C::STAT,
+    follow: true,
+    write: false,
+};
+pub const LSTAT: Op = Op {
+    class: C::STAT,
+    follow: false,
+    write: false,
+};
+pub const READ: Op = Op {
+    class: C::OPEN,
+    follow: true,
+    write: false,
+};
+pub const LREAD: Op = Op {
+    class: C::OPEN,
+    follow: false,
+    write: false,
+};
+pub const WRITE: Op = Op {
+    class: C::OPEN,
+    follow: true,
+    write: true,
+};
+pub const LWRITE: Op = Op {
+    class: C::OPEN,
+    follow: false,
+    write: true,
+};
+pub const CREAT: Op = Op {
+    class: C::CREAT,
+    follow: false,
+    write: true,
+};
+pub const REMOVE: Op = Op {
+    class: C::REMOVE,
+    follow: false,
+    write: true,
+};
+pub const RENAME: Op = Op {
+    class: C::RENAME,
+    follow: false,
+    write: true,
+};
+pub const SYMLINK: Op = Op {
+    class: C::SYMLINK,
+    follow: false,
+    write: true,
+};
+pub const MKNOD: Op = Op {
+    class: C::MKNOD,
+    follow: false,
+    write: true,
+};
+pub const TIMES: Op = Op {
+    class: C::SET_TIMES,
+    follow: true,
+    write: true,
+};
+pub const LTIMES: Op = Op {
+    class: C::SET_TIMES,
+    follow: false,
+    write: true,
+};
+pub const CHDIR: Op = Op {
+    class: 0,
+    follow: true,
+    write: false,
+};
+pub const DLOPEN: Op = Op {
+    class: C::OPEN | C::DLOPEN,
+    follow: true,
+    write: false,
+};
+/// bind creates the socket file: a write.
+pub const SOCK_BIND: Op = Op {
+    class: C::SOCKADDR,
+    follow: false,
+    write: true,
+};
+pub const SOCK: Op = Op {
+    class: C::SOCKADDR,
+    follow: true,
+    write: false,
+};
 
 impl Op {
     /// The op of an `open` with these flags.
@@ -77,12 +147,17 @@ impl Op {
         let acc = flags & libc::O_ACCMODE;
         // O_TMPFILE includes the O_DIRECTORY bit: test all of its bits.
         let tmpfile = flags & libc::O_TMPFILE == libc::O_TMPFILE;
-        let write = acc != libc::O_RDONLY || flags & (libc::O_CREAT | libc::O_TRUNC) != 0 || tmpfile;
+        let write =
+            acc != libc::O_RDONLY || flags & (libc::O_CREAT | libc::O_TRUNC) != 0 || tmpfile;
         let mut class = C::OPEN;
         if flags & libc::O_CREAT != 0 {
             class |= C::CREAT;
         }
-        Op { class, follow: flags & libc::O_NOFOLLOW == 0, write }
+        Op {
+            class,
+            follow: flags & libc::O_NOFOLLOW == 0,
+            write,
+        }
     }
     /// The op of an `fopen` with this mode string.
     pub fn fopen(mode: *const libc::c_char) -> Op {
@@ -91,15 +166,25 @@ impl Op {
             Ok(()) => b.as_bytes().iter().any(|c| matches!(c, b'w' | b'a' | b'+')),
             Err(_) => false,
         };
-        Op { class: if write { C::OPEN | C::CREAT } else { C::OPEN }, follow: true, write }
+        Op {
+            class: if write { C::OPEN | C::CREAT } else { C::OPEN },
+            follow: true,
+            write,
+        }
     }
     /// Follow the final symlink unless `flags` has `AT_SYMLINK_NOFOLLOW`.
     pub fn at(self, flags: i32) -> Op {
-        Op { follow: self.follow && flags & libc::AT_SYMLINK_NOFOLLOW == 0, ..self }
+        Op {
+            follow: self.follow && flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+            ..self
+        }
     }
     /// Follow the final symlink only if `flags` has `AT_SYMLINK_FOLLOW`.
     pub fn at_follow(self, flags: i32) -> Op {
-        Op { follow: flags & libc::AT_SYMLINK_FOLLOW != 0, ..self }
+        Op {
+            follow: flags & libc::AT_SYMLINK_FOLLOW != 0,
+            ..self
+        }
     }
 }
 
@@ -119,7 +204,13 @@ pub fn resolve<'a>(
         Some(libc::AT_FDCWD) | None => None,
         Some(fd) => Some(fd),
     };
-    let req = Req { dirfd, path: vin.as_bytes(), class: op.class, follow: op.follow, want_union };
+    let req = Req {
+        dirfd,
+        path: vin.as_bytes(),
+        class: op.class,
+        follow: op.follow,
+        want_union,
+    };
     let m = mapping::resolve(ctx, &Cached, &req, vout, out)?;
     if op.write && m.readonly {
         return Err(Errno::EROFS);
@@ -132,13 +223,22 @@ pub fn resolve<'a>(
 
 /// Maps `p` (relative to the cwd) and calls `f` with the host path.
 #[inline]
-pub fn map<R>(p: *const libc::c_char, op: Op, f: impl FnOnce(*const libc::c_char) -> R) -> Result<R, Errno> {
+pub fn map<R>(
+    p: *const libc::c_char,
+    op: Op,
+    f: impl FnOnce(*const libc::c_char) -> R,
+) -> Result<R, Errno> {
     map_at(libc::AT_FDCWD, p, op, f)
 }
 
 /// Maps `p` relative to `dirfd` and calls `f` with the (absolute) host path.
 #[inline]
-pub fn map_at<R>(dirfd: i32, p: *const libc::c_char, op: Op, f: impl FnOnce(*const libc::c_char) -> R) -> Result<R, Errno> {
+pub fn map_at<R>(
+    dirfd: i32,
+    p: *const libc::c_char,
+    op: Op,
+    f: impl FnOnce(*const libc::c_char) -> R,
+) -> Result<R, Errno> {
     let saved = errno();
     let ctx = crate::state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
@@ -178,7 +278,18 @@ pub fn map2_at<R>(
     let ctx = crate::state::ctx()?;
     let (mut v, mut h1, mut h2) = (PathBuf::new(), PathBuf::new(), PathBuf::new());
     resolve(&ctx, Some(d1), p1, op, false, &mut v, &mut h1)?;
-    resolve(&ctx, Some(d2), p2, Op { follow: false, ..op }, false, &mut v, &mut h2)?;
+    resolve(
+        &ctx,
+        Some(d2),
+        p2,
+        Op {
+            follow: false,
+            ..op
+        },
+        false,
+        &mut v,
+        &mut h2,
+    )?;
     set_errno(saved);
     Ok(f(h1.as_ptr(), h2.as_ptr()))
 }
@@ -195,7 +306,11 @@ pub fn map2<R>(
 
 /// A path that libc accepts as NULL (meaning "no path"): passed through.
 #[inline]
-pub fn map_opt<R>(p: *const libc::c_char, op: Op, f: impl FnOnce(*const libc::c_char) -> R) -> Result<R, Errno> {
+pub fn map_opt<R>(
+    p: *const libc::c_char,
+    op: Op,
+    f: impl FnOnce(*const libc::c_char) -> R,
+) -> Result<R, Errno> {
     if p.is_null() {
         return Ok(f(p));
     }
@@ -234,7 +349,15 @@ pub fn stat_at(
         return Ok(real(h.as_ptr()));
     }
     // SAFETY: the caller's stat buffer and our NUL-terminated host path.
-    let r = unsafe { libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, h.as_ptr(), buf, flags | libc::AT_SYMLINK_NOFOLLOW) } as i32;
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_newfstatat,
+            libc::AT_FDCWD,
+            h.as_ptr(),
+            buf,
+            flags | libc::AT_SYMLINK_NOFOLLOW,
+        )
+    } as i32;
     // SAFETY: on success the kernel filled in the buffer.
     if r != 0 || unsafe { (*(buf as *const libc::stat)).st_mode } & libc::S_IFMT != libc::S_IFLNK {
         if r == 0 {
@@ -272,10 +395,20 @@ pub fn statx_at(
     let m = mask | libc::STATX_TYPE;
     // SAFETY: the caller's statx buffer and our NUL-terminated host path.
     let r = unsafe {
-        libc::syscall(libc::SYS_statx, libc::AT_FDCWD, h.as_ptr(), flags | libc::AT_SYMLINK_NOFOLLOW, m, buf)
+        libc::syscall(
+            libc::SYS_statx,
+            libc::AT_FDCWD,
+            h.as_ptr(),
+            flags | libc::AT_SYMLINK_NOFOLLOW,
+            m,
+            buf,
+        )
     } as i32;
     // SAFETY: on success the kernel filled in the buffer.
-    if r != 0 || (unsafe { (*(buf as *const libc::statx)).stx_mode } as u32) & libc::S_IFMT != libc::S_IFLNK {
+    if r != 0
+        || (unsafe { (*(buf as *const libc::statx)).stx_mode } as u32) & libc::S_IFMT
+            != libc::S_IFLNK
+    {
         if r == 0 {
             set_errno(saved);
         }
@@ -292,27 +425,52 @@ pub fn statx_at(
 /// then resolved in the virtual view. (O_PATH opens a link itself with
 /// O_NOFOLLOW, so it takes the plain route.)
 #[inline]
-pub fn open_at(d: i32, p: *const libc::c_char, flags: i32, real: impl Fn(*const libc::c_char, i32) -> i32) -> Result<i32, Errno> {
+pub fn open_at(
+    d: i32,
+    p: *const libc::c_char,
+    flags: i32,
+    real: impl Fn(*const libc::c_char, i32) -> i32,
+) -> Result<i32, Errno> {
     let op = Op::open(flags);
     let excl = libc::O_CREAT | libc::O_EXCL;
     if flags & (libc::O_NOFOLLOW | libc::O_PATH) != 0 || flags & excl == excl {
         // O_CREAT|O_EXCL never follows a final symlink (EEXIST).
-        let op = if flags & excl == excl { Op { follow: false, ..op } } else { op };
+        let op = if flags & excl == excl {
+            Op {
+                follow: false,
+                ..op
+            }
+        } else {
+            op
+        };
         return map_at(d, p, op, |h| real(h, flags));
     }
     let saved = errno();
     let ctx = crate::state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
-    let m = resolve(&ctx, Some(d), p, Op { follow: false, ..op }, false, &mut v, &mut h)?;
+    // Unfollowed, and with the read-only check left to us (below).
+    let first = Op {
+        follow: false,
+        write: false,
+        ..op
+    };
+    let m = resolve(&ctx, Some(d), p, first, false, &mut v, &mut h)?;
+    // A read-only verdict on the unfollowed path may not be the target's:
+    // then decide on the fully resolved path below.
+    if !(op.write && m.readonly) {
+        set_errno(saved);
+        let fd = real(h.as_ptr(), flags | libc::O_NOFOLLOW);
+        // A final symlink: ELOOP, or ENOTDIR when O_DIRECTORY was asked.
+        let e = errno();
+        let link = e == libc::ELOOP || (e == libc::ENOTDIR && flags & libc::O_DIRECTORY != 0);
+        if fd >= 0 || !link {
+            return Ok(fd);
+        }
+    }
+    let m = resolve(&ctx, Some(d), p, op, false, &mut v, &mut h)?;
     if op.write && m.readonly {
         return Err(Errno::EROFS);
     }
-    set_errno(saved);
-    let fd = real(h.as_ptr(), flags | libc::O_NOFOLLOW);
-    if fd >= 0 || errno() != libc::ELOOP {
-        return Ok(fd);
-    }
-    resolve(&ctx, Some(d), p, op, false, &mut v, &mut h)?;
     set_errno(saved);
     Ok(real(h.as_ptr(), flags))
 }

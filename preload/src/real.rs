@@ -13,7 +13,10 @@ pub struct Slot {
 impl Slot {
     /// `name` includes its terminating NUL.
     pub const fn new(name: &'static str) -> Slot {
-        Slot { name, ptr: AtomicPtr::new(core::ptr::null_mut()) }
+        Slot {
+            name,
+            ptr: AtomicPtr::new(core::ptr::null_mut()),
+        }
     }
 
     /// The real function, resolved on first use; None if libc lacks it.

@@ -73,7 +73,15 @@ pub fn init() {
     };
     match res {
         Ok((ptr, len)) => {
-            if DATA.compare_exchange(core::ptr::null_mut(), ptr, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            if DATA
+                .compare_exchange(
+                    core::ptr::null_mut(),
+                    ptr,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_err()
+            {
                 // SAFETY: our own fresh mapping, unused by anyone.
                 unsafe { libc::munmap(ptr as *mut libc::c_void, len) };
                 return;
@@ -82,7 +90,9 @@ pub fn init() {
             // SAFETY: the mapping is read-only and lives for the process.
             let tree = Tree::verified(unsafe { core::slice::from_raw_parts(ptr, len) });
             if let Some(name) = env(MODE_VAR) {
-                if let Some(i) = (0..tree.n_modes()).find(|i| tree.mode(*i).is_some_and(|m| m.name() == name)) {
+                if let Some(i) =
+                    (0..tree.n_modes()).find(|i| tree.mode(*i).is_some_and(|m| m.name() == name))
+                {
                     MODE.store(i as usize, Ordering::Release);
                 }
             }
@@ -94,8 +104,17 @@ pub fn init() {
             STATE.store(READY, Ordering::Release);
         }
         Err(msg) => {
-            if STATE.compare_exchange(UNINIT, BROKEN, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                say(&[b"sb2: cannot use session '", dir, b"': ", msg.as_bytes(), b"; file system calls fail with EIO\n"]);
+            if STATE
+                .compare_exchange(UNINIT, BROKEN, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                say(&[
+                    b"sb2: cannot use session '",
+                    dir,
+                    b"': ",
+                    msg.as_bytes(),
+                    b"; file system calls fail with EIO\n",
+                ]);
             }
         }
     }
@@ -111,14 +130,27 @@ fn map_generation(dir: &[u8]) {
     // SAFETY: raw syscalls on our NUL-terminated path; the mapping is one
     // page of the session's counter file, kept for the life of the process.
     unsafe {
-        let fd = libc::syscall(libc::SYS_openat, libc::AT_FDCWD, p.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) as i32;
+        let fd = libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            p.as_ptr(),
+            libc::O_RDWR | libc::O_CLOEXEC,
+        ) as i32;
         if fd < 0 {
             return;
         }
-        let m = libc::mmap(core::ptr::null_mut(), 4096, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0);
+        let m = libc::mmap(
+            core::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd,
+            0,
+        );
         libc::close(fd);
         if m != libc::MAP_FAILED {
-            crate::cache::SHARED_GEN.store(m as *mut core::sync::atomic::AtomicU64, Ordering::Release);
+            crate::cache::SHARED_GEN
+                .store(m as *mut core::sync::atomic::AtomicU64, Ordering::Release);
         }
     }
 }
@@ -126,7 +158,12 @@ fn map_generation(dir: &[u8]) {
 fn map_tree(path: *const libc::c_char) -> Result<(*mut u8, usize), &'static str> {
     // SAFETY: raw syscalls on a NUL-terminated path and our own stat buffer.
     unsafe {
-        let fd = libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path, libc::O_RDONLY | libc::O_CLOEXEC) as i32;
+        let fd = libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            path,
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        ) as i32;
         if fd < 0 {
             return Err("its ruletree.bin cannot be opened (was the session directory removed?)");
         }
@@ -136,7 +173,14 @@ fn map_tree(path: *const libc::c_char) -> Result<(*mut u8, usize), &'static str>
             return Err("its ruletree.bin is empty");
         }
         let len = st.st_size as usize;
-        let p = libc::mmap(core::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, fd, 0);
+        let p = libc::mmap(
+            core::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE,
+            fd,
+            0,
+        );
         libc::close(fd);
         if p == libc::MAP_FAILED {
             return Err("its ruletree.bin cannot be mapped");
@@ -161,7 +205,10 @@ pub fn ctx() -> Result<Ctx<'static>, Errno> {
     // SAFETY: set once in init() to a live read-only mapping of `len` bytes
     // that is never unmapped.
     let tree = Tree::verified(unsafe { core::slice::from_raw_parts(ptr, len) });
-    let mode: ModeRef<'static> = tree.mode(MODE.load(Ordering::Relaxed) as u32).or(tree.mode(0)).ok_or(Errno::EIO)?;
+    let mode: ModeRef<'static> = tree
+        .mode(MODE.load(Ordering::Relaxed) as u32)
+        .or(tree.mode(0))
+        .ok_or(Errno::EIO)?;
     let pol = POLICY.load(Ordering::Relaxed);
     let exec_policy: &'static [u8] = if pol.is_null() {
         b""
@@ -169,7 +216,13 @@ pub fn ctx() -> Result<Ctx<'static>, Errno> {
         // SAFETY: points into an environ string, which libc never frees.
         unsafe { core::slice::from_raw_parts(pol, POLICY_LEN.load(Ordering::Relaxed)) }
     };
-    Ok(Ctx { tree, mode, binary_name: binary_name(), exec_policy, is_root: false })
+    Ok(Ctx {
+        tree,
+        mode,
+        binary_name: binary_name(),
+        exec_policy,
+        is_root: false,
+    })
 }
 
 /// The calling program's name, as glibc recorded it from argv[0].

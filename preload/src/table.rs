@@ -19,7 +19,9 @@
 use crate::cache::{changed, cwd_changed, unmapped};
 use crate::path::*;
 use crate::{dirs, fs, net};
-use libc::{c_char, c_int, c_long, c_uint, c_void, dev_t, gid_t, mode_t, off_t, size_t, ssize_t, uid_t};
+use libc::{
+    c_char, c_int, c_long, c_uint, c_void, dev_t, gid_t, mode_t, off_t, size_t, ssize_t, uid_t,
+};
 
 type P = *const c_char;
 type V = *mut c_void;
@@ -142,16 +144,16 @@ hooks! {
     fs mkdtemp(t: *mut c_char) -> *mut c_char = |real| fs::mktemp(t, 0, |h| real(h)).map(|r| if r.is_null() { r } else { t });
     fs mktemp(t: *mut c_char) -> *mut c_char = |real| fs::mktemp(t, 0, |h| real(h)).map(|_| t);
     fs tmpnam(s: *mut c_char) -> *mut c_char = |real| fs::tmpnam(|| real(s));
-    fs tempnam(d: P, pfx: P) -> *mut c_char = |real| fs::tmpnam(|| real(d, pfx));
+    fs tempnam(d: P, pfx: P) -> *mut c_char = |real| fs::tempnam(d, |h| real(h, pfx));
 
     // --- directories and tree walks -------------------------------------
     dirs opendir(p: P) -> V = |real| dirs::opendir(p, |h| real(h));
     dirs scandir(p: P, list: V, filter: V, cmp: V) -> c_int = |real| dirs::unguarded_map(p, |h| real(h, list, filter, cmp));
     dirs scandir64(p: P, list: V, filter: V, cmp: V) -> c_int = |real| dirs::unguarded_map(p, |h| real(h, list, filter, cmp));
-    dirs ftw(p: P, f: V, n: c_int) -> c_int = |real| dirs::ftw(p, f, |h, t| real(h, t, n), false);
-    dirs ftw64(p: P, f: V, n: c_int) -> c_int = |real| dirs::ftw(p, f, |h, t| real(h, t, n), false);
-    dirs nftw(p: P, f: V, n: c_int, fl: c_int) -> c_int = |real| dirs::ftw(p, f, |h, t| real(h, t, n, fl), true);
-    dirs nftw64(p: P, f: V, n: c_int, fl: c_int) -> c_int = |real| dirs::ftw(p, f, |h, t| real(h, t, n, fl), true);
+    dirs ftw(p: P, f: V, n: c_int) -> c_int = |real| dirs::ftw(p, f, 0, |h, t| real(h, t, n), false);
+    dirs ftw64(p: P, f: V, n: c_int) -> c_int = |real| dirs::ftw(p, f, 0, |h, t| real(h, t, n), false);
+    dirs nftw(p: P, f: V, n: c_int, fl: c_int) -> c_int = |real| dirs::ftw(p, f, fl, |h, t| real(h, t, n, fl), true);
+    dirs nftw64(p: P, f: V, n: c_int, fl: c_int) -> c_int = |real| dirs::ftw(p, f, fl, |h, t| real(h, t, n, fl), true);
     dirs fts_open(argv: *const *mut c_char, o: c_int, cmp: V) -> V = |real| dirs::fts_open(argv, |a| real(a, o | dirs::FTS_NOCHDIR, cmp));
     dirs fts64_open(argv: *const *mut c_char, o: c_int, cmp: V) -> V = |real| dirs::fts_open(argv, |a| real(a, o | dirs::FTS_NOCHDIR, cmp));
     dirs glob(pat: P, fl: c_int, errf: V, g: V) -> c_int = |real| dirs::glob(fl, g, false, |fl| real(pat, fl, errf, g));
@@ -162,18 +164,11 @@ hooks! {
     fs dlmopen(ns: c_long, p: P, fl: c_int) -> V = |real| fs::dlopen(p, |h| real(ns, h, fl));
     fs inotify_add_watch(fd: c_int, p: P, mask: u32) -> c_int = |real| map(p, Op { follow: mask & libc::IN_DONT_FOLLOW == 0, ..READ }, |h| real(fd, h, mask));
     fs name_to_handle_at(d: c_int, p: P, hd: V, mnt: *mut c_int, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, LSTAT.at_follow(fl), |h| real(d, h, hd, mnt, fl));
-    net bind(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(a, l, |a, l| real(fd, a, l));
-    net connect(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(a, l, |a, l| real(fd, a, l));
+    net bind(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(SOCK_BIND, a, l, |a, l| real(fd, a, l));
+    net connect(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(SOCK, a, l, |a, l| real(fd, a, l));
 
     // --- memory: path arguments are read from pages known to be mapped --
     mem munmap(a: V, l: size_t) -> c_int = |real| unmapped(Ok(real(a, l)));
     mem mremap(a: V, l: size_t, n: size_t, fl: c_int, na: V) -> V = |real| unmapped(Ok(real(a, l, n, fl, na)));
     mem mprotect(a: V, l: size_t, prot: c_int) -> c_int = |real| unmapped(Ok(real(a, l, prot)));
-}
-
-/// Resolves every real function now (called from the library constructor).
-pub fn resolve_all() {
-    for s in SLOTS {
-        let _ = s.get();
-    }
 }

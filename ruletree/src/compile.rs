@@ -45,9 +45,15 @@ pub struct Input {
 pub fn compile(input: &Input) -> Result<Session, CompileError> {
     let mut modes = Vec::new();
     for (name, file) in &input.modes {
-        modes.push(Mode { name: name.clone(), fs_rules: compile_fs_rules(input, name, file)? });
+        modes.push(Mode {
+            name: name.clone(),
+            fs_rules: compile_fs_rules(input, name, file)?,
+        });
     }
-    Ok(Session { constants: input.constants.clone(), modes })
+    Ok(Session {
+        constants: input.constants.clone(),
+        modes,
+    })
 }
 
 /// Inserts `__sb2_t(LINE,` before each table constructor (see module doc).
@@ -128,8 +134,9 @@ pub fn instrument(src: &str) -> String {
         }
         if c == b'{' {
             const KEYWORDS: &[&str] = &[
-                "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in", "local",
-                "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
+                "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto",
+                "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true",
+                "until", "while",
             ];
             let is_call = callable && !KEYWORDS.contains(&word.as_str());
             if is_call {
@@ -191,10 +198,18 @@ fn lua_err(file: &Path, e: mlua::Error) -> CompileError {
     if let Some(rest) = msg.strip_prefix(&format!("{fname}:")) {
         let (l, m) = rest.split_once(':').unwrap_or(("0", rest));
         if let Ok(line) = l.trim().parse() {
-            return CompileError { file: fname, line, message: m.trim().to_string() };
+            return CompileError {
+                file: fname,
+                line,
+                message: m.trim().to_string(),
+            };
         }
     }
-    CompileError { file: fname, line: 0, message: msg }
+    CompileError {
+        file: fname,
+        line: 0,
+        message: msg,
+    }
 }
 
 fn load_file(lua: &Lua, file: &Path) -> Result<Value, CompileError> {
@@ -205,10 +220,16 @@ fn load_file(lua: &Lua, file: &Path) -> Result<Value, CompileError> {
     })?;
     let g = lua.globals();
     let prev: Value = g.get("__sb2_current_file").map_err(|e| lua_err(file, e))?;
-    g.set("__sb2_current_file", file.display().to_string()).map_err(|e| lua_err(file, e))?;
-    let r = lua.load(instrument(&src)).set_name(format!("@{}", file.display())).eval::<Value>().map_err(|e| lua_err(file, e));
+    g.set("__sb2_current_file", file.display().to_string())
+        .map_err(|e| lua_err(file, e))?;
+    let r = lua
+        .load(instrument(&src))
+        .set_name(format!("@{}", file.display()))
+        .eval::<Value>()
+        .map_err(|e| lua_err(file, e));
     // Tables built after a library returns belong to the file that imported it.
-    g.set("__sb2_current_file", prev).map_err(|e| lua_err(file, e))?;
+    g.set("__sb2_current_file", prev)
+        .map_err(|e| lua_err(file, e))?;
     r
 }
 
@@ -249,7 +270,10 @@ fn compile_fs_rules(input: &Input, mode: &str, file: &Path) -> Result<Vec<Rule>,
         }
         lua.load(PRELUDE).set_name("=sb2-prelude").exec()?;
         let sblib: Table = g.get("sblib")?;
-        sblib.set("path_exists", lua.create_function(|_, p: String| Ok(Path::new(&p).exists()))?)?;
+        sblib.set(
+            "path_exists",
+            lua.create_function(|_, p: String| Ok(Path::new(&p).exists()))?,
+        )?;
         Ok(())
     };
     setup().map_err(|e| lua_err(file, e))?;
@@ -257,24 +281,25 @@ fn compile_fs_rules(input: &Input, mode: &str, file: &Path) -> Result<Vec<Rule>,
     let libfn = lua
         .create_function(move |lua, name: String| {
             if name.contains('/') || name.contains("..") {
-                return Err(mlua::Error::RuntimeError(format!("bad rule library name '{name}'")));
+                return Err(mlua::Error::RuntimeError(format!(
+                    "bad rule library name '{name}'"
+                )));
             }
             let p = rules_dir.join("lib").join(format!("{name}.lua"));
             load_file(lua, &p).map_err(|e| mlua::Error::RuntimeError(e.to_string()))
         })
         .map_err(|e| lua_err(file, e))?;
-    g.set("import_from_fs_rule_library", libfn).map_err(|e| lua_err(file, e))?;
+    g.set("import_from_fs_rule_library", libfn)
+        .map_err(|e| lua_err(file, e))?;
 
     let ret = load_file(&lua, file)?;
-    if let Ok(v) = g.get::<Option<String>>("rule_file_interface_version") {
-        if let Some(v) = v {
-            if v != "105" {
-                return Err(CompileError {
-                    file: file.display().to_string(),
-                    line: 0,
-                    message: format!("rule_file_interface_version is \"{v}\", expected \"105\""),
-                });
-            }
+    if let Ok(Some(v)) = g.get::<Option<String>>("rule_file_interface_version") {
+        if v != "105" {
+            return Err(CompileError {
+                file: file.display().to_string(),
+                line: 0,
+                message: format!("rule_file_interface_version is \"{v}\", expected \"105\""),
+            });
         }
     }
     let list = match g.get::<Value>("fs_mapping_rules") {
@@ -285,14 +310,20 @@ fn compile_fs_rules(input: &Input, mode: &str, file: &Path) -> Result<Vec<Rule>,
                 return Err(CompileError {
                     file: file.display().to_string(),
                     line: 0,
-                    message: "defines no rules: set fs_mapping_rules = { ... } or return a rule list".into(),
+                    message:
+                        "defines no rules: set fs_mapping_rules = { ... } or return a rule list"
+                            .into(),
                 })
             }
         },
     };
     let origins: Table = g.get("__sb2_origins").map_err(|e| lua_err(file, e))?;
     let procfs: Table = g.get("sb2_procfs_mapper").map_err(|e| lua_err(file, e))?;
-    let cx = Conv { origins, procfs, default_file: file.display().to_string() };
+    let cx = Conv {
+        origins,
+        procfs,
+        default_file: file.display().to_string(),
+    };
     cx.list(&list, Level::Top)
 }
 
@@ -309,28 +340,66 @@ struct Conv {
 }
 
 const KEYS: &[&str] = &[
-    "path", "prefix", "dir", "map_to", "replace_by", "use_orig_path", "force_orig_path",
-    "force_orig_path_unless_chroot", "set_path", "map_to_value_of_env_var", "replace_by_value_of_env_var",
-    "union_dir", "custom_map_funct", "rules", "actions", "if_exists_then_map_to", "if_exists_then_replace_by",
-    "if_exists_in", "then_actions", "if_active_exec_policy_is", "if_redirect_ignore_is_active",
-    "if_redirect_force_is_active", "if_env_var_is_not_empty", "if_env_var_is_empty", "if_env_var_is_set",
-    "if_env_var_is_not_set", "func_class", "binary_name", "readonly", "protection", "virtual_path",
-    "exec_policy_name", "name", "log_level", "log_message", "optional_rule",
+    "path",
+    "prefix",
+    "dir",
+    "map_to",
+    "replace_by",
+    "use_orig_path",
+    "force_orig_path",
+    "force_orig_path_unless_chroot",
+    "set_path",
+    "map_to_value_of_env_var",
+    "replace_by_value_of_env_var",
+    "union_dir",
+    "custom_map_funct",
+    "rules",
+    "actions",
+    "if_exists_then_map_to",
+    "if_exists_then_replace_by",
+    "if_exists_in",
+    "then_actions",
+    "if_active_exec_policy_is",
+    "if_redirect_ignore_is_active",
+    "if_redirect_force_is_active",
+    "if_env_var_is_not_empty",
+    "if_env_var_is_empty",
+    "if_env_var_is_set",
+    "if_env_var_is_not_set",
+    "func_class",
+    "binary_name",
+    "readonly",
+    "protection",
+    "virtual_path",
+    "exec_policy_name",
+    "name",
+    "log_level",
+    "log_message",
+    "optional_rule",
 ];
 
 impl Conv {
     fn origin(&self, t: &Table) -> Origin {
         match self.origins.get::<Option<Table>>(t.clone()) {
             Ok(Some(o)) => Origin {
-                file: o.get::<String>(1).unwrap_or_else(|_| self.default_file.clone()),
+                file: o
+                    .get::<String>(1)
+                    .unwrap_or_else(|_| self.default_file.clone()),
                 line: o.get::<u32>(2).unwrap_or(0),
             },
-            _ => Origin { file: self.default_file.clone(), line: 0 },
+            _ => Origin {
+                file: self.default_file.clone(),
+                line: 0,
+            },
         }
     }
 
     fn err(&self, o: &Origin, msg: impl Into<String>) -> CompileError {
-        CompileError { file: o.file.clone(), line: o.line, message: msg.into() }
+        CompileError {
+            file: o.file.clone(),
+            line: o.line,
+            message: msg.into(),
+        }
     }
 
     fn list(&self, t: &Table, level: Level) -> Result<Vec<Rule>, CompileError> {
@@ -343,7 +412,15 @@ impl Conv {
                         out.push(rule);
                     }
                 }
-                Ok(other) => return Err(self.err(&o, format!("a rule list holds a {}, expected rule tables", other.type_name()))),
+                Ok(other) => {
+                    return Err(self.err(
+                        &o,
+                        format!(
+                            "a rule list holds a {}, expected rule tables",
+                            other.type_name()
+                        ),
+                    ))
+                }
                 Err(e) => return Err(self.err(&o, e.to_string())),
             }
         }
@@ -354,14 +431,23 @@ impl Conv {
         match v {
             Value::String(s) => Ok(s.as_bytes().to_vec()),
             Value::Nil => Err(self.err(o, format!("'{key}' is nil (an undefined variable?)"))),
-            other => Err(self.err(o, format!("'{key}' must be a string, not a {}", other.type_name()))),
+            other => Err(self.err(
+                o,
+                format!("'{key}' must be a string, not a {}", other.type_name()),
+            )),
         }
     }
 
     fn abs(&self, o: &Origin, key: &str, v: Value) -> Result<Vec<u8>, CompileError> {
         let s = self.string(o, key, v)?;
         if s.first() != Some(&b'/') {
-            return Err(self.err(o, format!("'{key}' must be an absolute path, got \"{}\"", String::from_utf8_lossy(&s))));
+            return Err(self.err(
+                o,
+                format!(
+                    "'{key}' must be an absolute path, got \"{}\"",
+                    String::from_utf8_lossy(&s)
+                ),
+            ));
         }
         Ok(s)
     }
@@ -378,7 +464,10 @@ impl Conv {
             let (k, v) = pair.map_err(|e| self.err(&o, e.to_string()))?;
             let key = match &k {
                 Value::String(s) => s.to_str().map(|s| s.to_string()).unwrap_or_default(),
-                _ => return Err(self.err(&o, "rule tables have only named keys (did you forget '{' ... '}' around a rule?)")),
+                _ => return Err(self.err(
+                    &o,
+                    "rule tables have only named keys (did you forget '{' ... '}' around a rule?)",
+                )),
             };
             let Some(key) = KEYS.iter().find(|x| **x == key) else {
                 return Err(self.err(&o, format!("unknown key '{key}' in rule")));
@@ -435,7 +524,11 @@ impl Conv {
                     };
                     let mut dirs = Vec::new();
                     for d in l.sequence_values::<Value>() {
-                        dirs.push(self.abs(&o, key, d.map_err(|e| self.err(&o, e.to_string()))?)?);
+                        dirs.push(self.abs(
+                            &o,
+                            key,
+                            d.map_err(|e| self.err(&o, e.to_string()))?,
+                        )?);
                     }
                     if dirs.is_empty() {
                         return Err(self.err(&o, "'union_dir' lists no directory"));
@@ -446,7 +539,11 @@ impl Conv {
                 "custom_map_funct" => {
                     match &v {
                         Value::Table(f) if *f == self.procfs => {}
-                        _ => return Err(self.err(&o, "'custom_map_funct' only accepts sb2_procfs_mapper")),
+                        _ => {
+                            return Err(
+                                self.err(&o, "'custom_map_funct' only accepts sb2_procfs_mapper")
+                            )
+                        }
                     }
                     rule.action = Action::ProcFs;
                     actions.push(key);
@@ -484,9 +581,15 @@ impl Conv {
                     };
                     then_actions = Some(l);
                 }
-                "if_active_exec_policy_is" => rule.condition = Condition::ActiveExecPolicyIs(self.string(&o, key, v)?),
-                "if_redirect_ignore_is_active" => rule.condition = Condition::RedirectIgnoreIsActive(self.string(&o, key, v)?),
-                "if_redirect_force_is_active" => rule.condition = Condition::RedirectForceIsActive(self.string(&o, key, v)?),
+                "if_active_exec_policy_is" => {
+                    rule.condition = Condition::ActiveExecPolicyIs(self.string(&o, key, v)?)
+                }
+                "if_redirect_ignore_is_active" => {
+                    rule.condition = Condition::RedirectIgnoreIsActive(self.string(&o, key, v)?)
+                }
+                "if_redirect_force_is_active" => {
+                    rule.condition = Condition::RedirectForceIsActive(self.string(&o, key, v)?)
+                }
                 "if_env_var_is_not_empty" | "if_env_var_is_set" => {
                     rule.condition = Condition::EnvVarIsNotEmpty(self.string(&o, key, v)?)
                 }
@@ -496,26 +599,25 @@ impl Conv {
                 "func_class" => match v {
                     Value::Integer(n) if n > 0 => rule.func_class = n as u32,
                     Value::Number(n) if n > 0.0 => rule.func_class = n as u32,
-                    _ => return Err(self.err(&o, "'func_class' must be a positive FUNC_CLASS_* bit mask")),
+                    _ => {
+                        return Err(
+                            self.err(&o, "'func_class' must be a positive FUNC_CLASS_* bit mask")
+                        )
+                    }
                 },
                 "binary_name" => rule.binary_name = Some(self.string(&o, key, v)?),
-                "readonly" => {
-                    if is_true {
-                        rule.flags |= flags::READONLY
+                "readonly" if is_true => rule.flags |= flags::READONLY,
+                "protection" => {
+                    match v {
+                        Value::Integer(1) => rule.flags |= flags::READONLY_IF_NOT_ROOT,
+                        Value::Integer(2) => rule.flags |= flags::READONLY,
+                        _ => return Err(self.err(
+                            &o,
+                            "'protection' must be readonly_fs_if_not_root or readonly_fs_always",
+                        )),
                     }
                 }
-                "protection" => match v {
-                    Value::Integer(1) => rule.flags |= flags::READONLY_IF_NOT_ROOT,
-                    Value::Integer(2) => rule.flags |= flags::READONLY,
-                    _ => {
-                        return Err(self.err(&o, "'protection' must be readonly_fs_if_not_root or readonly_fs_always"))
-                    }
-                },
-                "virtual_path" => {
-                    if is_true {
-                        rule.flags |= flags::VIRTUAL_PATH
-                    }
-                }
+                "virtual_path" if is_true => rule.flags |= flags::VIRTUAL_PATH,
                 "exec_policy_name" => rule.exec_policy_name = Some(self.string(&o, key, v)?),
                 "name" => rule.name = Some(self.string(&o, key, v)?),
                 "optional_rule" => optional = is_true,
@@ -532,7 +634,10 @@ impl Conv {
             return Err(self.err(&o, "'if_exists_in' needs 'then_actions'"));
         }
         if actions.len() > 1 {
-            return Err(self.err(&o, format!("a rule has one action, this one has {}", actions.join(", "))));
+            return Err(self.err(
+                &o,
+                format!("a rule has one action, this one has {}", actions.join(", ")),
+            ));
         }
         if actions.is_empty() {
             return Err(self.err(
@@ -553,10 +658,21 @@ impl Conv {
                     return Err(self.err(&o, "rule has no selector (path, prefix or dir)"));
                 }
                 if rule.condition != Condition::None {
-                    return Err(self.err(&o, "conditions (if_...) are only allowed on entries of an 'actions' list"));
+                    return Err(self.err(
+                        &o,
+                        "conditions (if_...) are only allowed on entries of an 'actions' list",
+                    ));
                 }
-                if matches!(rule.action, Action::IfExistsThenMapTo(_) | Action::IfExistsThenReplaceBy(_) | Action::IfExistsIn(..)) {
-                    return Err(self.err(&o, "conditional actions (if_exists_...) are only allowed inside 'actions'"));
+                if matches!(
+                    rule.action,
+                    Action::IfExistsThenMapTo(_)
+                        | Action::IfExistsThenReplaceBy(_)
+                        | Action::IfExistsIn(..)
+                ) {
+                    return Err(self.err(
+                        &o,
+                        "conditional actions (if_exists_...) are only allowed inside 'actions'",
+                    ));
                 }
             }
             Level::Candidate => {

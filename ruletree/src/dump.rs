@@ -28,11 +28,21 @@ pub fn describe_rule(r: &RuleRef) -> String {
     }
     let cond = r.condition_str();
     match r.condition_kind() {
-        COND_EXEC_POLICY => { let _ = write!(o, " if_active_exec_policy_is={}", s(cond)); }
-        COND_REDIRECT_IGNORE => { let _ = write!(o, " if_redirect_ignore_is_active={}", s(cond)); }
-        COND_REDIRECT_FORCE => { let _ = write!(o, " if_redirect_force_is_active={}", s(cond)); }
-        COND_ENV_NOT_EMPTY => { let _ = write!(o, " if_env_var_is_not_empty={}", s(cond)); }
-        COND_ENV_EMPTY => { let _ = write!(o, " if_env_var_is_empty={}", s(cond)); }
+        COND_EXEC_POLICY => {
+            let _ = write!(o, " if_active_exec_policy_is={}", s(cond));
+        }
+        COND_REDIRECT_IGNORE => {
+            let _ = write!(o, " if_redirect_ignore_is_active={}", s(cond));
+        }
+        COND_REDIRECT_FORCE => {
+            let _ = write!(o, " if_redirect_force_is_active={}", s(cond));
+        }
+        COND_ENV_NOT_EMPTY => {
+            let _ = write!(o, " if_env_var_is_not_empty={}", s(cond));
+        }
+        COND_ENV_EMPTY => {
+            let _ = write!(o, " if_env_var_is_empty={}", s(cond));
+        }
         _ => {}
     }
     let a = s(r.action_str());
@@ -45,7 +55,10 @@ pub fn describe_rule(r: &RuleRef) -> String {
         ACT_SET_PATH => format!("set_path {a}"),
         ACT_MAP_TO_ENV => format!("map_to_value_of_env_var {a}"),
         ACT_REPLACE_BY_ENV => format!("replace_by_value_of_env_var {a}"),
-        ACT_UNION_DIR => format!("union_dir {}", r.union_dirs().map(s).collect::<Vec<_>>().join(" ")),
+        ACT_UNION_DIR => format!(
+            "union_dir {}",
+            r.union_dirs().map(s).collect::<Vec<_>>().join(" ")
+        ),
         ACT_PROCFS => "custom_map_funct sb2_procfs_mapper".into(),
         ACT_RULES => "rules".into(),
         ACT_ACTIONS => "actions".into(),
@@ -77,7 +90,13 @@ pub fn describe_rule(r: &RuleRef) -> String {
 
 fn list(out: &mut String, l: &RuleList, indent: usize) {
     for (i, r) in l.iter().enumerate() {
-        let _ = writeln!(out, "{:indent$}{i:>3}. {}", "", describe_rule(&r), indent = indent);
+        let _ = writeln!(
+            out,
+            "{:indent$}{i:>3}. {}",
+            "",
+            describe_rule(&r),
+            indent = indent
+        );
         if matches!(r.action_kind(), ACT_RULES | ACT_ACTIONS | ACT_IF_EXISTS_IN) {
             list(out, &r.sublist(), indent + 6);
         }
@@ -94,7 +113,12 @@ pub fn dump(t: &Tree) -> String {
     }
     for i in 0..t.n_modes() {
         let Some(m) = t.mode(i) else { continue };
-        let _ = writeln!(out, "mode {}{}:", s(m.name()), if i == 0 { " (default)" } else { "" });
+        let _ = writeln!(
+            out,
+            "mode {}{}:",
+            s(m.name()),
+            if i == 0 { " (default)" } else { "" }
+        );
         let _ = writeln!(out, "  fs rules:");
         list(&mut out, &m.fs_rules(), 4);
         let _ = writeln!(out, "  reverse rules:");

@@ -56,7 +56,11 @@ fn checksum(data: &[u8]) -> u64 {
     while i + 8 <= data.len() {
         let mut w = [0u8; 8];
         w.copy_from_slice(&data[i..i + 8]);
-        let v = if (16..24).contains(&i) { 0 } else { u64::from_le_bytes(w) };
+        let v = if (16..24).contains(&i) {
+            0
+        } else {
+            u64::from_le_bytes(w)
+        };
         h = (h ^ v).wrapping_mul(0x0000_0100_0000_01b3);
         i += 8;
     }
@@ -100,7 +104,9 @@ pub const COND_ENV_EMPTY: u8 = 5;
 
 /// Serializes a [`model::Session`] into ruletree bytes.
 pub fn write(session: &model::Session) -> Result<Vec<u8>, String> {
-    let mut w = Writer { buf: vec![0u8; HDR] };
+    let mut w = Writer {
+        buf: vec![0u8; HDR],
+    };
     let mut mode_offs = Vec::new();
     let target_root = session
         .constants
@@ -133,7 +139,7 @@ pub fn write(session: &model::Session) -> Result<Vec<u8>, String> {
     for m in &mode_offs {
         m.iter().for_each(|x| w.u32(*x));
     }
-    while w.buf.len() % 8 != 0 {
+    while !w.buf.len().is_multiple_of(8) {
         w.buf.push(0);
     }
     let len = w.buf.len() as u32;
@@ -177,7 +183,9 @@ fn anchor(sel: &Selector) -> Option<Vec<&[u8]>> {
 
 /// Does every path `inner` selects also satisfy `outer`?
 fn within(inner: &Selector, outer: &Selector) -> bool {
-    let Selector::Dir(o) = outer else { return false };
+    let Selector::Dir(o) = outer else {
+        return false;
+    };
     let i = match inner {
         Selector::Path(s) | Selector::Dir(s) | Selector::Prefix(s) => s,
         Selector::None => return false,
@@ -187,7 +195,9 @@ fn within(inner: &Selector, outer: &Selector) -> bool {
         return true;
     }
     match inner {
-        Selector::Prefix(_) => i.len() > o.len() && i.starts_with(o) && i.get(o.len()) == Some(&b'/'),
+        Selector::Prefix(_) => {
+            i.len() > o.len() && i.starts_with(o) && i.get(o.len()) == Some(&b'/')
+        }
         _ => i.starts_with(o) && (i.len() == o.len() || i.get(o.len()) == Some(&b'/')),
     }
 }
@@ -202,7 +212,10 @@ fn flatten(rules: &[model::Rule]) -> Vec<model::Rule> {
     for r in rules {
         if let Action::Rules(sub) = &r.action {
             let sub = flatten(sub);
-            if r.func_class == 0 && r.binary_name.is_none() && sub.iter().all(|c| within(&c.selector, &r.selector)) {
+            if r.func_class == 0
+                && r.binary_name.is_none()
+                && sub.iter().all(|c| within(&c.selector, &r.selector))
+            {
                 out.extend(sub);
             } else {
                 let mut r = r.clone();
@@ -227,7 +240,7 @@ impl Writer {
         let off = self.here();
         self.buf.extend_from_slice(s);
         self.buf.push(0);
-        while self.buf.len() % 4 != 0 {
+        while !self.buf.len().is_multiple_of(4) {
             self.buf.push(0);
         }
         (off, s.len() as u32)
@@ -263,7 +276,10 @@ impl Writer {
             };
             if let Some(comps) = anchor(&r.selector) {
                 if comps.len() >= MAX_DEPTH {
-                    return Err(format!("{}:{}: selector is deeper than {MAX_DEPTH} components", r.origin.file, r.origin.line));
+                    return Err(format!(
+                        "{}:{}: selector is deeper than {MAX_DEPTH} components",
+                        r.origin.file, r.origin.line
+                    ));
                 }
                 let mut n = &mut trie;
                 for c in comps {
@@ -385,7 +401,10 @@ impl<'a> Tree<'a> {
         let t = Tree { data };
         let v = t.u32(8);
         if v != VERSION {
-            return Err(FormatError::Version { found: v, expected: VERSION });
+            return Err(FormatError::Version {
+                found: v,
+                expected: VERSION,
+            });
         }
         if t.u32(12) as usize != data.len() {
             return Err(FormatError::Truncated);
@@ -441,7 +460,8 @@ impl<'a> Tree<'a> {
         let n = self.u32(off);
         (0..n).find_map(|i| {
             let e = off + 4 + i * 16;
-            (self.str(self.u32(e), self.u32(e + 4)) == key).then(|| self.str(self.u32(e + 8), self.u32(e + 12)))
+            (self.str(self.u32(e), self.u32(e + 4)) == key)
+                .then(|| self.str(self.u32(e + 8), self.u32(e + 12)))
         })
     }
     /// All constants, in order.
@@ -449,7 +469,10 @@ impl<'a> Tree<'a> {
         let off = self.u32(32);
         (0..self.u32(off)).map(move |i| {
             let e = off + 4 + i * 16;
-            (self.str(self.u32(e), self.u32(e + 4)), self.str(self.u32(e + 8), self.u32(e + 12)))
+            (
+                self.str(self.u32(e), self.u32(e + 4)),
+                self.str(self.u32(e + 8), self.u32(e + 12)),
+            )
         })
     }
 
@@ -459,11 +482,16 @@ impl<'a> Tree<'a> {
     }
     /// Mode `i` (0 is the default).
     pub fn mode(&self, i: u32) -> Option<ModeRef<'a>> {
-        (i < self.n_modes()).then(|| ModeRef { t: *self, off: self.u32(28) + i * 36 })
+        (i < self.n_modes()).then(|| ModeRef {
+            t: *self,
+            off: self.u32(28) + i * 36,
+        })
     }
     /// The mode named `name`.
     pub fn mode_named(&self, name: &[u8]) -> Option<ModeRef<'a>> {
-        (0..self.n_modes()).filter_map(|i| self.mode(i)).find(|m| m.name() == name)
+        (0..self.n_modes())
+            .filter_map(|i| self.mode(i))
+            .find(|m| m.name() == name)
     }
 }
 
@@ -479,10 +507,16 @@ impl<'a> ModeRef<'a> {
         self.t.str(self.t.u32(self.off), self.t.u32(self.off + 4))
     }
     pub fn fs_rules(&self) -> RuleList<'a> {
-        RuleList { t: self.t, off: self.t.u32(self.off + 8) }
+        RuleList {
+            t: self.t,
+            off: self.t.u32(self.off + 8),
+        }
     }
     pub fn rev_rules(&self) -> RuleList<'a> {
-        RuleList { t: self.t, off: self.t.u32(self.off + 12) }
+        RuleList {
+            t: self.t,
+            off: self.t.u32(self.off + 12),
+        }
     }
 }
 
@@ -505,13 +539,19 @@ impl<'a> RuleList<'a> {
         self.len() == 0
     }
     pub fn get(&self, i: u32) -> Option<RuleRef<'a>> {
-        (i < self.len()).then(|| RuleRef { t: self.t, off: self.t.u32(self.off + 4) + i * (RULE_WORDS as u32 * 4) })
+        (i < self.len()).then(|| RuleRef {
+            t: self.t,
+            off: self.t.u32(self.off + 4) + i * (RULE_WORDS as u32 * 4),
+        })
     }
     pub fn iter(&self) -> impl Iterator<Item = RuleRef<'a>> + '_ {
         (0..self.len()).filter_map(|i| self.get(i))
     }
     pub(crate) fn trie_root(&self) -> TrieNode<'a> {
-        TrieNode { t: self.t, off: self.t.u32(self.off + 8) }
+        TrieNode {
+            t: self.t,
+            off: self.t.u32(self.off + 8),
+        }
     }
 }
 
@@ -532,7 +572,12 @@ impl<'a> TrieNode<'a> {
             let e = base + mid * 12;
             let k = self.t.str(self.t.u32(e), self.t.u32(e + 4));
             match k.cmp(name) {
-                std::cmp::Ordering::Equal => return Some(TrieNode { t: self.t, off: self.t.u32(e + 8) }),
+                std::cmp::Ordering::Equal => {
+                    return Some(TrieNode {
+                        t: self.t,
+                        off: self.t.u32(e + 8),
+                    })
+                }
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
             }
@@ -543,7 +588,9 @@ impl<'a> TrieNode<'a> {
     #[inline]
     pub(crate) fn first_rule_after(&self, after: Option<u32>) -> Option<u32> {
         let (n, base) = (self.t.u32(self.off + 8), self.t.u32(self.off + 12));
-        (0..n).map(|i| self.t.u32(base + i * 4)).find(|r| after.is_none_or(|a| *r > a))
+        (0..n)
+            .map(|i| self.t.u32(base + i * 4))
+            .find(|r| after.is_none_or(|a| *r > a))
     }
 }
 
@@ -594,13 +641,19 @@ impl<'a> RuleRef<'a> {
     }
     /// The nested list of `rules`, `actions` and `then_actions`.
     pub fn sublist(&self) -> RuleList<'a> {
-        RuleList { t: self.t, off: self.w(14) }
+        RuleList {
+            t: self.t,
+            off: self.w(14),
+        }
     }
     /// The directories of a `union_dir` action.
     pub fn union_dirs(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
         let off = self.w(14);
         let n = if off == 0 { 0 } else { self.t.u32(off) };
-        (0..n).map(move |i| self.t.str(self.t.u32(off + 4 + i * 8), self.t.u32(off + 8 + i * 8)))
+        (0..n).map(move |i| {
+            self.t
+                .str(self.t.u32(off + 4 + i * 8), self.t.u32(off + 8 + i * 8))
+        })
     }
     pub fn file(&self) -> &'a [u8] {
         self.t.str(self.w(15), self.w(16))

@@ -6,8 +6,8 @@
 //! walk, in rule order, so its cost grows with the path's depth, not with the
 //! number of rules. Hot path: no allocation.
 
-use crate::format::{RuleList, RuleRef, TrieNode, MAX_DEPTH, SEL_DIR, SEL_PATH, SEL_PREFIX};
 use crate::format::ACT_RULES;
+use crate::format::{RuleList, RuleRef, TrieNode, MAX_DEPTH, SEL_DIR, SEL_PATH, SEL_PREFIX};
 
 /// Who is asking: the filters of a rule are checked against this.
 #[derive(Clone, Copy, Debug)]
@@ -26,7 +26,8 @@ pub fn selector_matches(kind: u8, sel: &[u8], path: &[u8]) -> bool {
         SEL_PREFIX => path.starts_with(sel),
         SEL_DIR => {
             sel == b"/"
-                || (path.starts_with(sel) && (path.len() == sel.len() || path.get(sel.len()) == Some(&b'/')))
+                || (path.starts_with(sel)
+                    && (path.len() == sel.len() || path.get(sel.len()) == Some(&b'/')))
         }
         _ => false,
     }
@@ -55,7 +56,11 @@ struct Walk<'a> {
 
 impl<'a> Walk<'a> {
     fn new(list: &RuleList<'a>, path: &[u8]) -> Walk<'a> {
-        let mut w = Walk { list: *list, nodes: [0; MAX_DEPTH + 1], n: 0 };
+        let mut w = Walk {
+            list: *list,
+            nodes: [0; MAX_DEPTH + 1],
+            n: 0,
+        };
         if list.is_empty() {
             return w;
         }
@@ -84,11 +89,22 @@ impl<'a> Walk<'a> {
         self.nodes
             .iter()
             .take(self.n)
-            .filter_map(|off| TrieNode { t: self.list.t, off: *off }.first_rule_after(after))
+            .filter_map(|off| {
+                TrieNode {
+                    t: self.list.t,
+                    off: *off,
+                }
+                .first_rule_after(after)
+            })
             .min()
     }
     /// First rule after `after` that selects `path` and whose filters pass.
-    fn find_after(&self, path: &[u8], who: &Caller, after: Option<u32>) -> Option<(u32, RuleRef<'a>)> {
+    fn find_after(
+        &self,
+        path: &[u8],
+        who: &Caller,
+        after: Option<u32>,
+    ) -> Option<(u32, RuleRef<'a>)> {
         let mut last = after;
         while let Some(i) = self.next(last) {
             last = Some(i);
@@ -104,7 +120,12 @@ impl<'a> Walk<'a> {
 /// First rule in `list` whose selector matches `path` and whose filters pass,
 /// after rule index `after`. Returns the index too, so callers can continue.
 /// Subtrees are *not* entered here.
-pub fn find_after<'a>(list: &RuleList<'a>, path: &[u8], who: &Caller, after: Option<u32>) -> Option<(u32, RuleRef<'a>)> {
+pub fn find_after<'a>(
+    list: &RuleList<'a>,
+    path: &[u8],
+    who: &Caller,
+    after: Option<u32>,
+) -> Option<(u32, RuleRef<'a>)> {
     Walk::new(list, path).find_after(path, who, after)
 }
 
@@ -114,7 +135,12 @@ pub fn find<'a>(list: &RuleList<'a>, path: &[u8], who: &Caller) -> Option<RuleRe
     find_depth(list, path, who, 0)
 }
 
-fn find_depth<'a>(list: &RuleList<'a>, path: &[u8], who: &Caller, depth: u32) -> Option<RuleRef<'a>> {
+fn find_depth<'a>(
+    list: &RuleList<'a>,
+    path: &[u8],
+    who: &Caller,
+    depth: u32,
+) -> Option<RuleRef<'a>> {
     if depth > 16 {
         return None;
     }

@@ -37,7 +37,10 @@ impl PathBuf {
     /// An empty buffer. Not zeroed: only written bytes are ever read.
     #[inline]
     pub fn new() -> PathBuf {
-        PathBuf { len: 0, buf: [MaybeUninit::uninit(); PATH_MAX + 1] }
+        PathBuf {
+            len: 0,
+            buf: [MaybeUninit::uninit(); PATH_MAX + 1],
+        }
     }
     /// The bytes written so far.
     #[inline]
@@ -65,7 +68,11 @@ impl PathBuf {
         // SAFETY: the destination range len..len+s.len() is inside buf (checked
         // above) and does not overlap `s`, which is borrowed immutably.
         unsafe {
-            core::ptr::copy_nonoverlapping(s.as_ptr(), (self.buf.as_mut_ptr() as *mut u8).add(self.len), s.len());
+            core::ptr::copy_nonoverlapping(
+                s.as_ptr(),
+                (self.buf.as_mut_ptr() as *mut u8).add(self.len),
+                s.len(),
+            );
         }
         self.len += s.len();
         Ok(())
@@ -272,7 +279,9 @@ pub fn resolve<'a, H: Host>(
             pos += 1;
         }
         let comp = bytes.get(start..pos).unwrap_or(&[]);
-        let is_last = bytes.get(pos..).is_none_or(|r| r.iter().all(|c| *c == b'/'));
+        let is_last = bytes
+            .get(pos..)
+            .is_none_or(|r| r.iter().all(|c| *c == b'/'));
         if comp == b"." {
             continue;
         }
@@ -293,7 +302,10 @@ pub fn resolve<'a, H: Host>(
         }
         let m = map_clean(ctx, host, res.as_bytes(), req.class, false, out)?;
         if let Some(r) = m.rule {
-            if matches!(r.action_kind(), ACT_FORCE_ORIG | ACT_FORCE_ORIG_UNLESS_CHROOT) {
+            if matches!(
+                r.action_kind(),
+                ACT_FORCE_ORIG | ACT_FORCE_ORIG_UNLESS_CHROOT
+            ) {
                 // The kernel resolves from here on (e.g. a host resolv.conf
                 // link, or everything in nomap mode). No chroot simulation
                 // exists yet, so "unless chroot" is always "force".
@@ -347,7 +359,10 @@ pub fn resolve<'a, H: Host>(
 fn is_clean(p: &[u8]) -> bool {
     p.first() == Some(&b'/')
         && p.len() > 1
-        && p.get(1..).unwrap_or(&[]).split(|c| *c == b'/').all(|c| !c.is_empty() && c != b"." && c != b"..")
+        && p.get(1..)
+            .unwrap_or(&[])
+            .split(|c| *c == b'/')
+            .all(|c| !c.is_empty() && c != b"." && c != b"..")
 }
 
 /// Maps an already clean, resolved virtual path (no symlink resolution).
@@ -359,12 +374,20 @@ pub fn map_clean<'a, H: Host>(
     want_union: bool,
     out: &mut PathBuf,
 ) -> Result<Mapped<'a>, Errno> {
-    let who = Caller { class, binary_name: ctx.binary_name };
+    let who = Caller {
+        class,
+        binary_name: ctx.binary_name,
+    };
     let Some(rule) = lookup::find(&ctx.mode.fs_rules(), vpath, &who) else {
         out.set(vpath)?;
-        return Ok(Mapped { rule: None, readonly: false, kind: MapKind::Normal, exec_policy: None });
+        return Ok(Mapped {
+            rule: None,
+            readonly: false,
+            kind: MapKind::Normal,
+            exec_policy: None,
+        });
     };
-    match apply(ctx, host, rule, rule, vpath, class, want_union, 0, out) {
+    match apply(ctx, host, rule, rule, vpath, want_union, 0, out) {
         Err(Errno::EAGAIN_NEXT) => Err(Errno::ENOENT),
         other => other,
     }
@@ -377,13 +400,13 @@ fn apply<'a, H: Host>(
     top: RuleRef<'a>,
     r: RuleRef<'a>,
     vpath: &[u8],
-    class: u32,
     want_union: bool,
     depth: u32,
     out: &mut PathBuf,
 ) -> Result<Mapped<'a>, Errno> {
     let fl = top.flags() | r.flags();
-    let readonly = fl & flags::READONLY != 0 || (fl & flags::READONLY_IF_NOT_ROOT != 0 && !ctx.is_root);
+    let readonly =
+        fl & flags::READONLY != 0 || (fl & flags::READONLY_IF_NOT_ROOT != 0 && !ctx.is_root);
     let mut m = Mapped {
         rule: Some(top),
         readonly,
@@ -446,7 +469,8 @@ fn apply<'a, H: Host>(
                             continue;
                         }
                         let cf = fl | c.flags();
-                        m.readonly = cf & flags::READONLY != 0 || (cf & flags::READONLY_IF_NOT_ROOT != 0 && !ctx.is_root);
+                        m.readonly = cf & flags::READONLY != 0
+                            || (cf & flags::READONLY_IF_NOT_ROOT != 0 && !ctx.is_root);
                         return Ok(m);
                     }
                     ACT_IF_EXISTS_REPLACE_BY => {
@@ -455,15 +479,17 @@ fn apply<'a, H: Host>(
                             continue;
                         }
                         let cf = fl | c.flags();
-                        m.readonly = cf & flags::READONLY != 0 || (cf & flags::READONLY_IF_NOT_ROOT != 0 && !ctx.is_root);
+                        m.readonly = cf & flags::READONLY != 0
+                            || (cf & flags::READONLY_IF_NOT_ROOT != 0 && !ctx.is_root);
                         return Ok(m);
                     }
-                    _ => match apply(ctx, host, top, c, vpath, class, want_union, depth + 1, out) {
+                    _ => match apply(ctx, host, top, c, vpath, want_union, depth + 1, out) {
                         Err(Errno::EAGAIN_NEXT) => continue,
                         other => {
                             let mut mm = other?;
                             let cf = fl | c.flags();
-                            mm.readonly |= cf & flags::READONLY != 0 || (cf & flags::READONLY_IF_NOT_ROOT != 0 && !ctx.is_root);
+                            mm.readonly |= cf & flags::READONLY != 0
+                                || (cf & flags::READONLY_IF_NOT_ROOT != 0 && !ctx.is_root);
                             return Ok(mm);
                         }
                     },
@@ -540,9 +566,18 @@ fn replace_by(r: &[u8], rest: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
 /// candidate counts only if mapping its result forward gives `hpath` back,
 /// and the one with the longest host selector wins. No candidate: the host
 /// path is returned as is.
-pub fn reverse<H: Host>(ctx: &Ctx, host: &H, hpath: &[u8], class: u32, out: &mut PathBuf) -> Result<(), Errno> {
+pub fn reverse<H: Host>(
+    ctx: &Ctx,
+    host: &H,
+    hpath: &[u8],
+    class: u32,
+    out: &mut PathBuf,
+) -> Result<(), Errno> {
     let rev = ctx.mode.rev_rules();
-    let who = Caller { class: u32::MAX, binary_name: ctx.binary_name };
+    let who = Caller {
+        class: u32::MAX,
+        binary_name: ctx.binary_name,
+    };
     let mut best_len: Option<usize> = None;
     let mut after = None;
     let mut cand = PathBuf::new();
@@ -553,8 +588,14 @@ pub fn reverse<H: Host>(ctx: &Ctx, host: &H, hpath: &[u8], class: u32, out: &mut
         if best_len.is_some_and(|b| b >= sel.len()) {
             continue;
         }
-        replace_by(r.action_str(), hpath.get(sel.len()..).unwrap_or(&[]), &mut cand)?;
-        if map_clean(ctx, host, cand.as_bytes(), class, false, &mut fwd).is_ok() && same_path(fwd.as_bytes(), hpath) {
+        replace_by(
+            r.action_str(),
+            hpath.get(sel.len()..).unwrap_or(&[]),
+            &mut cand,
+        )?;
+        if map_clean(ctx, host, cand.as_bytes(), class, false, &mut fwd).is_ok()
+            && same_path(fwd.as_bytes(), hpath)
+        {
             out.set(cand.as_bytes())?;
             best_len = Some(sel.len());
         }

@@ -125,8 +125,14 @@ pub fn reverse_rules(rules: &[Rule], target_root: &[u8]) -> Vec<Rule> {
     let mut out = Vec::new();
     rev_list(rules, &mut out);
     if target_root != b"/" && !target_root.is_empty() {
-        let mut r = Rule::new(Selector::Dir(target_root.to_vec()), Action::ReplaceBy(b"/".to_vec()));
-        r.origin = Origin { file: "(target root)".into(), line: 0 };
+        let mut r = Rule::new(
+            Selector::Dir(target_root.to_vec()),
+            Action::ReplaceBy(b"/".to_vec()),
+        );
+        r.origin = Origin {
+            file: "(target root)".into(),
+            line: 0,
+        };
         out.push(r);
     }
     out
@@ -153,7 +159,8 @@ fn rev_one(r: &Rule, sel: &Selector, out: &mut Vec<Rule>) {
     if r.flags & flags::VIRTUAL_PATH != 0 {
         return;
     }
-    let (kind, s): (fn(Vec<u8>) -> Selector, &[u8]) = match sel {
+    type Kind = fn(Vec<u8>) -> Selector;
+    let (kind, s): (Kind, &[u8]) = match sel {
         Selector::Path(s) => (Selector::Path, s),
         Selector::Prefix(s) => (Selector::Prefix, s),
         Selector::Dir(s) => (Selector::Dir, s),
@@ -166,9 +173,10 @@ fn rev_one(r: &Rule, sel: &Selector, out: &mut Vec<Rule>) {
         out.push(rr);
     };
     match &r.action {
-        Action::UseOrigPath | Action::ForceOrigPath | Action::ForceOrigPathUnlessChroot | Action::ProcFs => {
-            push(s.to_vec())
-        }
+        Action::UseOrigPath
+        | Action::ForceOrigPath
+        | Action::ForceOrigPathUnlessChroot
+        | Action::ProcFs => push(s.to_vec()),
         Action::MapTo(p) | Action::IfExistsThenMapTo(p) => push(join(p, s)),
         Action::ReplaceBy(p) | Action::IfExistsThenReplaceBy(p) => push(p.clone()),
         Action::Rules(sub) => rev_list(sub, out),

@@ -48,7 +48,14 @@ impl Host for Sys {
         // SAFETY: hpath is NUL-terminated (pipeline contract); st is ours.
         unsafe {
             let mut st: libc::stat = core::mem::zeroed();
-            if libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, hpath.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) != 0 {
+            if libc::syscall(
+                libc::SYS_newfstatat,
+                libc::AT_FDCWD,
+                hpath.as_ptr(),
+                &mut st,
+                libc::AT_SYMLINK_NOFOLLOW,
+            ) != 0
+            {
                 return Err(last_err());
             }
             Ok(match st.st_mode & libc::S_IFMT {
@@ -62,7 +69,13 @@ impl Host for Sys {
         let mut buf = [0u8; crate::PATH_MAX];
         // SAFETY: hpath is NUL-terminated; buf is ours.
         let n = unsafe {
-            libc::syscall(libc::SYS_readlinkat, libc::AT_FDCWD, hpath.as_ptr(), buf.as_mut_ptr(), buf.len())
+            libc::syscall(
+                libc::SYS_readlinkat,
+                libc::AT_FDCWD,
+                hpath.as_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
         };
         if n < 0 {
             return Err(last_err());
@@ -117,4 +130,3 @@ impl Host for Sys {
         }
     }
 }
-

@@ -18,8 +18,14 @@ fn dir(s: &str) -> Selector {
 
 fn build(rules: Vec<Rule>) -> Vec<u8> {
     let s = Session {
-        constants: vec![("target_root".into(), "/T".into()), ("session_dir".into(), "/S".into())],
-        modes: vec![Mode { name: "m".into(), fs_rules: rules }],
+        constants: vec![
+            ("target_root".into(), "/T".into()),
+            ("session_dir".into(), "/S".into()),
+        ],
+        modes: vec![Mode {
+            name: "m".into(),
+            fs_rules: rules,
+        }],
     };
     format::write(&s).unwrap()
 }
@@ -37,7 +43,11 @@ impl Host for Fake {
         let p = std::str::from_utf8(&p[..p.len() - 1]).unwrap();
         if self.links.contains_key(p) {
             Ok(Kind::Symlink)
-        } else if self.exists.iter().any(|e| *e == p || e.starts_with(&format!("{p}/"))) {
+        } else if self
+            .exists
+            .iter()
+            .any(|e| *e == p || e.starts_with(&format!("{p}/")))
+        {
             Ok(Kind::Dir)
         } else {
             Err(Errno::ENOENT)
@@ -60,8 +70,20 @@ impl Host for Fake {
 
 fn map(bytes: &[u8], host: &Fake, path: &str, follow: bool) -> Result<String, Errno> {
     let tree = Tree::new(bytes).unwrap();
-    let ctx = Ctx { tree, mode: tree.mode(0).unwrap(), binary_name: b"prog", exec_policy: b"", is_root: false };
-    let req = Req { dirfd: None, path: path.as_bytes(), class: crate::class::OPEN, follow, want_union: false };
+    let ctx = Ctx {
+        tree,
+        mode: tree.mode(0).unwrap(),
+        binary_name: b"prog",
+        exec_policy: b"",
+        is_root: false,
+    };
+    let req = Req {
+        dirfd: None,
+        path: path.as_bytes(),
+        class: crate::class::OPEN,
+        follow,
+        want_union: false,
+    };
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     mapping::resolve(&ctx, host, &req, &mut v, &mut h)?;
     Ok(String::from_utf8(h.as_bytes().to_vec()).unwrap())
@@ -71,13 +93,19 @@ fn map(bytes: &[u8], host: &Fake, path: &str, follow: bool) -> Result<String, Er
 fn format_detects_damage_and_version() {
     let mut b = build(vec![rule(dir("/"), Action::UseOrigPath)]);
     assert!(Tree::new(&b).is_ok());
-    assert_eq!(Tree::new(&b[..b.len() - 8]).err(), Some(format::FormatError::Truncated));
+    assert_eq!(
+        Tree::new(&b[..b.len() - 8]).err(),
+        Some(format::FormatError::Truncated)
+    );
     let last = b.len() - 1;
     b[last] ^= 1;
     assert_eq!(Tree::new(&b).err(), Some(format::FormatError::Checksum));
     let mut v = build(vec![]);
     v[8] = 99;
-    assert!(matches!(Tree::new(&v), Err(format::FormatError::Version { found: 99, .. })));
+    assert!(matches!(
+        Tree::new(&v),
+        Err(format::FormatError::Version { found: 99, .. })
+    ));
 }
 
 #[test]
@@ -87,7 +115,10 @@ fn first_match_in_rule_order_not_longest_prefix() {
         rule(dir("/usr/include"), Action::MapTo("/B".into())),
         rule(dir("/"), Action::UseOrigPath),
     ]);
-    assert_eq!(map(&b, &Fake::default(), "/usr/include/x.h", true).unwrap(), "/A/usr/include/x.h");
+    assert_eq!(
+        map(&b, &Fake::default(), "/usr/include/x.h", true).unwrap(),
+        "/A/usr/include/x.h"
+    );
     assert_eq!(map(&b, &Fake::default(), "/usrx", true).unwrap(), "/usrx");
 }
 
@@ -95,14 +126,20 @@ fn first_match_in_rule_order_not_longest_prefix() {
 fn selectors_path_prefix_dir() {
     let b = build(vec![
         rule(Selector::Path("/p".into()), Action::ReplaceBy("/P".into())),
-        rule(Selector::Prefix("/usr/bin/sb2-".into()), Action::MapTo("/H".into())),
+        rule(
+            Selector::Prefix("/usr/bin/sb2-".into()),
+            Action::MapTo("/H".into()),
+        ),
         rule(dir("/d"), Action::ReplaceBy("/D".into())),
         rule(dir("/"), Action::UseOrigPath),
     ]);
     let f = Fake::default();
     assert_eq!(map(&b, &f, "/p", true).unwrap(), "/P");
     assert_eq!(map(&b, &f, "/p/x", true).unwrap(), "/p/x");
-    assert_eq!(map(&b, &f, "/usr/bin/sb2-show", true).unwrap(), "/H/usr/bin/sb2-show");
+    assert_eq!(
+        map(&b, &f, "/usr/bin/sb2-show", true).unwrap(),
+        "/H/usr/bin/sb2-show"
+    );
     assert_eq!(map(&b, &f, "/usr/bin/sb", true).unwrap(), "/usr/bin/sb");
     assert_eq!(map(&b, &f, "/d/e", true).unwrap(), "/D/e");
     assert_eq!(map(&b, &f, "/dd", true).unwrap(), "/dd");
@@ -118,7 +155,10 @@ fn subtree_falls_through_and_filters_apply() {
         rule(dir("/x"), Action::Rules(vec![by_bin, by_class])),
         rule(dir("/x"), Action::MapTo("/AFTER".into())),
     ]);
-    assert_eq!(map(&b, &Fake::default(), "/x/y", true).unwrap(), "/AFTER/x/y");
+    assert_eq!(
+        map(&b, &Fake::default(), "/x/y", true).unwrap(),
+        "/AFTER/x/y"
+    );
 }
 
 #[test]
@@ -131,7 +171,10 @@ fn conditional_actions_take_the_first_that_exists() {
             rule(Selector::None, Action::MapTo("/T".into())),
         ]),
     )]);
-    let f = Fake { exists: vec!["/H/u/only-host"], ..Default::default() };
+    let f = Fake {
+        exists: vec!["/H/u/only-host"],
+        ..Default::default()
+    };
     assert_eq!(map(&b, &f, "/u/only-host", true).unwrap(), "/H/u/only-host");
     assert_eq!(map(&b, &f, "/u/nowhere", true).unwrap(), "/T/u/nowhere");
 }
@@ -139,7 +182,10 @@ fn conditional_actions_take_the_first_that_exists() {
 #[test]
 fn symlinks_resolve_in_the_virtual_view() {
     let b = build(vec![rule(dir("/"), Action::MapTo("/T".into()))]);
-    let mut f = Fake { exists: vec!["/T/etc/real", "/T/a/b"], ..Default::default() };
+    let mut f = Fake {
+        exists: vec!["/T/etc/real", "/T/a/b"],
+        ..Default::default()
+    };
     f.links.insert("/T/lib", "usr/lib");
     f.links.insert("/T/etc/abs", "/etc/real");
     f.links.insert("/T/loop", "/loop");
@@ -149,13 +195,20 @@ fn symlinks_resolve_in_the_virtual_view() {
     assert_eq!(map(&b, &f, "/a/./b/../b//c", true).unwrap(), "/T/a/b/c");
     assert_eq!(map(&b, &f, "/loop", true), Err(Errno::ELOOP));
     assert_eq!(map(&b, &f, "", true), Err(Errno::ENOENT));
-    assert_eq!(map(&b, &f, &"/a".repeat(3000), true), Err(Errno::ENAMETOOLONG));
+    assert_eq!(
+        map(&b, &f, &"/a".repeat(3000), true),
+        Err(Errno::ENAMETOOLONG)
+    );
 }
 
 #[test]
 fn relative_paths_use_the_reversed_cwd() {
     let b = build(vec![rule(dir("/"), Action::MapTo("/T".into()))]);
-    let f = Fake { cwd: "/T/src", exists: vec!["/T/src"], ..Default::default() };
+    let f = Fake {
+        cwd: "/T/src",
+        exists: vec!["/T/src"],
+        ..Default::default()
+    };
     assert_eq!(map(&b, &f, "x.c", true).unwrap(), "/T/src/x.c");
     assert_eq!(map(&b, &f, "../y", true).unwrap(), "/T/y");
 }
@@ -168,7 +221,13 @@ fn reverse_picks_the_longest_verified_rule() {
         rule(dir("/"), Action::MapTo("/home/t".into())),
     ]);
     let tree = Tree::new(&b).unwrap();
-    let ctx = Ctx { tree, mode: tree.mode(0).unwrap(), binary_name: b"", exec_policy: b"", is_root: false };
+    let ctx = Ctx {
+        tree,
+        mode: tree.mode(0).unwrap(),
+        binary_name: b"",
+        exec_policy: b"",
+        is_root: false,
+    };
     let rev = |h: &str| {
         let mut o = PathBuf::new();
         mapping::reverse(&ctx, &Fake::default(), h.as_bytes(), 0, &mut o).unwrap();

@@ -17,7 +17,11 @@ pub fn bin_dir() -> PathBuf {
     }
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/e2e-<hash>
-    let dir = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf();
     for b in ["sb2", "sb2-init", "sb2-show", "sb2-config", "libsb2.so"] {
         assert!(
             dir.join(b).exists(),
@@ -31,13 +35,24 @@ pub fn bin_dir() -> PathBuf {
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("repo").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo")
+        .to_path_buf()
 }
 
 /// Panics unless `tool` is on PATH (tests never skip silently).
 pub fn require(tool: &str) {
-    let ok = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().map(|o| o.status.success()).unwrap_or(false);
-    assert!(ok, "required tool '{tool}' is not installed (.ci/run installs it)");
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "required tool '{tool}' is not installed (.ci/run installs it)"
+    );
 }
 
 /// Text of an output, for assertions and failure messages.
@@ -70,7 +85,11 @@ impl World {
         std::fs::create_dir_all(&work).expect("mkdir work");
         std::fs::create_dir_all(&home).expect("mkdir home");
         let base = base.canonicalize().expect("canon");
-        World { work: base.join("work"), home: base.join("home"), dir: base }
+        World {
+            work: base.join("work"),
+            home: base.join("home"),
+            dir: base,
+        }
     }
 
     /// A command with this world's environment (PATH starts with the sb2
@@ -78,7 +97,10 @@ impl World {
     pub fn cmd(&self, prog: impl AsRef<OsStr>) -> Command {
         let mut c = Command::new(prog);
         // A fixed PATH: the system's tools, not a developer's shims.
-        let path = format!("{}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", bin_dir().display());
+        let path = format!(
+            "{}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+            bin_dir().display()
+        );
         c.current_dir(&self.work)
             .env("PATH", path)
             .env("HOME", &self.home)
@@ -92,7 +114,10 @@ impl World {
 
     /// `sb2 ARGS...`
     pub fn sb2(&self, args: &[&str]) -> Output {
-        self.cmd(bin_dir().join("sb2")).args(args).output().expect("run sb2")
+        self.cmd(bin_dir().join("sb2"))
+            .args(args)
+            .output()
+            .expect("run sb2")
     }
 
     /// `sb2 ARGS... sh -c SCRIPT`
@@ -104,7 +129,14 @@ impl World {
 
     /// Creates a target named `name` from `root` with `sb2-init -s`.
     pub fn init_target(&self, root: &Path, name: &str, extra: &[&str]) {
-        let o = self.cmd(bin_dir().join("sb2-init")).current_dir(root).args(extra).arg("-s").arg(name).output().expect("sb2-init");
+        let o = self
+            .cmd(bin_dir().join("sb2-init"))
+            .current_dir(root)
+            .args(extra)
+            .arg("-s")
+            .arg(name)
+            .output()
+            .expect("sb2-init");
         assert!(o.status.success(), "sb2-init failed:\n{}", text(&o));
     }
 
@@ -121,14 +153,22 @@ impl World {
 impl Drop for World {
     fn drop(&mut self) {
         if !std::thread::panicking() {
-            let _ = Command::new("chmod").arg("-R").arg("u+rwx").arg(&self.dir).output();
+            let _ = Command::new("chmod")
+                .arg("-R")
+                .arg("u+rwx")
+                .arg(&self.dir)
+                .output();
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
 
 fn sh(script: &str) {
-    let o = Command::new("sh").arg("-c").arg(script).output().expect("sh");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("sh");
     assert!(o.status.success(), "setup failed: {script}\n{}", text(&o));
 }
 
@@ -187,7 +227,13 @@ pub fn probe(name: &str) -> PathBuf {
     let out = dir.join(format!("probe-{name}"));
     if !out.exists() {
         let src = repo().join("tests/probes").join(format!("{name}.c"));
-        let tmp = dir.join(format!("probe-{name}.{}.tmp", std::thread::current().name().unwrap_or("t").replace("::", "_")));
+        let tmp = dir.join(format!(
+            "probe-{name}.{}.tmp",
+            std::thread::current()
+                .name()
+                .unwrap_or("t")
+                .replace("::", "_")
+        ));
         let o = Command::new("gcc")
             .args(["-O1", "-D_GNU_SOURCE", "-Wall", "-o"])
             .arg(&tmp)
@@ -197,7 +243,12 @@ pub fn probe(name: &str) -> PathBuf {
             .args(["-ldl", "-lpthread"])
             .output()
             .expect("gcc");
-        assert!(o.status.success(), "compiling {}:\n{}", src.display(), text(&o));
+        assert!(
+            o.status.success(),
+            "compiling {}:\n{}",
+            src.display(),
+            text(&o)
+        );
         std::fs::rename(&tmp, &out).expect("rename probe");
     }
     out

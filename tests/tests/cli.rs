@@ -17,7 +17,11 @@ fn cli_signal_gives_128_plus_n_and_says_which() {
     let o = w.sb2(&["sh", "-c", "kill -TERM $$"]);
     assert_eq!(o.status.code(), Some(128 + 15), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("signal 15") && err.contains("Terminated"), "{}", text(&o));
+    assert!(
+        err.contains("signal 15") && err.contains("Terminated"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -38,7 +42,9 @@ fn cli_version_and_help() {
     assert!(stdout(&o).starts_with("sb2 "), "{}", text(&o));
     let o = w.sb2(&["-h"]);
     let s = stdout(&o);
-    for opt in ["-t", "-m", "-e", "-M", "-L", "-d", "-q", "-W", "-O", "-S", "-J", "-D"] {
+    for opt in [
+        "-t", "-m", "-e", "-M", "-L", "-d", "-q", "-W", "-O", "-S", "-J", "-D",
+    ] {
         assert!(s.contains(&format!("{opt} ")), "help lacks {opt}:\n{s}");
     }
 }
@@ -46,13 +52,21 @@ fn cli_version_and_help() {
 #[test]
 fn cli_no_nesting_runs_in_current_session() {
     let w = World::new("nest");
-    let o = w.sb2(&["sh", "-c", "outer=$SB2_SESSION_DIR; sb2 sh -c 'echo inner=$SB2_SESSION_DIR'; echo outer=$outer"]);
+    let o = w.sb2(&[
+        "sh",
+        "-c",
+        "outer=$SB2_SESSION_DIR; sb2 sh -c 'echo inner=$SB2_SESSION_DIR'; echo outer=$outer",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let s = stdout(&o);
     let inner = s.lines().find_map(|l| l.strip_prefix("inner=")).unwrap();
     let outer = s.lines().find_map(|l| l.strip_prefix("outer=")).unwrap();
     assert_eq!(inner, outer, "a second session was created");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("do not nest"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("do not nest"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -61,7 +75,14 @@ fn cli_unknown_mode_lists_valid_ones() {
     let o = w.sb2(&["-m", "bogus", "true"]);
     assert_eq!(o.status.code(), Some(125));
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("'bogus'") && e.contains("simple") && e.contains("emulate") && e.contains("nomap"), "{}", text(&o));
+    assert!(
+        e.contains("'bogus'")
+            && e.contains("simple")
+            && e.contains("emulate")
+            && e.contains("nomap"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -71,7 +92,11 @@ fn cli_unknown_target_lists_valid_ones() {
     let o = w.sb2(&["-t", "nosuch", "true"]);
     assert_eq!(o.status.code(), Some(125));
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("'nosuch'") && e.contains("known") && e.contains("host"), "{}", text(&o));
+    assert!(
+        e.contains("'nosuch'") && e.contains("known") && e.contains("host"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -79,7 +104,11 @@ fn cli_unknown_log_level_lists_valid_ones() {
     let w = World::new("badlevel");
     let o = w.sb2(&["-L", "loud", "true"]);
     assert_eq!(o.status.code(), Some(125));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("debug"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("debug"),
+        "{}",
+        text(&o)
+    );
     assert!(w.sb2(&["-L", "info", "true"]).status.success());
     assert!(w.sb2(&["-d", "-q", "true"]).status.success());
 }
@@ -92,7 +121,10 @@ fn rules_syntax_error_names_file_and_line() {
     assert_eq!(o.status.code(), Some(125), "{}", text(&o));
     assert!(!stdout(&o).contains("must-not-run"));
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains(&format!("{}:3:", f.display())), "no file:line in: {e}");
+    assert!(
+        e.contains(&format!("{}:3:", f.display())),
+        "no file:line in: {e}"
+    );
 }
 
 #[test]
@@ -102,11 +134,20 @@ fn rules_semantic_error_names_file_line_and_problem() {
     let o = w.sb2(&["-M", f.to_str().unwrap(), "true"]);
     assert_eq!(o.status.code(), Some(125));
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains(&format!("{}:4:", f.display())) && e.contains("unknown key 'mapto'"), "{e}");
-    let f = w.write("bad2.lua", "fs_mapping_rules = {\n  { dir = \"/\", map_to = undefined_variable },\n}\n");
+    assert!(
+        e.contains(&format!("{}:4:", f.display())) && e.contains("unknown key 'mapto'"),
+        "{e}"
+    );
+    let f = w.write(
+        "bad2.lua",
+        "fs_mapping_rules = {\n  { dir = \"/\", map_to = undefined_variable },\n}\n",
+    );
     let o = w.sb2(&["-M", f.to_str().unwrap(), "true"]);
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains(&format!("{}:2:", f.display())) && e.contains("nil"), "{e}");
+    assert!(
+        e.contains(&format!("{}:2:", f.display())) && e.contains("nil"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -128,16 +169,41 @@ fn cli_custom_rule_file_maps() {
 fn cli_persistent_session_save_join_delete() {
     let w = World::new("persist");
     let info = w.work.join("session.info");
-    let o = w.sb2(&["-S", info.to_str().unwrap(), "-m", "simple", "-m", "nomap", "sh", "-c", "echo $SB2_SESSION_DIR"]);
+    let o = w.sb2(&[
+        "-S",
+        info.to_str().unwrap(),
+        "-m",
+        "simple",
+        "-m",
+        "nomap",
+        "sh",
+        "-c",
+        "echo $SB2_SESSION_DIR",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let dir = stdout(&o).trim().to_string();
-    assert!(std::path::Path::new(&dir).join("ruletree.bin").exists(), "session dir removed");
-    let o = w.sb2(&["-J", info.to_str().unwrap(), "-m", "nomap", "sh", "-c", "echo $SB2_SESSION_DIR; sb2-show ruletree | grep '^mode'"]);
+    assert!(
+        std::path::Path::new(&dir).join("ruletree.bin").exists(),
+        "session dir removed"
+    );
+    let o = w.sb2(&[
+        "-J",
+        info.to_str().unwrap(),
+        "-m",
+        "nomap",
+        "sh",
+        "-c",
+        "echo $SB2_SESSION_DIR; sb2-show ruletree | grep '^mode'",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(stdout(&o).starts_with(&dir), "{}", text(&o));
     let o = w.sb2(&["-J", info.to_str().unwrap(), "-m", "emulate", "true"]);
     assert_eq!(o.status.code(), Some(125));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("simple, nomap"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("simple, nomap"),
+        "{}",
+        text(&o)
+    );
     let o = w.sb2(&["-D", info.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(!std::path::Path::new(&dir).exists() && !info.exists());
@@ -147,7 +213,13 @@ fn cli_persistent_session_save_join_delete() {
 fn cli_session_dir_option_and_cleanup() {
     let w = World::new("wdir");
     let d = w.dir.join("mysession");
-    let o = w.sb2(&["-W", d.to_str().unwrap(), "sh", "-c", "echo $SB2_SESSION_DIR; test -f $SB2_SESSION_DIR/ruletree.bin"]);
+    let o = w.sb2(&[
+        "-W",
+        d.to_str().unwrap(),
+        "sh",
+        "-c",
+        "echo $SB2_SESSION_DIR; test -f $SB2_SESSION_DIR/ruletree.bin",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(stdout(&o).trim(), d.to_str().unwrap());
     assert!(!d.exists(), "session directory not cleaned up");
@@ -158,21 +230,49 @@ fn cli_session_dir_option_and_cleanup() {
 #[test]
 fn cli_target_config_and_default() {
     let w = World::new("config");
-    let cfg = |args: &[&str]| w.cmd(bin_dir().join("sb2-config")).args(args).output().unwrap();
+    let cfg = |args: &[&str]| {
+        w.cmd(bin_dir().join("sb2-config"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
     w.init_target(target_root(), "alpha", &["-A", "aarch64", "-m", "emulate"]);
     w.init_target(target_root(), "beta", &[]);
     assert_eq!(stdout(&cfg(&["-l"])), "alpha\nbeta\n");
-    assert_eq!(stdout(&cfg(&["showtarget"])).trim(), "alpha", "the first target becomes the default");
+    assert_eq!(
+        stdout(&cfg(&["showtarget"])).trim(),
+        "alpha",
+        "the first target becomes the default"
+    );
     assert!(cfg(&["-d", "beta"]).status.success());
     assert_eq!(stdout(&cfg(&["showtarget"])).trim(), "beta");
     let text_cfg = std::fs::read_to_string(w.dir.join("config/sb2/targets/alpha/config")).unwrap();
-    assert!(text_cfg.contains("SB2_CONFIG_VERSION=1") && text_cfg.contains("ARCH=aarch64") && text_cfg.contains("MODE=emulate"));
-    assert!(cfg(&["-t", "beta", "setenv", "SB2_TEST_VAR", "hello"]).status.success());
-    assert!(cfg(&["-t", "beta", "clearenv", "HOME_SB2_CLEARED"]).status.success());
+    assert!(
+        text_cfg.contains("SB2_CONFIG_VERSION=1")
+            && text_cfg.contains("ARCH=aarch64")
+            && text_cfg.contains("MODE=emulate")
+    );
+    assert!(cfg(&["-t", "beta", "setenv", "SB2_TEST_VAR", "hello"])
+        .status
+        .success());
+    assert!(cfg(&["-t", "beta", "clearenv", "HOME_SB2_CLEARED"])
+        .status
+        .success());
     assert!(stdout(&cfg(&["-t", "beta", "showenv"])).contains("SB2_TEST_VAR=hello"));
-    let o = w.cmd(bin_dir().join("sb2")).env("HOME_SB2_CLEARED", "x").args(["sh", "-c", "echo $SB2_TEST_VAR; echo ${HOME_SB2_CLEARED:-unset}"]).output().unwrap();
+    let o = w
+        .cmd(bin_dir().join("sb2"))
+        .env("HOME_SB2_CLEARED", "x")
+        .args([
+            "sh",
+            "-c",
+            "echo $SB2_TEST_VAR; echo ${HOME_SB2_CLEARED:-unset}",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(stdout(&o), "hello\nunset\n", "{}", text(&o));
-    assert!(cfg(&["-t", "beta", "unsetenv", "SB2_TEST_VAR"]).status.success());
+    assert!(cfg(&["-t", "beta", "unsetenv", "SB2_TEST_VAR"])
+        .status
+        .success());
     assert!(!stdout(&cfg(&["-t", "beta", "showenv"])).contains("SB2_TEST_VAR"));
     let o = cfg(&["-d", "nosuch"]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("alpha"));
@@ -183,7 +283,11 @@ fn init_refuses_a_directory_that_is_not_a_root() {
     let w = World::new("initcheck");
     let o = w.cmd(bin_dir().join("sb2-init")).arg("t").output().unwrap();
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("-s"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("-s"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -192,17 +296,41 @@ fn show_path_names_the_rule_file_and_line() {
     w.init_target(target_root(), "t", &[]);
     let o = w.sb2(&["-e", "sb2-show", "path", "/etc/hostname", "/data/rel_link"]);
     let s = stdout(&o);
-    assert!(s.contains(&format!("/etc/hostname => {}/etc/hostname (readonly)", target_root().display())), "{}", text(&o));
+    assert!(
+        s.contains(&format!(
+            "/etc/hostname => {}/etc/hostname (readonly)",
+            target_root().display()
+        )),
+        "{}",
+        text(&o)
+    );
     assert!(s.contains("modes/emulate/fs_rules.lua:"), "{}", text(&o));
     assert!(s.contains("resolved: /etc/hostname"), "{}", text(&o));
     let o = w.sb2(&["-e", "sb2-show", "which", "/usr/include/sb2test.h"]);
-    assert_eq!(stdout(&o).trim(), format!("{}/usr/include/sb2test.h", target_root().display()));
-    let o = w.sb2(&["-e", "sb2-show", "reverse", &format!("{}/etc", target_root().display())]);
+    assert_eq!(
+        stdout(&o).trim(),
+        format!("{}/usr/include/sb2test.h", target_root().display())
+    );
+    let o = w.sb2(&[
+        "-e",
+        "sb2-show",
+        "reverse",
+        &format!("{}/etc", target_root().display()),
+    ]);
     assert!(stdout(&o).contains("=> /etc"), "{}", text(&o));
     let o = w.sb2(&["-e", "sh", "-c", "cd /etc && sb2-show realcwd"]);
-    assert_eq!(stdout(&o).trim(), format!("{}/etc", target_root().display()), "{}", text(&o));
+    assert_eq!(
+        stdout(&o).trim(),
+        format!("{}/etc", target_root().display()),
+        "{}",
+        text(&o)
+    );
     let o = w.sb2(&["-e", "sb2-show", "ruletree"]);
-    assert!(stdout(&o).contains("mode emulate (default)") && stdout(&o).contains("reverse rules:"), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("mode emulate (default)") && stdout(&o).contains("reverse rules:"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -210,10 +338,22 @@ fn session_dir_removed_under_a_running_program() {
     let w = World::new("removed");
     // The shell keeps its mapping; a program started after the removal says
     // clearly what happened and does not crash.
-    let o = w.sb2(&["sh", "-c", "rm -rf \"$SB2_SESSION_DIR\"; cat /etc/hostname; echo status=$?"]);
+    let o = w.sb2(&[
+        "sh",
+        "-c",
+        "rm -rf \"$SB2_SESSION_DIR\"; cat /etc/hostname; echo status=$?",
+    ]);
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("sb2: cannot use session") && e.contains("removed"), "{}", text(&o));
+    assert!(
+        e.contains("sb2: cannot use session") && e.contains("removed"),
+        "{}",
+        text(&o)
+    );
     let s = stdout(&o);
     assert!(s.contains("status="), "{}", text(&o));
-    assert!(!s.contains("status=139") && !s.contains("status=134"), "crashed: {}", text(&o));
+    assert!(
+        !s.contains("status=139") && !s.contains("status=134"),
+        "crashed: {}",
+        text(&o)
+    );
 }

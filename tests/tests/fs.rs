@@ -42,9 +42,17 @@ fn fs_symlinks_resolve_in_the_virtual_view() {
     assert_eq!(s, "target-hostname\ntarget-hostname\ndeep\n/etc/hostname\n/data/sub/deep\n/etc/hostname\n/nonexistent\n");
     let o = w.sb2(&["cat", "/data/loop_a"]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("Too many levels of symbolic links"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Too many levels of symbolic links"),
+        "{}",
+        text(&o)
+    );
     let o = w.sb2(&["cat", "/data/dangling"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("No such file"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("No such file"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -52,7 +60,10 @@ fn fs_relative_paths_and_cwd_after_cd() {
     let w = World::new("relative");
     w.init_target(target_root(), "tgt", &["-m", "emulate"]);
     let s = run_ok(&w, &[], "cd /data && cat file && cd sub && cat deep && pwd && /bin/pwd && cat ../file && readlink /proc/self/cwd && realpath .");
-    assert_eq!(s, "from the target\ndeep\n/data/sub\n/data/sub\nfrom the target\n/data/sub\n/data/sub\n");
+    assert_eq!(
+        s,
+        "from the target\ndeep\n/data/sub\n/data/sub\nfrom the target\n/data/sub\n/data/sub\n"
+    );
 }
 
 #[test]
@@ -92,13 +103,29 @@ fn fs_target_is_read_only_and_workdir_is_real() {
     let o = w.sh(&[], "touch /etc/newfile; echo touch=$?; mkdir /data/newdir; echo mkdir=$?; rm -f /data/file; echo rm=$?; \
                        echo written > out.txt && echo ok; echo private > /tmp/sb2-private-probe; cat /tmp/sb2-private-probe");
     let s = stdout(&o);
-    assert!(s.contains("touch=1") && s.contains("mkdir=1") && s.contains("rm=1"), "{}", text(&o));
+    assert!(
+        s.contains("touch=1") && s.contains("mkdir=1") && s.contains("rm=1"),
+        "{}",
+        text(&o)
+    );
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.matches("Read-only file system").count() >= 3, "{}", text(&o));
+    assert!(
+        e.matches("Read-only file system").count() >= 3,
+        "{}",
+        text(&o)
+    );
     assert!(s.contains("ok\nprivate\n"), "{}", text(&o));
-    assert_eq!(std::fs::read_to_string(w.work.join("out.txt")).unwrap(), "written\n");
-    assert!(!std::path::Path::new("/tmp/sb2-private-probe").exists(), "/tmp was not private");
-    assert!(target_root().join("data/file").exists() && !target_root().join("etc/newfile").exists());
+    assert_eq!(
+        std::fs::read_to_string(w.work.join("out.txt")).unwrap(),
+        "written\n"
+    );
+    assert!(
+        !std::path::Path::new("/tmp/sb2-private-probe").exists(),
+        "/tmp was not private"
+    );
+    assert!(
+        target_root().join("data/file").exists() && !target_root().join("etc/newfile").exists()
+    );
     // -O use-global-tmp gives the host's /tmp.
     let name = format!("/tmp/sb2-global-{}", std::process::id());
     let o = w.sb2(&["-O", "use-global-tmp", "touch", &name]);
@@ -128,21 +155,48 @@ fn fs_simple_headers_and_libraries_from_the_target() {
         s,
         "int sb2_target_value(void);\nheader\nhost-root\nhost-etc\ncompiled\nlinked\nTrue /usr/include/sb2test.h\nreadonly\n"
     );
-    let o = std::process::Command::new("readelf").arg("-d").arg(w.work.join("prog")).output().unwrap();
-    assert!(stdout(&o).contains("Shared library: [libsb2test.so]"), "{}", text(&o));
+    let o = std::process::Command::new("readelf")
+        .arg("-d")
+        .arg(w.work.join("prog"))
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&o).contains("Shared library: [libsb2test.so]"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
 fn fs_nomap_and_tools_modes() {
     let w = World::new("modes");
     w.init_target(target_root(), "tgt", &[]);
-    let o = w.sb2(&["-m", "nomap", "sh", "-c", "test -e /data/file || echo unmapped"]);
+    let o = w.sb2(&[
+        "-m",
+        "nomap",
+        "sh",
+        "-c",
+        "test -e /data/file || echo unmapped",
+    ]);
     assert_eq!(stdout(&o), "unmapped\n", "{}", text(&o));
     // tools mode: everything from the tools root.
-    let o = w.sb2(&["-m", "tools", "-T", target_root().to_str().unwrap(), "cat", "/etc/hostname"]);
+    let o = w.sb2(&[
+        "-m",
+        "tools",
+        "-T",
+        target_root().to_str().unwrap(),
+        "cat",
+        "/etc/hostname",
+    ]);
     assert_eq!(stdout(&o), "target-hostname\n", "{}", text(&o));
     // tools mode without a tools root maps nothing.
-    let o = w.sb2(&["-m", "tools", "sh", "-c", "test -e /data/file || echo unmapped"]);
+    let o = w.sb2(&[
+        "-m",
+        "tools",
+        "sh",
+        "-c",
+        "test -e /data/file || echo unmapped",
+    ]);
     assert_eq!(stdout(&o), "unmapped\n", "{}", text(&o));
 }
 
@@ -156,7 +210,15 @@ fn fs_accel_union_dir_lists_both_roots_and_stays_current() {
     let t = tools.to_str().unwrap();
     let o = w.sb2(&["-m", "accel", "-T", t, "ls", "/usr/share/aclocal"]);
     assert_eq!(stdout(&o), "sb2-target.m4\ntools.m4\n", "{}", text(&o));
-    let o = w.sb2(&["-m", "devel", "-T", t, "sh", "-c", "cat /usr/share/aclocal/tools.m4 /usr/share/aclocal/sb2-target.m4"]);
+    let o = w.sb2(&[
+        "-m",
+        "devel",
+        "-T",
+        t,
+        "sh",
+        "-c",
+        "cat /usr/share/aclocal/tools.m4 /usr/share/aclocal/sb2-target.m4",
+    ]);
     assert_eq!(stdout(&o), "dnl tools\ndnl target\n", "{}", text(&o));
     std::fs::remove_file(tools.join("usr/share/aclocal/tools.m4")).unwrap();
     std::fs::write(tools.join("usr/share/aclocal/new.m4"), "").unwrap();

@@ -6,7 +6,11 @@ use clap::Parser;
 use sb2_launcher::config;
 
 #[derive(Parser)]
-#[command(name = "sb2-config", about = "Configure sb2 targets", disable_version_flag = true)]
+#[command(
+    name = "sb2-config",
+    about = "Configure sb2 targets",
+    disable_version_flag = true
+)]
 struct Cli {
     /// Set the default target
     #[arg(short = 'd', value_name = "TARGET")]
@@ -41,7 +45,10 @@ fn run(cli: Cli) -> Result<()> {
         match cli.target.clone().or_else(config::default_target) {
             Some(t) => {
                 if !config::target_dir(&t).join("config").exists() {
-                    bail!("no target named '{t}'; valid targets: {}", config::list()?.join(", "));
+                    bail!(
+                        "no target named '{t}'; valid targets: {}",
+                        config::list()?.join(", ")
+                    );
                 }
                 Ok(t)
             }

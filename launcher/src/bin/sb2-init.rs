@@ -8,7 +8,11 @@ use std::path::Path;
 use std::process::Command;
 
 #[derive(Parser)]
-#[command(name = "sb2-init", about = "Create an sb2 target; run it in the target's root directory", disable_version_flag = true)]
+#[command(
+    name = "sb2-init",
+    about = "Create an sb2 target; run it in the target's root directory",
+    disable_version_flag = true
+)]
 struct Cli {
     /// CPU transparency command for target binaries (e.g. qemu-aarch64)
     #[arg(short = 'c', value_name = "CMD")]
@@ -56,7 +60,10 @@ struct Cli {
 }
 
 fn compiler_info(c: &str, arg: &str) -> Result<String> {
-    let out = Command::new(c).arg(arg).output().with_context(|| format!("running {c} {arg}"))?;
+    let out = Command::new(c)
+        .arg(arg)
+        .output()
+        .with_context(|| format!("running {c} {arg}"))?;
     if !out.status.success() {
         bail!("{c} {arg} failed");
     }
@@ -69,7 +76,9 @@ fn run(cli: Cli) -> Result<()> {
         return Ok(());
     }
     let Some(name) = cli.name.clone() else {
-        eprintln!("usage: sb2-init [options] NAME [COMPILER]   (run in the target root; -h for options)");
+        eprintln!(
+            "usage: sb2-init [options] NAME [COMPILER]   (run in the target root; -h for options)"
+        );
         let targets = config::list()?;
         if targets.is_empty() {
             eprintln!("no targets yet");
@@ -80,20 +89,33 @@ fn run(cli: Cli) -> Result<()> {
         }
         std::process::exit(1);
     };
-    if name.is_empty() || name.contains('/') || name == config::HOST_TARGET || name.starts_with('.') {
-        bail!("bad target name '{name}' (no '/', not '{}')", config::HOST_TARGET);
+    if name.is_empty() || name.contains('/') || name == config::HOST_TARGET || name.starts_with('.')
+    {
+        bail!(
+            "bad target name '{name}' (no '/', not '{}')",
+            config::HOST_TARGET
+        );
     }
     let rules = sb2_launcher::install::rules_dir()?;
     let modes = sb2_launcher::install::modes(&rules);
     if !modes.contains(&cli.mode) {
-        bail!("unknown mapping mode '{}'; valid modes: {}", cli.mode, modes.join(", "));
+        bail!(
+            "unknown mapping mode '{}'; valid modes: {}",
+            cli.mode,
+            modes.join(", ")
+        );
     }
     let root = std::env::current_dir()?.canonicalize()?;
     if !cli.skip_checks {
         let libc_found = ["lib/libc.so.6", "usr/lib/libc.so.6", "usr/lib/libc.so"]
             .iter()
             .any(|p| root.join(p).exists())
-            || std::fs::read_dir(root.join("usr/lib")).map(|rd| rd.filter_map(|e| e.ok()).any(|e| e.path().join("libc.so.6").exists())).unwrap_or(false);
+            || std::fs::read_dir(root.join("usr/lib"))
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .any(|e| e.path().join("libc.so.6").exists())
+                })
+                .unwrap_or(false);
         if !root.join("usr/include/stdio.h").exists() || !libc_found {
             bail!(
                 "{} does not look like a target root (needs usr/include/stdio.h and libc.so.6); run sb2-init in the root, or use -s to skip this check",
@@ -101,7 +123,10 @@ fn run(cli: Cli) -> Result<()> {
             );
         }
     }
-    let mut t = Target { name: name.clone(), ..Default::default() };
+    let mut t = Target {
+        name: name.clone(),
+        ..Default::default()
+    };
     let mut set = |k: &str, v: &str| {
         t.values.insert(k.into(), v.into());
     };
@@ -126,13 +151,20 @@ fn run(cli: Cli) -> Result<()> {
     let host_arch = std::env::consts::ARCH;
     let cpu = match &cli.cputransparency {
         Some(c) => c.clone(),
-        None if arch != host_arch && which(&format!("qemu-{arch}")).is_some() => format!("qemu-{arch}"),
+        None if arch != host_arch && which(&format!("qemu-{arch}")).is_some() => {
+            format!("qemu-{arch}")
+        }
         None => String::new(),
     };
     set("CPU_TRANSPARENCY", &cpu);
-    set("CPU_TRANSPARENCY_NATIVE", cli.cputransparency_native.as_deref().unwrap_or(""));
+    set(
+        "CPU_TRANSPARENCY_NATIVE",
+        cli.cputransparency_native.as_deref().unwrap_or(""),
+    );
     if let Some(tr) = &cli.tools_root {
-        let p = Path::new(tr).canonicalize().with_context(|| format!("tools root {tr}"))?;
+        let p = Path::new(tr)
+            .canonicalize()
+            .with_context(|| format!("tools root {tr}"))?;
         set("TOOLS_ROOT", p.to_str().unwrap_or(""));
     }
     set("COMPILER_ARGS", cli.compiler_args.as_deref().unwrap_or(""));
@@ -145,16 +177,26 @@ fn run(cli: Cli) -> Result<()> {
     if cli.default || first {
         config::set_default_target(&name)?;
     }
-    println!("sb2-init: target '{name}' created: root {}, arch {arch}, mode {}", root.display(), cli.mode);
+    println!(
+        "sb2-init: target '{name}' created: root {}, arch {arch}, mode {}",
+        root.display(),
+        cli.mode
+    );
     Ok(())
 }
 
 fn which(prog: &str) -> Option<String> {
     if prog.contains('/') {
-        return Path::new(prog).canonicalize().ok().and_then(|p| p.to_str().map(str::to_string));
+        return Path::new(prog)
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.to_str().map(str::to_string));
     }
     std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file()).and_then(|p| p.to_str().map(str::to_string))
+        std::env::split_paths(&path)
+            .map(|d| d.join(prog))
+            .find(|p| p.is_file())
+            .and_then(|p| p.to_str().map(str::to_string))
     })
 }
 

@@ -10,7 +10,11 @@ use sb2_ruletree::sys::Sys;
 use std::os::unix::ffi::OsStrExt;
 
 #[derive(Parser)]
-#[command(name = "sb2-show", about = "Show what sb2's mapping does", disable_version_flag = true)]
+#[command(
+    name = "sb2-show",
+    about = "Show what sb2's mapping does",
+    disable_version_flag = true
+)]
 struct Cli {
     /// Pretend to be this program (for binary_name rules)
     #[arg(short = 'b', value_name = "BINARY", default_value = "sb2-show")]
@@ -49,7 +53,8 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Hooks => return hooks(),
         Cmd::Realcwd => {
             let mut b = PathBuf::new();
-            Sys.host_cwd(&mut b).map_err(|e| anyhow!("getcwd: errno {}", e.0))?;
+            Sys.host_cwd(&mut b)
+                .map_err(|e| anyhow!("getcwd: errno {}", e.0))?;
             println!("{}", String::from_utf8_lossy(b.as_bytes()));
             return Ok(());
         }
@@ -66,10 +71,20 @@ fn run(cli: Cli) -> Result<()> {
             let terse = matches!(cli.cmd, Cmd::Which { .. });
             let class = class_of_function(&cli.function);
             for p in paths {
-                let req = Req { dirfd: None, path: p.as_bytes(), class, follow: !cli.nofollow, want_union: false };
+                let req = Req {
+                    dirfd: None,
+                    path: p.as_bytes(),
+                    class,
+                    follow: !cli.nofollow,
+                    want_union: false,
+                };
                 let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
                 match mapping::resolve(&ctx, &Sys, &req, &mut v, &mut h) {
-                    Err(e) => println!("{} => error: {}", p.to_string_lossy(), std::io::Error::from_raw_os_error(e.0)),
+                    Err(e) => println!(
+                        "{} => error: {}",
+                        p.to_string_lossy(),
+                        std::io::Error::from_raw_os_error(e.0)
+                    ),
                     Ok(m) if terse => {
                         let _ = m;
                         println!("{}", String::from_utf8_lossy(h.as_bytes()));
@@ -77,10 +92,20 @@ fn run(cli: Cli) -> Result<()> {
                     Ok(m) => {
                         let host = String::from_utf8_lossy(h.as_bytes());
                         let virt = String::from_utf8_lossy(v.as_bytes());
-                        let via = if virt != p.to_string_lossy() { format!(" (resolved: {virt})") } else { String::new() };
-                        println!("{}{via} => {host}{}", p.to_string_lossy(), if m.readonly { " (readonly)" } else { "" });
+                        let via = if virt != p.to_string_lossy() {
+                            format!(" (resolved: {virt})")
+                        } else {
+                            String::new()
+                        };
+                        println!(
+                            "{}{via} => {host}{}",
+                            p.to_string_lossy(),
+                            if m.readonly { " (readonly)" } else { "" }
+                        );
                         match m.rule {
-                            Some(r) => println!("  rule: {}", sb2_ruletree::dump::describe_rule(&r)),
+                            Some(r) => {
+                                println!("  rule: {}", sb2_ruletree::dump::describe_rule(&r))
+                            }
                             None => println!("  rule: none (unmapped)"),
                         }
                     }
@@ -90,9 +115,19 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Reverse { paths } => {
             for p in paths {
                 let mut out = PathBuf::new();
-                mapping::reverse(&ctx, &Sys, p.as_bytes(), sb2_ruletree::class::GETCWD, &mut out)
-                    .map_err(|e| anyhow!("errno {}", e.0))?;
-                println!("{} => {}", p.to_string_lossy(), String::from_utf8_lossy(out.as_bytes()));
+                mapping::reverse(
+                    &ctx,
+                    &Sys,
+                    p.as_bytes(),
+                    sb2_ruletree::class::GETCWD,
+                    &mut out,
+                )
+                .map_err(|e| anyhow!("errno {}", e.0))?;
+                println!(
+                    "{} => {}",
+                    p.to_string_lossy(),
+                    String::from_utf8_lossy(out.as_bytes())
+                );
             }
         }
         _ => {}
@@ -114,13 +149,21 @@ fn hooks() -> Result<()> {
         }
         let info = libc::dlsym(h, c"SB2_PRELOAD_INFO".as_ptr()) as *const PreloadInfo;
         if info.is_null() || (*info).abi != ABI {
-            bail!("{} has no hook table of this sb2-show's version", lib.display());
+            bail!(
+                "{} has no hook table of this sb2-show's version",
+                lib.display()
+            );
         }
         let rows: &[HookRow] = std::slice::from_raw_parts((*info).hooks, (*info).n_hooks);
         let s = |p: *const libc::c_char| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned();
         println!("# {} hooked functions in {}", rows.len(), lib.display());
         for r in rows {
-            println!("{:<24} {:<5} {}", s(r.name), s(r.family), s(r.decl).split_whitespace().collect::<Vec<_>>().join(" "));
+            println!(
+                "{:<24} {:<5} {}",
+                s(r.name),
+                s(r.family),
+                s(r.decl).split_whitespace().collect::<Vec<_>>().join(" ")
+            );
         }
     }
     Ok(())

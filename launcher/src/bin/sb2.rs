@@ -87,7 +87,11 @@ fn main() {
         target: cli.target,
         modes,
         rule_file: cli.rule_file,
-        log_level: if cli.debug { Some("debug".into()) } else { cli.log_level },
+        log_level: if cli.debug {
+            Some("debug".into())
+        } else {
+            cli.log_level
+        },
         quiet: cli.quiet,
         session_dir: cli.session_dir,
         mode_options: cli.mode_options,
