@@ -115,7 +115,11 @@ pub fn run(o: Options) -> Result<i32> {
         }
     }
     let dir = make_session_dir(o.session_dir.as_deref())?;
-    let built = build(&o, &target, &rules, &modes, &dir);
+    let log_file = match &o.log_level {
+        Some(_) => Some(log_path(&o.command)?),
+        None => None,
+    };
+    let built = build(&o, &target, &rules, &modes, &dir, log_file.as_deref());
     if let Err(e) = built {
         let _ = std::fs::remove_dir_all(&dir);
         return Err(e);
@@ -132,10 +136,56 @@ pub fn run(o: Options) -> Result<i32> {
     if o.save.is_none() {
         remove_session_dir(&dir);
     }
+    if let (Some(f), false) = (&log_file, o.quiet) {
+        let lines = std::fs::read_to_string(f)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        eprintln!("sb2: log: {} ({lines} lines)", f.display());
+    }
     r
 }
 
-fn build(o: &Options, target: &Target, rules: &Path, modes: &[String], dir: &Path) -> Result<()> {
+/// `$SB2_LOG_DIR` or `~/sb2_logs`, file `<command>.<date-time>.<pid>.log`
+/// (Scratchbox2's place for logs).
+fn log_path(command: &[OsString]) -> Result<PathBuf> {
+    let dir = match std::env::var_os("SB2_LOG_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into()))
+            .join("sb2_logs"),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("log directory {}", dir.display()))?;
+    let cmd = command
+        .first()
+        .and_then(|c| Path::new(c).file_name())
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "shell".into());
+    let mut buf = [0u8; 32];
+    // SAFETY: time/localtime_r/strftime on our own buffers.
+    let stamp = unsafe {
+        let t = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&t, &mut tm);
+        let fmt = c"%Y%m%d-%H%M%S";
+        let n = libc::strftime(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            fmt.as_ptr(),
+            &tm,
+        );
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let dir = dir.canonicalize()?;
+    Ok(dir.join(format!("{cmd}.{stamp}.{}.log", std::process::id())))
+}
+
+fn build(
+    o: &Options,
+    target: &Target,
+    rules: &Path,
+    modes: &[String],
+    dir: &Path,
+    log_file: Option<&Path>,
+) -> Result<()> {
     let target_root = canon(Path::new(target.root()))
         .with_context(|| format!("target root of '{}'", target.name))?;
     let tools_root = match o.tools_root.as_deref().map(Path::to_path_buf).or_else(|| {
@@ -186,6 +236,12 @@ fn build(o: &Options, target: &Target, rules: &Path, modes: &[String], dir: &Pat
         (
             "log_level".into(),
             o.log_level.clone().unwrap_or_else(|| "warning".into()),
+        ),
+        (
+            "log_file".into(),
+            log_file
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
         ),
     ];
     let mut mode_files = Vec::new();

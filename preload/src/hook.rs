@@ -29,6 +29,18 @@ impl<T> CRet for *const T {
 
 thread_local! {
     static IN_HOOK: Cell<bool> = const { Cell::new(false) };
+    static CURRENT_FN: Cell<&'static str> = const { Cell::new("") };
+}
+
+/// The hooked function this thread is in (for log lines).
+pub fn current_fn() -> &'static str {
+    CURRENT_FN.with(|c| c.get())
+}
+
+/// Records the hooked function being entered.
+#[inline]
+pub fn set_current_fn(name: &'static str) {
+    CURRENT_FN.with(|c| c.set(name));
 }
 
 pub fn errno() -> i32 {
@@ -106,6 +118,7 @@ macro_rules! hooks {
                     // SAFETY: forwarding the caller's own arguments.
                     return unsafe { $real($($a),*) };
                 }
+                $crate::hook::set_current_fn(stringify!($name));
                 $crate::hook::boundary::<$r>(|| {
                     #[allow(unused_unsafe)]
                     // SAFETY: the body forwards the caller's arguments, with

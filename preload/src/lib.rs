@@ -16,6 +16,7 @@ mod cache;
 mod cstr;
 mod dirs;
 mod fs;
+mod log;
 mod net;
 mod path;
 mod real;

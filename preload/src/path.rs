@@ -213,7 +213,13 @@ pub fn resolve<'a>(
     };
     let m = mapping::resolve(ctx, &Cached, &req, vout, out)?;
     if op.write && m.readonly {
+        if crate::log::enabled(crate::log::WARNING) {
+            crate::log::denied(vout.as_bytes(), out.as_bytes(), m.rule);
+        }
         return Err(Errno::EROFS);
+    }
+    if crate::log::enabled(crate::log::DEBUG) {
+        crate::log::mapped(vout.as_bytes(), out.as_bytes(), m.rule);
     }
     if m.kind == MapKind::Union && want_union {
         crate::dirs::populate_union(ctx, m, vout.as_bytes(), out)?;
@@ -469,6 +475,9 @@ pub fn open_at(
     }
     let m = resolve(&ctx, Some(d), p, op, false, &mut v, &mut h)?;
     if op.write && m.readonly {
+        if crate::log::enabled(crate::log::WARNING) {
+            crate::log::denied(v.as_bytes(), h.as_bytes(), m.rule);
+        }
         return Err(Errno::EROFS);
     }
     set_errno(saved);

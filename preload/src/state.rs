@@ -97,6 +97,11 @@ pub fn init() {
                 }
             }
             map_generation(dir);
+            if let (Some(level), Some(file)) =
+                (tree.constant(b"log_level"), tree.constant(b"log_file"))
+            {
+                crate::log::init(level, file);
+            }
             if let Some(pol) = env(POLICY_VAR) {
                 POLICY.store(pol.as_ptr() as *mut u8, Ordering::Release);
                 POLICY_LEN.store(pol.len(), Ordering::Release);

@@ -357,3 +357,65 @@ fn session_dir_removed_under_a_running_program() {
         text(&o)
     );
 }
+
+#[test]
+fn cli_log_level_writes_json_lines_with_rules() {
+    let w = World::new("log");
+    w.init_target(target_root(), "t", &["-m", "emulate"]);
+    let logs = w.dir.join("logs");
+    let o = w
+        .cmd(bin_dir().join("sb2"))
+        .env("SB2_LOG_DIR", &logs)
+        .args([
+            "-d",
+            "sh",
+            "-c",
+            "cat /etc/hostname >/dev/null; touch /etc/denied 2>/dev/null; true",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("sb2: log: "),
+        "{}",
+        text(&o)
+    );
+    let f = std::fs::read_dir(&logs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let log = std::fs::read_to_string(f).unwrap();
+    let map = log
+        .lines()
+        .find(|l| {
+            l.contains("\"ev\":\"map\"")
+                && l.contains("\"prog\":\"cat\"")
+                && l.contains("\"vpath\":\"/etc/hostname\"")
+        })
+        .unwrap_or_else(|| panic!("no map event for cat:\n{log}"));
+    assert!(
+        map.contains(&format!(
+            "\"hpath\":\"{}/etc/hostname\"",
+            target_root().display()
+        )),
+        "{map}"
+    );
+    assert!(map.contains("modes/emulate/fs_rules.lua:"), "{map}");
+    assert!(
+        log.lines().any(|l| l.contains("\"ev\":\"deny\"")
+            && l.contains("/etc/denied")
+            && l.contains("EROFS")),
+        "no deny event:\n{log}"
+    );
+    // -q: no log message; without -L: no log at all.
+    let o = w
+        .cmd(bin_dir().join("sb2"))
+        .env("SB2_LOG_DIR", w.dir.join("logs2"))
+        .args(["true"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("log"));
+    assert!(!w.dir.join("logs2").exists());
+}

@@ -1,0 +1,209 @@
+//! The session log (`sb2 -L LEVEL`, `-d`): JSON lines appended to the file
+//! the launcher chose, one `write(2)` per event from a stack buffer, so
+//! lines of concurrent processes never interleave. With logging off (the
+//! default) each event site costs one atomic load.
+//!
+//! Events: `map` (debug: every mapping, with the deciding rule), `deny`
+//! (warning: a write refused as read-only).
+
+use core::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use sb2_ruletree::format::RuleRef;
+
+pub const WARNING: u8 = 2;
+pub const DEBUG: u8 = 6;
+
+static LEVEL: AtomicU8 = AtomicU8::new(0);
+static FD: AtomicI32 = AtomicI32::new(-1);
+static PATH: core::sync::atomic::AtomicPtr<u8> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+static PATH_LEN: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Level number of a level name.
+pub fn level_of(name: &[u8]) -> u8 {
+    match name {
+        b"error" => 1,
+        b"warning" => 2,
+        b"notice" => 3,
+        b"net" => 4,
+        b"info" => 5,
+        b"debug" => 6,
+        b"noise" => 7,
+        _ => 0,
+    }
+}
+
+/// Called at init with the tree's `log_level` and `log_file` constants
+/// (which live as long as the mapping).
+pub fn init(level: &[u8], file: &'static [u8]) {
+    if file.is_empty() {
+        return;
+    }
+    PATH.store(file.as_ptr() as *mut u8, Ordering::Release);
+    PATH_LEN.store(file.len(), Ordering::Release);
+    LEVEL.store(level_of(level), Ordering::Release);
+}
+
+#[inline]
+pub fn enabled(level: u8) -> bool {
+    let l = LEVEL.load(Ordering::Relaxed);
+    l != 0 && level <= l
+}
+
+fn fd() -> i32 {
+    let fd = FD.load(Ordering::Acquire);
+    if fd >= 0 {
+        return fd;
+    }
+    let mut p = sb2_ruletree::mapping::PathBuf::new();
+    // SAFETY: PATH points into the read-only ruletree mapping (init).
+    let path = unsafe {
+        core::slice::from_raw_parts(
+            PATH.load(Ordering::Acquire),
+            PATH_LEN.load(Ordering::Acquire),
+        )
+    };
+    if p.set(path).is_err() {
+        return -1;
+    }
+    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC;
+    // SAFETY: raw open of a NUL-terminated path.
+    let fd =
+        unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, p.as_ptr(), flags, 0o644) } as i32;
+    if fd < 0 {
+        return -1;
+    }
+    match FD.compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => fd,
+        Err(other) => {
+            // SAFETY: closing our own duplicate.
+            unsafe { libc::close(fd) };
+            other
+        }
+    }
+}
+
+/// A JSON line under construction in a stack buffer.
+struct Line {
+    buf: [u8; 8192],
+    len: usize,
+}
+
+impl Line {
+    fn raw(&mut self, s: &[u8]) {
+        let end = (self.len + s.len()).min(self.buf.len() - 2);
+        let n = end - self.len;
+        if let (Some(dst), Some(src)) = (self.buf.get_mut(self.len..end), s.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.len = end;
+    }
+    fn num(&mut self, mut v: u64) {
+        let mut d = [0u8; 20];
+        let mut i = d.len();
+        loop {
+            i -= 1;
+            if let Some(x) = d.get_mut(i) {
+                *x = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.raw(d.get(i..).unwrap_or(&[]));
+    }
+    /// A JSON string; bytes that are not printable ASCII become \u00XX.
+    fn string(&mut self, s: &[u8]) {
+        self.raw(b"\"");
+        for &c in s {
+            match c {
+                b'"' => self.raw(b"\\\""),
+                b'\\' => self.raw(b"\\\\"),
+                0x20..=0x7e => self.raw(&[c]),
+                _ => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    let h = [
+                        b'\\',
+                        b'u',
+                        b'0',
+                        b'0',
+                        HEX[(c >> 4) as usize],
+                        HEX[(c & 15) as usize],
+                    ];
+                    self.raw(&h);
+                }
+            }
+        }
+        self.raw(b"\"");
+    }
+    fn field(&mut self, k: &[u8], v: &[u8]) {
+        self.raw(b",\"");
+        self.raw(k);
+        self.raw(b"\":");
+        self.string(v);
+    }
+    fn finish(&mut self) {
+        if let Some(b) = self.buf.get_mut(self.len) {
+            *b = b'}';
+        }
+        if let Some(b) = self.buf.get_mut(self.len + 1) {
+            *b = b'\n';
+        }
+        self.len += 2;
+        let fd = fd();
+        if fd >= 0 {
+            // SAFETY: writing our own buffer; one write keeps the line whole.
+            unsafe { libc::write(fd, self.buf.as_ptr() as *const libc::c_void, self.len) };
+        }
+    }
+}
+
+fn start(event: &[u8]) -> Line {
+    let mut l = Line {
+        buf: [0; 8192],
+        len: 0,
+    };
+    l.raw(b"{\"ev\":");
+    l.string(event);
+    l.raw(b",\"pid\":");
+    // SAFETY: getpid has no preconditions.
+    l.num(unsafe { libc::getpid() } as u64);
+    l.field(b"prog", crate::state::binary_name());
+    l.field(b"fn", crate::hook::current_fn().as_bytes());
+    l
+}
+
+fn rule_field(l: &mut Line, r: Option<RuleRef>) {
+    if let Some(r) = r {
+        l.raw(b",\"rule\":\"");
+        let mut tmp = Line {
+            buf: [0; 8192],
+            len: 0,
+        };
+        tmp.string(r.file());
+        // Strip the quotes of the nested string, append :line.
+        l.raw(tmp.buf.get(1..tmp.len.saturating_sub(1)).unwrap_or(&[]));
+        l.raw(b":");
+        l.num(r.line() as u64);
+        l.raw(b"\"");
+    }
+}
+
+/// A path was mapped (debug).
+pub fn mapped(vpath: &[u8], hpath: &[u8], rule: Option<RuleRef>) {
+    let mut l = start(b"map");
+    l.field(b"vpath", vpath);
+    l.field(b"hpath", hpath);
+    rule_field(&mut l, rule);
+    l.finish();
+}
+
+/// A write was refused because the path is read-only (warning).
+pub fn denied(vpath: &[u8], hpath: &[u8], rule: Option<RuleRef>) {
+    let mut l = start(b"deny");
+    l.field(b"vpath", vpath);
+    l.field(b"hpath", hpath);
+    l.field(b"errno", b"EROFS");
+    rule_field(&mut l, rule);
+    l.finish();
+}
