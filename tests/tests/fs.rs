@@ -225,3 +225,25 @@ fn fs_accel_union_dir_lists_both_roots_and_stays_current() {
     let o = w.sb2(&["-m", "accel", "-T", t, "ls", "/usr/share/aclocal"]);
     assert_eq!(stdout(&o), "new.m4\nsb2-target.m4\n", "{}", text(&o));
 }
+
+#[test]
+fn fs_same_programs_in_simple_and_emulate() {
+    // The same coreutils, find and python3 calls in both modes, on target
+    // paths each mode maps (simple maps /usr/include and /usr/lib).
+    let w = World::new("bothmodes");
+    w.init_target(target_root(), "tgt", &[]);
+    let script = "cd /usr/include && cat sb2rel.h | head -1 && ls sb2*.h | tr '\\n' ' ' && echo && \
+        find . -name 'sb2a*' && stat -c %s sb2test.h && test -e sb2abs.h && echo exists && \
+        readlink -f sb2abs.h && realpath sb2rel.h && readlink sb2abs.h && pwd && \
+        python3 -c 'import os; print(os.path.realpath(\"sb2abs.h\"), os.getcwd(), sorted(os.listdir(\"/usr/lib\"))[:1])' && \
+        (touch /usr/include/new.h 2>/dev/null || echo readonly)";
+    let expected = format!(
+        "int sb2_target_value(void);\nsb2abs.h sb2rel.h sb2test.h \n./sb2abs.h\n{}\nexists\n/usr/include/sb2test.h\n/usr/include/sb2test.h\n\
+         /usr/include/sb2test.h\n/usr/include\n/usr/include/sb2test.h /usr/include ['libsb2test.so']\nreadonly\n",
+        std::fs::metadata(target_root().join("usr/include/sb2test.h")).unwrap().len()
+    );
+    for mode in ["simple", "emulate"] {
+        let o = w.sh(&["-m", mode], script);
+        assert_eq!(stdout(&o), expected, "mode {mode}:\n{}", text(&o));
+    }
+}
