@@ -23,10 +23,13 @@ pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno>
     loop {
         let n = PAGE - (addr % PAGE);
         if crate::cache::page_known(addr - addr % PAGE) {
-            // SAFETY: the page was readable and nothing was unmapped since.
+            // SAFETY: the page was readable and nothing was unmapped since;
+            // memchr reads at most n bytes, all inside that page.
             let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, n) };
-            if let Some(z) = bytes.iter().position(|c| *c == 0) {
-                return out.push(bytes.get(..z).unwrap_or(&[]));
+            let z = unsafe { libc::memchr(addr as *const libc::c_void, 0, n) };
+            if !z.is_null() {
+                let len = z as usize - addr;
+                return out.push(bytes.get(..len).unwrap_or(&[]));
             }
             out.push(bytes)?;
             addr += n;

@@ -150,14 +150,25 @@ pub trait Host {
     fn dir_remember(&self, _key: u64) {}
 }
 
-/// Key of a resolved virtual directory prefix for [`Host::dir_known`]:
-/// FNV-1a of the class and the path, extended one component at a time.
+/// Key of a resolved virtual directory for [`Host::dir_known`]: a fast
+/// word-at-a-time hash (FxHash's mixing) of the call class and the path.
 #[inline]
-fn key_extend(mut h: u64, bytes: &[u8]) -> u64 {
-    for b in bytes {
-        h = (h ^ *b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+pub fn dir_key(class: u32, path: &[u8]) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+    let mut h = mix(path.len() as u64, class as u64);
+    let mut chunks = path.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = mix(h, u64::from_le_bytes(w));
     }
-    h
+    let mut w = [0u8; 8];
+    let rest = chunks.remainder();
+    if let Some(dst) = w.get_mut(..rest.len()) {
+        dst.copy_from_slice(rest);
+    }
+    mix(h, u64::from_le_bytes(w))
 }
 
 /// The process-level facts rules may depend on.
@@ -249,19 +260,14 @@ pub fn resolve<'a, H: Host>(
     res.clear();
     let mut links = 0u32;
     let mut checking = true;
-    let seed = key_extend(0xcbf2_9ce4_8422_2325, &req.class.to_le_bytes());
-    let mut key = seed;
     let mut pos = 0usize;
     // Fast path: a clean absolute path whose parent directory is known to
     // resolve to itself needs no walk; only its last component may still
     // be a symlink to resolve.
-    if is_clean(rem.as_bytes()) {
-        let b = rem.as_bytes();
-        let cut = b.iter().rposition(|c| *c == b'/').unwrap_or(0);
-        let parent = b.get(..cut).unwrap_or(&[]);
-        if parent.is_empty() || host.dir_known(key_extend(seed, parent)) {
+    if let Some(cut) = clean_parent(rem.as_bytes()) {
+        let parent = rem.as_bytes().get(..cut).unwrap_or(&[]);
+        if parent.is_empty() || host.dir_known(dir_key(req.class, parent)) {
             res.set(parent)?;
-            key = key_extend(seed, parent);
             pos = cut;
         }
     }
@@ -287,16 +293,15 @@ pub fn resolve<'a, H: Host>(
         }
         if comp == b".." {
             res.pop_component();
-            key = key_extend(seed, res.as_bytes());
             continue;
         }
         let before = res.len();
         res.push(b"/")?;
         res.push(comp)?;
-        key = key_extend(key_extend(key, b"/"), comp);
         if !checking || (is_last && !req.follow && !trailing_slash) {
             continue;
         }
+        let key = dir_key(req.class, res.as_bytes());
         if !is_last && host.dir_known(key) {
             continue;
         }
@@ -333,7 +338,6 @@ pub fn resolve<'a, H: Host>(
                 }
                 core::mem::swap(&mut rem, &mut spare);
                 pos = 0;
-                key = key_extend(seed, res.as_bytes());
                 continue 'walk;
             }
             Ok(Kind::Dir) => host.dir_remember(key),
@@ -354,15 +358,27 @@ pub fn resolve<'a, H: Host>(
     Ok(m)
 }
 
-/// Absolute, no `//`, no `.` or `..` component, no trailing slash.
+/// If `p` is absolute with no `//`, no `.` or `..` component and no
+/// trailing slash, the index of its last slash (where its parent ends).
 #[inline]
-fn is_clean(p: &[u8]) -> bool {
-    p.first() == Some(&b'/')
-        && p.len() > 1
-        && p.get(1..)
-            .unwrap_or(&[])
-            .split(|c| *c == b'/')
-            .all(|c| !c.is_empty() && c != b"." && c != b"..")
+fn clean_parent(p: &[u8]) -> Option<usize> {
+    if p.len() < 2 || p.first() != Some(&b'/') || p.last() == Some(&b'/') {
+        return None;
+    }
+    let dotty = |c: &[u8]| c.is_empty() || c == b"." || c == b"..";
+    let mut last = 0usize;
+    for (i, c) in p.iter().enumerate().skip(1) {
+        if *c == b'/' {
+            if dotty(p.get(last + 1..i).unwrap_or(&[])) {
+                return None;
+            }
+            last = i;
+        }
+    }
+    if dotty(p.get(last + 1..).unwrap_or(&[])) {
+        return None;
+    }
+    Some(last)
 }
 
 /// Maps an already clean, resolved virtual path (no symlink resolution).
