@@ -342,38 +342,15 @@ pub fn stat_at(
     buf: *mut libc::c_void,
     real: impl FnOnce(*const libc::c_char) -> i32,
 ) -> Result<i32, Errno> {
-    // SAFETY: only dereferenced when non-null; "" is one byte.
-    if flags & libc::AT_EMPTY_PATH != 0 && !p.is_null() && unsafe { *p } == 0 {
-        return Ok(real(p));
-    }
-    let saved = errno();
-    let ctx = crate::state::ctx()?;
-    let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
-    resolve(&ctx, Some(d), p, LSTAT, false, &mut v, &mut h)?;
-    if flags & libc::AT_SYMLINK_NOFOLLOW != 0 || v.as_bytes() == b"/" {
-        set_errno(saved);
-        return Ok(real(h.as_ptr()));
-    }
-    // SAFETY: the caller's stat buffer and our NUL-terminated host path.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_newfstatat,
-            libc::AT_FDCWD,
-            h.as_ptr(),
-            buf,
-            flags | libc::AT_SYMLINK_NOFOLLOW,
-        )
-    } as i32;
-    // SAFETY: on success the kernel filled in the buffer.
-    if r != 0 || unsafe { (*(buf as *const libc::stat)).st_mode } & libc::S_IFMT != libc::S_IFLNK {
-        if r == 0 {
-            set_errno(saved);
-        }
-        return Ok(r);
-    }
-    resolve(&ctx, Some(d), p, STAT, false, &mut v, &mut h)?;
-    set_errno(saved);
-    Ok(real(h.as_ptr()))
+    follow_last_lazily(d, p, flags, real, |h, fl| {
+        // SAFETY: the caller's stat buffer and our NUL-terminated host path.
+        let r = unsafe { libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, h, buf, fl) } as i32;
+        // SAFETY: read only on success, when the kernel filled in the buffer
+        // (a bad buffer pointer gives EFAULT and is never read).
+        let link = r == 0
+            && unsafe { (*(buf as *const libc::stat)).st_mode } & libc::S_IFMT == libc::S_IFLNK;
+        (r, link)
+    })
 }
 
 /// statx, like [`stat_at`].
@@ -386,7 +363,30 @@ pub fn statx_at(
     buf: *mut libc::c_void,
     real: impl FnOnce(*const libc::c_char) -> i32,
 ) -> Result<i32, Errno> {
-    // SAFETY: as in stat_at.
+    follow_last_lazily(d, p, flags, real, |h, fl| {
+        let m = mask | libc::STATX_TYPE;
+        // SAFETY: the caller's statx buffer and our NUL-terminated host path.
+        let r = unsafe { libc::syscall(libc::SYS_statx, libc::AT_FDCWD, h, fl, m, buf) } as i32;
+        // SAFETY: read only on success, as in stat_at.
+        let link = r == 0
+            && (unsafe { (*(buf as *const libc::statx)).stx_mode } as u32) & libc::S_IFMT
+                == libc::S_IFLNK;
+        (r, link)
+    })
+}
+
+/// The shared part of [`stat_at`] and [`statx_at`]: `nofollow(host, flags)`
+/// does the call with `AT_SYMLINK_NOFOLLOW` added and says whether it met
+/// a symlink.
+#[inline]
+fn follow_last_lazily(
+    d: i32,
+    p: *const libc::c_char,
+    flags: i32,
+    real: impl FnOnce(*const libc::c_char) -> i32,
+    nofollow: impl FnOnce(*const libc::c_char, i32) -> (i32, bool),
+) -> Result<i32, Errno> {
+    // SAFETY: only dereferenced when non-null; "" is one byte.
     if flags & libc::AT_EMPTY_PATH != 0 && !p.is_null() && unsafe { *p } == 0 {
         return Ok(real(p));
     }
@@ -398,23 +398,8 @@ pub fn statx_at(
         set_errno(saved);
         return Ok(real(h.as_ptr()));
     }
-    let m = mask | libc::STATX_TYPE;
-    // SAFETY: the caller's statx buffer and our NUL-terminated host path.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_statx,
-            libc::AT_FDCWD,
-            h.as_ptr(),
-            flags | libc::AT_SYMLINK_NOFOLLOW,
-            m,
-            buf,
-        )
-    } as i32;
-    // SAFETY: on success the kernel filled in the buffer.
-    if r != 0
-        || (unsafe { (*(buf as *const libc::statx)).stx_mode } as u32) & libc::S_IFMT
-            != libc::S_IFLNK
-    {
+    let (r, link) = nofollow(h.as_ptr(), flags | libc::AT_SYMLINK_NOFOLLOW);
+    if !link {
         if r == 0 {
             set_errno(saved);
         }

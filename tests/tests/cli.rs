@@ -419,3 +419,15 @@ fn cli_log_level_writes_json_lines_with_rules() {
     assert!(!String::from_utf8_lossy(&o.stderr).contains("log"));
     assert!(!w.dir.join("logs2").exists());
 }
+
+#[test]
+fn badinput_bad_result_buffer_is_efault_not_a_crash() {
+    let w = World::new("badbuf");
+    let o = w.sb2(&[probe("badbuf").to_str().unwrap(), "/etc/hostname"]);
+    assert_eq!(
+        stdout(&o),
+        "stat=-1 EFAULT statx=-1 EFAULT fstatat=-1 EFAULT\n",
+        "{}",
+        text(&o)
+    );
+}
