@@ -431,3 +431,26 @@ fn badinput_bad_result_buffer_is_efault_not_a_crash() {
         text(&o)
     );
 }
+
+#[test]
+fn cli_no_command_starts_a_shell_in_the_session() {
+    use std::io::Write;
+    let w = World::new("shell");
+    let mut child = w
+        .cmd(bin_dir().join("sb2"))
+        .env("SHELL", "/bin/sh")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"test -f \"$SB2_SESSION_DIR/ruletree.bin\" && echo in-session\nexit 3\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&o), "in-session\n", "{}", text(&o));
+    assert_eq!(o.status.code(), Some(3));
+}

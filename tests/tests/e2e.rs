@@ -5,3 +5,4 @@
 mod cli;
 mod fs;
 mod probes;
+mod rules;
