@@ -6,20 +6,29 @@
 //!   themselves (every component a real directory), so the pipeline need
 //!   not `lstat` them again. Valid while the session's shared generation
 //!   counter is unchanged; every process of the session bumps it when it
-//!   renames or removes something (rename*, rmdir, unlinkat, remove), the
-//!   only operations that can turn a known directory into something else.
-//!   Changes made by programs outside the session (or static ones) are not
-//!   seen until the next such bump: a documented limit.
+//!   renames, removes a directory or links something, or creates a symlink
+//!   (rename*, rmdir, unlinkat with AT_REMOVEDIR, remove, link*, symlink*): the operations that can turn
+//!   a known directory, or the host directory a rule now picks, into
+//!   something else. The counter is read *before* a directory is looked at,
+//!   so a change racing with the lookup invalidates the entry. Changes made
+//!   by programs outside the session (or static ones) are not seen until
+//!   the next bump: a documented limit.
 //! * the virtual cwd, valid while this process has not changed directory
-//!   (chdir/fchdir hooks and nftw's FTW_CHDIR bump `CWD_GEN`);
+//!   (chdir/fchdir hooks and nftw bump `CWD_GEN`) and nothing was renamed
+//!   or removed in the session (the shared counter);
 //! * readable pages, so a path argument is copied without first asking the
 //!   kernel whether its memory is readable (see `cstr`); flushed by munmap.
 //!
-//! Thread-locals are const-initialized and have no destructor; a vfork
-//! child shares them with its parent, which is harmless (entries stay true).
+//! Thread-locals are const-initialized and have no destructor. A signal
+//! handler may interrupt an update: entries are invalidated first and
+//! validated last, so it sees a miss, never a half-written hit. A vfork
+//! child shares them with its parent: directory entries stay true for both,
+//! but a child's cwd is not its parent's, so a vfork child (detected by its
+//! pid in chdir/fchdir) marks the cwd cache untrusted until the parent next
+//! looks and revalidates it.
 
 use core::cell::{Cell, UnsafeCell};
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
 use sb2_ruletree::PATH_MAX;
 
 /// The session-wide generation counter (a shared mapping of the session's
@@ -29,6 +38,10 @@ pub static SHARED_GEN: AtomicPtr<AtomicU64> = AtomicPtr::new(core::ptr::null_mut
 pub static CWD_GEN: AtomicU64 = AtomicU64::new(1);
 /// This process's munmap generation.
 pub static MAP_GEN: AtomicU64 = AtomicU64::new(1);
+/// The pid the caches belong to (updated in forked children).
+static PID: AtomicI32 = AtomicI32::new(0);
+/// Set by a vfork child that changed directory.
+static CWD_UNTRUSTED: AtomicBool = AtomicBool::new(false);
 
 const DIRS: usize = 256;
 
@@ -39,6 +52,7 @@ struct DirCache {
 
 struct CwdCache {
     gen: Cell<u64>,
+    shared: Cell<u64>,
     len: Cell<usize>,
     buf: UnsafeCell<[u8; PATH_MAX]>,
 }
@@ -58,10 +72,28 @@ const NOPAGE: Cell<usize> = Cell::new(usize::MAX);
 
 thread_local! {
     static DIR: DirCache = const { DirCache { keys: [ZERO; DIRS], gens: [ZERO; DIRS] } };
-    static CWD: CwdCache = const { CwdCache { gen: Cell::new(0), len: Cell::new(0), buf: UnsafeCell::new([0; PATH_MAX]) } };
+    static CWD: CwdCache = const {
+        CwdCache { gen: Cell::new(0), shared: Cell::new(0), len: Cell::new(0), buf: UnsafeCell::new([0; PATH_MAX]) }
+    };
     static PAGE: PageCache = const { PageCache { gen: Cell::new(0), pages: [NOPAGE; PAGES], next: Cell::new(0) } };
 }
 
+extern "C" fn after_fork_child() {
+    // SAFETY: getpid has no preconditions.
+    PID.store(unsafe { libc::getpid() }, Ordering::Release);
+}
+
+/// Records our pid and keeps it right in forked children.
+pub fn init() {
+    // SAFETY: getpid has no preconditions; registering a plain handler.
+    unsafe {
+        PID.store(libc::getpid(), Ordering::Release);
+        libc::pthread_atfork(None, None, Some(after_fork_child));
+    }
+}
+
+/// The shared generation, or None when caching is off. Generations start
+/// at 1, so 0 never validates anything.
 #[inline]
 fn shared_gen() -> Option<u64> {
     let p = SHARED_GEN.load(Ordering::Acquire);
@@ -69,7 +101,7 @@ fn shared_gen() -> Option<u64> {
         return None;
     }
     // SAFETY: set once to a live shared mapping that is never unmapped.
-    Some(unsafe { (*p).load(Ordering::Acquire) })
+    Some(unsafe { (*p).load(Ordering::Acquire) } + 1)
 }
 
 /// Something in the session's namespace changed: forget resolved dirs in
@@ -80,6 +112,12 @@ pub fn namespace_changed() {
         // SAFETY: as in shared_gen.
         unsafe { (*p).fetch_add(1, Ordering::AcqRel) };
     }
+}
+
+/// The token for [`dir_remember`] and [`cache_cwd`], read before looking.
+#[inline]
+pub fn token() -> u64 {
+    shared_gen().unwrap_or(0)
 }
 
 #[inline]
@@ -93,23 +131,50 @@ pub fn dir_known(key: u64) -> bool {
 }
 
 #[inline]
-pub fn dir_remember(key: u64) {
-    let Some(g) = shared_gen() else { return };
+pub fn dir_remember(key: u64, token: u64) {
+    if token == 0 {
+        return;
+    }
     let i = (key as usize) % DIRS;
     DIR.with(|d| {
         if let (Some(k), Some(gg)) = (d.keys.get(i), d.gens.get(i)) {
+            gg.set(0);
             k.set(key);
-            gg.set(g);
+            gg.set(token);
         }
     });
+}
+
+/// chdir/fchdir happened in this process (or in a vfork child sharing our
+/// memory, which then also marks the cwd cache untrusted).
+pub fn cwd_moved() {
+    CWD_GEN.fetch_add(1, Ordering::AcqRel);
+    // SAFETY: getpid has no preconditions (chdir is rare: one syscall).
+    if unsafe { libc::getpid() } != PID.load(Ordering::Acquire) {
+        CWD_UNTRUSTED.store(true, Ordering::Release);
+    }
 }
 
 /// Copies the cached virtual cwd into `out`, if still valid.
 #[inline]
 pub fn cached_cwd(out: &mut sb2_ruletree::mapping::PathBuf) -> bool {
+    if CWD_UNTRUSTED.load(Ordering::Acquire) {
+        // Only the process the caches belong to may clear the mark: a vfork
+        // parent runs again only after its child has exec'd or exited.
+        // SAFETY: getpid has no preconditions.
+        if unsafe { libc::getpid() } != PID.load(Ordering::Acquire) {
+            return false;
+        }
+        CWD_UNTRUSTED.store(false, Ordering::Release);
+        CWD_GEN.fetch_add(1, Ordering::AcqRel);
+        return false;
+    }
+    let Some(shared) = shared_gen() else {
+        return false;
+    };
     let g = CWD_GEN.load(Ordering::Acquire);
     CWD.with(|c| {
-        if c.gen.get() != g || c.len.get() == 0 {
+        if c.gen.get() != g || c.shared.get() != shared || c.len.get() == 0 {
             return false;
         }
         // SAFETY: only this thread touches its own buffer; len <= PATH_MAX.
@@ -118,14 +183,19 @@ pub fn cached_cwd(out: &mut sb2_ruletree::mapping::PathBuf) -> bool {
     })
 }
 
-pub fn cache_cwd(v: &[u8]) {
+pub fn cache_cwd(v: &[u8], token: u64) {
+    if token == 0 || CWD_UNTRUSTED.load(Ordering::Acquire) {
+        return;
+    }
     let g = CWD_GEN.load(Ordering::Acquire);
     CWD.with(|c| {
+        c.gen.set(0);
         // SAFETY: only this thread touches its own buffer.
         let b = unsafe { &mut *c.buf.get() };
         if let Some(dst) = b.get_mut(..v.len()) {
             dst.copy_from_slice(v);
             c.len.set(v.len());
+            c.shared.set(token);
             c.gen.set(g);
         }
     });
@@ -138,8 +208,8 @@ pub fn page_known(page: usize) -> bool {
     let g = MAP_GEN.load(Ordering::Acquire);
     PAGE.with(|p| {
         if p.gen.get() != g {
-            p.gen.set(g);
             p.pages.iter().for_each(|c| c.set(usize::MAX));
+            p.gen.set(g);
             return false;
         }
         p.pages.iter().any(|c| c.get() == page)
@@ -162,8 +232,17 @@ pub fn changed<R>(r: Result<R, sb2_ruletree::Errno>) -> Result<R, sb2_ruletree::
     namespace_changed();
     r
 }
+pub fn changed_if<R>(
+    cond: bool,
+    r: Result<R, sb2_ruletree::Errno>,
+) -> Result<R, sb2_ruletree::Errno> {
+    if cond {
+        namespace_changed();
+    }
+    r
+}
 pub fn cwd_changed<R>(r: Result<R, sb2_ruletree::Errno>) -> Result<R, sb2_ruletree::Errno> {
-    CWD_GEN.fetch_add(1, Ordering::AcqRel);
+    cwd_moved();
     r
 }
 pub fn unmapped<R>(r: Result<R, sb2_ruletree::Errno>) -> Result<R, sb2_ruletree::Errno> {

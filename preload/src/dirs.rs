@@ -3,7 +3,7 @@
 //! fts_open maps its start paths) and glob (run by glibc with our mapped
 //! directory functions through GLOB_ALTDIRFUNC).
 
-use crate::hook::{errno, set_errno, unguarded};
+use crate::hook::{errno, set_errno};
 use crate::path::{map, resolve, READ};
 use core::cell::Cell;
 use libc::{c_char, c_int, c_void};
@@ -23,10 +23,10 @@ pub fn opendir(
     Ok(f(h.as_ptr()))
 }
 
-/// Maps the path, then calls the real function unguarded (it may call the
-/// user's filter or comparison functions).
-pub fn unguarded_map<R>(p: *const c_char, f: impl FnOnce(*const c_char) -> R) -> Result<R, Errno> {
-    map(p, READ, |h| unguarded(|| f(h)))
+/// scandir: the directory is mapped (its filter and comparison callbacks
+/// run mapped too).
+pub fn scan_map<R>(p: *const c_char, f: impl FnOnce(*const c_char) -> R) -> Result<R, Errno> {
+    map(p, READ, f)
 }
 
 #[derive(Clone, Copy)]
@@ -95,7 +95,7 @@ unsafe extern "C" fn nftw_tramp(
     ftw: *mut Ftw,
 ) -> c_int {
     // With FTW_CHDIR glibc changed directory with internal calls.
-    crate::cache::cwd_changed::<()>(Ok(())).ok();
+    crate::cache::cwd_moved();
     let w = WALK.with(|c| c.get());
     // SAFETY: user was set from the caller's nftw function pointer.
     let user: NftwFn = unsafe { core::mem::transmute::<*mut c_void, NftwFn>(w.user) };
@@ -165,7 +165,9 @@ pub fn ftw(
         ftw_tramp as *mut c_void
     };
     set_errno(saved);
-    let r = unguarded(|| real(hb as *const c_char, tramp));
+    let r = real(hb as *const c_char, tramp);
+    // glibc restores the cwd after an FTW_CHDIR walk, again internally.
+    crate::cache::cwd_moved();
     WALK.with(|c| c.set(prev));
     Ok(r)
 }
@@ -260,7 +262,7 @@ pub fn glob(
         return Err(Errno::EFAULT);
     }
     if flags & GLOB_ALTDIRFUNC != 0 {
-        return Ok(unguarded(|| real(flags)));
+        return Ok(real(flags));
     }
     let g = g as *mut GlobT;
     // SAFETY: g is the caller's glob_t; these fields exist in both glob_t and glob64_t.
@@ -277,9 +279,12 @@ pub fn glob(
         }
         (*g).closedir = libc::closedir as *mut c_void;
     }
-    Ok(unguarded(|| real(flags | GLOB_ALTDIRFUNC)))
+    Ok(real(flags | GLOB_ALTDIRFUNC))
 }
 
+/// (Its own file operations are raw system calls: hooks have no
+/// re-entrancy guard, and the placeholders are host paths.)
+///
 /// Makes the synthesized union directory `host` list the entries of every
 /// component directory of the rule (first one wins on duplicates, which is
 /// the same name anyway). Rebuilt only when a component changed since.
@@ -323,14 +328,11 @@ pub fn populate_union(
             // SAFETY: name is NUL-terminated from getdents; ufd is our dir fd.
             unsafe {
                 if is_dir {
-                    libc::mkdirat(ufd, name.as_ptr() as *const c_char, 0o755);
+                    libc::syscall(libc::SYS_mkdirat, ufd, name.as_ptr(), 0o755);
                 } else {
-                    let fd = libc::openat(
-                        ufd,
-                        name.as_ptr() as *const c_char,
-                        libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC,
-                        0o644,
-                    );
+                    let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC;
+                    let fd =
+                        libc::syscall(libc::SYS_openat, ufd, name.as_ptr(), flags, 0o644) as c_int;
                     if fd >= 0 {
                         libc::close(fd);
                     }
@@ -351,22 +353,15 @@ pub fn populate_union(
             // SAFETY: fstatat on our dir fd with a NUL-terminated name.
             unsafe {
                 let mut st: libc::stat = core::mem::zeroed();
-                libc::fstatat(
-                    *fd,
-                    name.as_ptr() as *const c_char,
-                    &mut st,
-                    libc::AT_SYMLINK_NOFOLLOW,
-                ) == 0
+                let nofollow = libc::AT_SYMLINK_NOFOLLOW;
+                libc::syscall(libc::SYS_newfstatat, *fd, name.as_ptr(), &mut st, nofollow) == 0
             }
         });
         if !present {
             // SAFETY: removing a placeholder in our own union dir.
             unsafe {
-                libc::unlinkat(
-                    ufd,
-                    name.as_ptr() as *const c_char,
-                    if is_dir { libc::AT_REMOVEDIR } else { 0 },
-                )
+                let flags = if is_dir { libc::AT_REMOVEDIR } else { 0 };
+                libc::syscall(libc::SYS_unlinkat, ufd, name.as_ptr(), flags)
             };
         }
     });

@@ -166,12 +166,14 @@ pub fn realpath(
 }
 
 /// mkstemp family: the template is mapped, the real function fills in the
-/// host copy, and the generated characters are copied back into the
-/// caller's (virtual) template.
+/// host copy, and on success (`ok`) the generated characters are copied
+/// back into the caller's (virtual) template. On failure the caller's
+/// template is left as it was.
 pub fn mktemp<R>(
     t: *mut libc::c_char,
     suffix_len: i32,
     f: impl FnOnce(*mut libc::c_char) -> R,
+    ok: impl FnOnce(&R, &[u8]) -> bool,
 ) -> Result<R, Errno> {
     let saved = errno();
     let ctx = crate::state::ctx()?;
@@ -187,15 +189,38 @@ pub fn mktemp<R>(
     let hp = h.as_ptr() as *mut libc::c_char;
     let r = f(hp);
     let hb = h.as_bytes();
-    // SAFETY: both buffers hold at least `tail` bytes before their NUL.
-    unsafe {
-        core::ptr::copy_nonoverlapping(
-            hb.as_ptr().add(hb.len() - tail),
-            t.add(tlen - tail) as *mut u8,
-            tail,
-        );
+    if ok(&r, hb) {
+        // SAFETY: both buffers hold at least `tail` bytes before their NUL.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                hb.as_ptr().add(hb.len() - tail),
+                t.add(tlen - tail) as *mut u8,
+                tail,
+            );
+        }
     }
     Ok(r)
+}
+
+/// mktemp never returns NULL: failure is an empty template.
+pub fn mktemp_name(
+    t: *mut libc::c_char,
+    f: impl FnOnce(*mut libc::c_char) -> *mut libc::c_char,
+) -> Result<*mut libc::c_char, Errno> {
+    let mut good = false;
+    let r = mktemp(t, 0, f, |_, host| {
+        good = host.first().is_some_and(|c| *c != 0);
+        good
+    });
+    if !good && !t.is_null() {
+        // SAFETY: t is the caller's template (NULL was refused by
+        // read_path, which then gave EFAULT).
+        unsafe { *t = 0 };
+    }
+    if let Err(e) = r {
+        set_errno(e.0);
+    }
+    Ok(t)
 }
 
 /// tmpnam/tempnam: names are checked for uniqueness in the mapped view.

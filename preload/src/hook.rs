@@ -1,6 +1,6 @@
 //! The `hooks!` macro behind the hook table, and [`boundary`], the FFI
-//! boundary every hook body runs inside: re-entrancy guard, errno handling,
-//! panic containment (fail closed: EIO, never a fall-back to the real call).
+//! boundary every hook body runs inside: errno handling and panic
+//! containment (fail closed: EIO, never a fall-back to the real call).
 
 use sb2_ruletree::Errno;
 use std::cell::Cell;
@@ -28,7 +28,6 @@ impl<T> CRet for *const T {
 }
 
 thread_local! {
-    static IN_HOOK: Cell<bool> = const { Cell::new(false) };
     static CURRENT_FN: Cell<&'static str> = const { Cell::new("") };
 }
 
@@ -52,25 +51,11 @@ pub fn set_errno(e: i32) {
     unsafe { *libc::__errno_location() = e }
 }
 
-/// Enters a hook; false if this thread is already inside one (then the
-/// caller must call the real function directly).
-#[inline]
-pub fn enter() -> bool {
-    IN_HOOK.with(|g| !g.replace(true))
-}
-
-#[inline]
-fn leave() {
-    IN_HOOK.with(|g| g.set(false));
-}
-
 /// Runs a hook body. Errors set errno and return the type's failure value;
 /// a panic is contained and reported as EIO.
 #[inline]
 pub fn boundary<R: CRet>(f: impl FnOnce() -> Result<R, Errno>) -> R {
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    leave();
-    match r {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
             set_errno(e.0);
@@ -112,9 +97,12 @@ macro_rules! hooks {
                 // SAFETY: the slot holds the next definition of this very
                 // symbol, whose C type is the one declared in the table.
                 let $real: F = unsafe { core::mem::transmute::<*mut core::ffi::c_void, F>(p) };
-                // No session, or a call made from inside one of our hooks:
-                // straight to the real function. The guard is left as is.
-                if !$crate::state::active() || !$crate::hook::enter() {
+                // No session: straight to the real function. (There is no
+                // re-entrancy guard: our own code makes raw system calls
+                // and calls real functions directly, so a nested hook call
+                // can only come from a signal handler or a callback, and
+                // those must be mapped too.)
+                if !$crate::state::active() {
                     // SAFETY: forwarding the caller's own arguments.
                     return unsafe { $real($($a),*) };
                 }
@@ -142,14 +130,4 @@ macro_rules! hooks {
         ];
 
     };
-}
-
-/// Runs `f` with the re-entrancy guard released, for gates whose real
-/// function calls back into code that must itself be mapped (glob's
-/// directory functions, nftw's user callback).
-pub fn unguarded<R>(f: impl FnOnce() -> R) -> R {
-    leave();
-    let r = f();
-    IN_HOOK.with(|g| g.set(true));
-    r
 }

@@ -30,6 +30,13 @@ pub fn unix_addr(
     let ctx = crate::state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     resolve(&ctx, None, name.as_ptr(), op, false, &mut v, &mut h)?;
+    if name[0] != b'/' as libc::c_char && relative_is_same(&h, &name) {
+        // The relative name already names the mapped file from the real
+        // cwd: keep it relative (the absolute form could exceed sun_path's
+        // 108 bytes).
+        crate::hook::set_errno(saved);
+        return Ok(f(a, len));
+    }
     // SAFETY: a zeroed sockaddr_un is a valid value.
     let mut out: libc::sockaddr_un = unsafe { core::mem::zeroed() };
     let hb = h.as_bytes();
@@ -45,4 +52,25 @@ pub fn unix_addr(
         &out as *const _ as *const libc::sockaddr,
         (base + hb.len() + 1) as libc::socklen_t,
     ))
+}
+
+/// Is `host` the real cwd joined with the relative `name`?
+fn relative_is_same(host: &PathBuf, name: &[libc::c_char]) -> bool {
+    use sb2_ruletree::mapping::Host;
+    let mut cwd = PathBuf::new();
+    if sb2_ruletree::sys::Sys.host_cwd(&mut cwd).is_err() {
+        return false;
+    }
+    let n = name.iter().position(|c| *c == 0).unwrap_or(name.len());
+    let name: &[u8] = unsafe_bytes(name.get(..n).unwrap_or(&[]));
+    let h = host.as_bytes();
+    h.len() == cwd.len() + 1 + name.len()
+        && h.starts_with(cwd.as_bytes())
+        && h.get(cwd.len()) == Some(&b'/')
+        && h.ends_with(name)
+}
+
+fn unsafe_bytes(s: &[libc::c_char]) -> &[u8] {
+    // SAFETY: c_char and u8 have the same size and alignment.
+    unsafe { core::slice::from_raw_parts(s.as_ptr() as *const u8, s.len()) }
 }

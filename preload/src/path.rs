@@ -33,14 +33,17 @@ impl Host for Cached {
     fn cached_cwd(&self, out: &mut PathBuf) -> bool {
         crate::cache::cached_cwd(out)
     }
-    fn cache_cwd(&self, vcwd: &[u8]) {
-        crate::cache::cache_cwd(vcwd)
+    fn cache_cwd(&self, vcwd: &[u8], token: u64) {
+        crate::cache::cache_cwd(vcwd, token)
     }
     fn dir_known(&self, key: u64) -> bool {
         crate::cache::dir_known(key)
     }
-    fn dir_remember(&self, key: u64) {
-        crate::cache::dir_remember(key)
+    fn dir_token(&self) -> u64 {
+        crate::cache::token()
+    }
+    fn dir_remember(&self, key: u64, token: u64) {
+        crate::cache::dir_remember(key, token)
     }
 }
 use sb2_ruletree::Errno;
@@ -162,13 +165,17 @@ impl Op {
     /// The op of an `fopen` with this mode string.
     pub fn fopen(mode: *const libc::c_char) -> Op {
         let mut b = PathBuf::new();
-        let write = match read_path(mode, &mut b) {
-            Ok(()) => b.as_bytes().iter().any(|c| matches!(c, b'w' | b'a' | b'+')),
-            Err(_) => false,
+        let (write, excl) = match read_path(mode, &mut b) {
+            Ok(()) => (
+                b.as_bytes().iter().any(|c| matches!(c, b'w' | b'a' | b'+')),
+                b.as_bytes().contains(&b'x'),
+            ),
+            Err(_) => (false, false),
         };
         Op {
             class: if write { C::OPEN | C::CREAT } else { C::OPEN },
-            follow: true,
+            // "x" is O_EXCL: a final symlink is never followed (EEXIST).
+            follow: !excl,
             write,
         }
     }
@@ -200,6 +207,18 @@ pub fn resolve<'a>(
 ) -> Result<Mapped<'a>, Errno> {
     let mut vin = PathBuf::new();
     read_path(p, &mut vin)?;
+    if vin.is_empty() {
+        // "" names nothing, or the dirfd itself with AT_EMPTY_PATH: the
+        // kernel decides (ENOENT, or the operation on the fd).
+        vout.clear();
+        out.clear();
+        return Ok(Mapped {
+            rule: None,
+            readonly: false,
+            kind: MapKind::Normal,
+            exec_policy: None,
+        });
+    }
     let dirfd = match dirfd {
         Some(libc::AT_FDCWD) | None => None,
         Some(fd) => Some(fd),
@@ -253,8 +272,8 @@ pub fn map_at<R>(
     Ok(f(h.as_ptr()))
 }
 
-/// `*at` call that may name its dirfd itself (`AT_EMPTY_PATH` with ""): then
-/// nothing is mapped.
+/// `*at` call with `AT_SYMLINK_NOFOLLOW` / `AT_EMPTY_PATH` flags (an empty
+/// path, naming the dirfd itself, is passed through by `resolve`).
 #[inline]
 pub fn map_at_or_fd<R>(
     dirfd: i32,
@@ -263,10 +282,6 @@ pub fn map_at_or_fd<R>(
     op: Op,
     f: impl FnOnce(*const libc::c_char) -> R,
 ) -> Result<R, Errno> {
-    // SAFETY: only dereferenced when non-null; an empty string is one byte.
-    if flags & libc::AT_EMPTY_PATH != 0 && !p.is_null() && unsafe { *p } == 0 {
-        return Ok(f(p));
-    }
     map_at(dirfd, p, op.at(flags), f)
 }
 
@@ -386,15 +401,11 @@ fn follow_last_lazily(
     real: impl FnOnce(*const libc::c_char) -> i32,
     nofollow: impl FnOnce(*const libc::c_char, i32) -> (i32, bool),
 ) -> Result<i32, Errno> {
-    // SAFETY: only dereferenced when non-null; "" is one byte.
-    if flags & libc::AT_EMPTY_PATH != 0 && !p.is_null() && unsafe { *p } == 0 {
-        return Ok(real(p));
-    }
     let saved = errno();
     let ctx = crate::state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     resolve(&ctx, Some(d), p, LSTAT, false, &mut v, &mut h)?;
-    if flags & libc::AT_SYMLINK_NOFOLLOW != 0 || v.as_bytes() == b"/" {
+    if flags & libc::AT_SYMLINK_NOFOLLOW != 0 || v.as_bytes() == b"/" || v.is_empty() {
         set_errno(saved);
         return Ok(real(h.as_ptr()));
     }

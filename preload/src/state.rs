@@ -82,8 +82,9 @@ pub fn init() {
                 )
                 .is_err()
             {
-                // SAFETY: our own fresh mapping, unused by anyone.
-                unsafe { libc::munmap(ptr as *mut libc::c_void, len) };
+                // SAFETY: our own fresh mapping, unused by anyone. (A raw
+                // system call: munmap is one of our hooks.)
+                unsafe { libc::syscall(libc::SYS_munmap, ptr as *mut libc::c_void, len) };
                 return;
             }
             LEN.store(len, Ordering::Release);
@@ -97,6 +98,7 @@ pub fn init() {
                 }
             }
             map_generation(dir);
+            crate::cache::init();
             if let (Some(level), Some(file)) =
                 (tree.constant(b"log_level"), tree.constant(b"log_file"))
             {
@@ -192,7 +194,7 @@ fn map_tree(path: *const libc::c_char) -> Result<(*mut u8, usize), &'static str>
         }
         let data = core::slice::from_raw_parts(p as *const u8, len);
         if let Err(e) = Tree::new(data) {
-            libc::munmap(p, len);
+            libc::syscall(libc::SYS_munmap, p, len);
             return Err(e.message());
         }
         Ok((p as *mut u8, len))

@@ -16,7 +16,7 @@
 
 #![allow(clippy::missing_safety_doc)]
 
-use crate::cache::{changed, cwd_changed, unmapped};
+use crate::cache::{changed, changed_if, cwd_changed, unmapped};
 use crate::path::*;
 use crate::{dirs, fs, net};
 use libc::{
@@ -81,16 +81,16 @@ hooks! {
     fs mkfifo(p: P, m: mode_t) -> c_int = |real| map(p, MKNOD, |h| real(h, m));
     fs mkfifoat(d: c_int, p: P, m: mode_t) -> c_int = |real| map_at(d, p, MKNOD, |h| real(d, h, m));
     fs unlink(p: P) -> c_int = |real| map(p, REMOVE, |h| real(h));
-    fs unlinkat(d: c_int, p: P, fl: c_int) -> c_int = |real| changed(map_at(d, p, REMOVE, |h| real(d, h, fl)));
+    fs unlinkat(d: c_int, p: P, fl: c_int) -> c_int = |real| changed_if(fl & libc::AT_REMOVEDIR != 0, map_at(d, p, REMOVE, |h| real(d, h, fl)));
     fs rmdir(p: P) -> c_int = |real| changed(map(p, REMOVE, |h| real(h)));
     fs remove(p: P) -> c_int = |real| changed(map(p, REMOVE, |h| real(h)));
     fs rename(a: P, b: P) -> c_int = |real| changed(map2(a, b, RENAME, |x, y| real(x, y)));
     fs renameat(da: c_int, a: P, db: c_int, b: P) -> c_int = |real| changed(map2_at(da, a, db, b, RENAME, |x, y| real(da, x, db, y)));
     fs renameat2(da: c_int, a: P, db: c_int, b: P, fl: c_uint) -> c_int = |real| changed(map2_at(da, a, db, b, RENAME, |x, y| real(da, x, db, y, fl)));
-    fs link(a: P, b: P) -> c_int = |real| map2(a, b, LWRITE, |x, y| real(x, y));
-    fs linkat(da: c_int, a: P, db: c_int, b: P, fl: c_int) -> c_int = |real| map2_at(da, a, db, b, LWRITE.at_follow(fl), |x, y| real(da, x, db, y, fl));
-    fs symlink(target: P, p: P) -> c_int = |real| map(p, SYMLINK, |h| real(target, h));
-    fs symlinkat(target: P, d: c_int, p: P) -> c_int = |real| map_at(d, p, SYMLINK, |h| real(target, d, h));
+    fs link(a: P, b: P) -> c_int = |real| changed(map2(a, b, LWRITE, |x, y| real(x, y)));
+    fs linkat(da: c_int, a: P, db: c_int, b: P, fl: c_int) -> c_int = |real| changed(map2_at(da, a, db, b, LWRITE.at_follow(fl), |x, y| real(da, x, db, y, fl)));
+    fs symlink(target: P, p: P) -> c_int = |real| changed(map(p, SYMLINK, |h| real(target, h)));
+    fs symlinkat(target: P, d: c_int, p: P) -> c_int = |real| changed(map_at(d, p, SYMLINK, |h| real(target, d, h)));
     fs truncate(p: P, len: off_t) -> c_int = |real| map(p, WRITE, |h| real(h, len));
     fs truncate64(p: P, len: off_t) -> c_int = |real| map(p, WRITE, |h| real(h, len));
 
@@ -133,23 +133,23 @@ hooks! {
     fs lremovexattr(p: P, n: P) -> c_int = |real| map(p, LWRITE, |h| real(h, n));
 
     // --- temporary files -------------------------------------------------
-    fs mkstemp(t: *mut c_char) -> c_int = |real| fs::mktemp(t, 0, |h| real(h));
-    fs mkstemp64(t: *mut c_char) -> c_int = |real| fs::mktemp(t, 0, |h| real(h));
-    fs mkostemp(t: *mut c_char, fl: c_int) -> c_int = |real| fs::mktemp(t, 0, |h| real(h, fl));
-    fs mkostemp64(t: *mut c_char, fl: c_int) -> c_int = |real| fs::mktemp(t, 0, |h| real(h, fl));
-    fs mkstemps(t: *mut c_char, sl: c_int) -> c_int = |real| fs::mktemp(t, sl, |h| real(h, sl));
-    fs mkstemps64(t: *mut c_char, sl: c_int) -> c_int = |real| fs::mktemp(t, sl, |h| real(h, sl));
-    fs mkostemps(t: *mut c_char, sl: c_int, fl: c_int) -> c_int = |real| fs::mktemp(t, sl, |h| real(h, sl, fl));
-    fs mkostemps64(t: *mut c_char, sl: c_int, fl: c_int) -> c_int = |real| fs::mktemp(t, sl, |h| real(h, sl, fl));
-    fs mkdtemp(t: *mut c_char) -> *mut c_char = |real| fs::mktemp(t, 0, |h| real(h)).map(|r| if r.is_null() { r } else { t });
-    fs mktemp(t: *mut c_char) -> *mut c_char = |real| fs::mktemp(t, 0, |h| real(h)).map(|_| t);
+    fs mkstemp(t: *mut c_char) -> c_int = |real| fs::mktemp(t, 0, |h| real(h), |fd, _| *fd >= 0);
+    fs mkstemp64(t: *mut c_char) -> c_int = |real| fs::mktemp(t, 0, |h| real(h), |fd, _| *fd >= 0);
+    fs mkostemp(t: *mut c_char, fl: c_int) -> c_int = |real| fs::mktemp(t, 0, |h| real(h, fl), |fd, _| *fd >= 0);
+    fs mkostemp64(t: *mut c_char, fl: c_int) -> c_int = |real| fs::mktemp(t, 0, |h| real(h, fl), |fd, _| *fd >= 0);
+    fs mkstemps(t: *mut c_char, sl: c_int) -> c_int = |real| fs::mktemp(t, sl, |h| real(h, sl), |fd, _| *fd >= 0);
+    fs mkstemps64(t: *mut c_char, sl: c_int) -> c_int = |real| fs::mktemp(t, sl, |h| real(h, sl), |fd, _| *fd >= 0);
+    fs mkostemps(t: *mut c_char, sl: c_int, fl: c_int) -> c_int = |real| fs::mktemp(t, sl, |h| real(h, sl, fl), |fd, _| *fd >= 0);
+    fs mkostemps64(t: *mut c_char, sl: c_int, fl: c_int) -> c_int = |real| fs::mktemp(t, sl, |h| real(h, sl, fl), |fd, _| *fd >= 0);
+    fs mkdtemp(t: *mut c_char) -> *mut c_char = |real| fs::mktemp(t, 0, |h| real(h), |r, _| !r.is_null()).map(|r| if r.is_null() { r } else { t });
+    fs mktemp(t: *mut c_char) -> *mut c_char = |real| fs::mktemp_name(t, |h| real(h));
     fs tmpnam(s: *mut c_char) -> *mut c_char = |real| fs::tmpnam(|| real(s));
     fs tempnam(d: P, pfx: P) -> *mut c_char = |real| fs::tempnam(d, |h| real(h, pfx));
 
     // --- directories and tree walks -------------------------------------
     dirs opendir(p: P) -> V = |real| dirs::opendir(p, |h| real(h));
-    dirs scandir(p: P, list: V, filter: V, cmp: V) -> c_int = |real| dirs::unguarded_map(p, |h| real(h, list, filter, cmp));
-    dirs scandir64(p: P, list: V, filter: V, cmp: V) -> c_int = |real| dirs::unguarded_map(p, |h| real(h, list, filter, cmp));
+    dirs scandir(p: P, list: V, filter: V, cmp: V) -> c_int = |real| dirs::scan_map(p, |h| real(h, list, filter, cmp));
+    dirs scandir64(p: P, list: V, filter: V, cmp: V) -> c_int = |real| dirs::scan_map(p, |h| real(h, list, filter, cmp));
     dirs ftw(p: P, f: V, n: c_int) -> c_int = |real| dirs::ftw(p, f, 0, |h, t| real(h, t, n), false);
     dirs ftw64(p: P, f: V, n: c_int) -> c_int = |real| dirs::ftw(p, f, 0, |h, t| real(h, t, n), false);
     dirs nftw(p: P, f: V, n: c_int, fl: c_int) -> c_int = |real| dirs::ftw(p, f, fl, |h, t| real(h, t, n, fl), true);

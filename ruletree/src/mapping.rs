@@ -138,16 +138,22 @@ pub trait Host {
     fn cached_cwd(&self, _out: &mut PathBuf) -> bool {
         false
     }
-    /// Remembers the virtual cwd computed by the pipeline.
-    fn cache_cwd(&self, _vcwd: &[u8]) {}
+    /// Remembers the virtual cwd computed by the pipeline, as of `token`
+    /// (from [`Host::dir_token`], read before the cwd was asked for).
+    fn cache_cwd(&self, _vcwd: &[u8], _token: u64) {}
     /// Is the virtual directory with this key known to resolve to itself
     /// (every component a real directory, no symlink)? A host may cache
     /// this to spare the per-component `lstat`s of the walk.
     fn dir_known(&self, _key: u64) -> bool {
         false
     }
-    /// Records that the virtual directory with this key resolved to itself.
-    fn dir_remember(&self, _key: u64) {}
+    /// The cache's validity token, read before a directory is looked at.
+    fn dir_token(&self) -> u64 {
+        0
+    }
+    /// Records that the virtual directory with this key resolved to itself,
+    /// as of `token`.
+    fn dir_remember(&self, _key: u64, _token: u64) {}
 }
 
 /// Key of a resolved virtual directory for [`Host::dir_known`]: a fast
@@ -244,9 +250,10 @@ pub fn resolve<'a, H: Host>(
             }
             None => {
                 if !host.cached_cwd(rem) {
+                    let token = host.dir_token();
                     host.host_cwd(out)?;
                     reverse(ctx, host, out.as_bytes(), crate::class::GETCWD, rem)?;
-                    host.cache_cwd(rem.as_bytes());
+                    host.cache_cwd(rem.as_bytes(), token);
                 }
             }
         }
@@ -254,6 +261,17 @@ pub fn resolve<'a, H: Host>(
     }
     rem.push(req.path)?;
     let trailing_slash = req.path.len() > 1 && req.path.last() == Some(&b'/');
+    // A trailing slash makes lookups follow a final symlink ("dl/" is the
+    // directory), but calls that create, remove or rename the name itself
+    // must see the name: the kernel then fails with ENOTDIR or EEXIST.
+    use crate::class as c;
+    let names_itself = req.class & (c::REMOVE | c::RENAME | c::CREAT | c::SYMLINK | c::MKNOD) != 0;
+    let follow_final = req.follow || (trailing_slash && !names_itself);
+    // A final "." or ".." stays in the host path, so the kernel answers as
+    // it would ("file/." is ENOTDIR, rmdir("d/.") EINVAL).
+    let mut dot_tail = false;
+    // The error the last looked-up component gave (missing, not a dir).
+    let mut bad: Option<Errno> = None;
 
     // Stage 2: walk components, resolving symlinks in the virtual view.
     let res = vout;
@@ -288,32 +306,42 @@ pub fn resolve<'a, H: Host>(
         let is_last = bytes
             .get(pos..)
             .is_none_or(|r| r.iter().all(|c| *c == b'/'));
+        dot_tail = is_last && (comp == b"." || comp == b"..");
         if comp == b"." {
             continue;
         }
         if comp == b".." {
+            if let Some(e) = bad {
+                return Err(e);
+            }
             res.pop_component();
             continue;
         }
         let before = res.len();
         res.push(b"/")?;
         res.push(comp)?;
-        if !checking || (is_last && !req.follow && !trailing_slash) {
+        if !checking || (is_last && !follow_final) {
             continue;
         }
         let key = dir_key(req.class, res.as_bytes());
         if !is_last && host.dir_known(key) {
+            bad = None;
             continue;
         }
+        // Taken before the lstat, so a change racing with it invalidates
+        // what we are about to remember.
+        let token = host.dir_token();
         let m = map_clean(ctx, host, res.as_bytes(), req.class, false, out)?;
         if let Some(r) = m.rule {
             if matches!(
                 r.action_kind(),
-                ACT_FORCE_ORIG | ACT_FORCE_ORIG_UNLESS_CHROOT
+                ACT_FORCE_ORIG | ACT_FORCE_ORIG_UNLESS_CHROOT | ACT_PROCFS
             ) {
                 // The kernel resolves from here on (e.g. a host resolv.conf
                 // link, or everything in nomap mode). No chroot simulation
-                // exists yet, so "unless chroot" is always "force".
+                // exists yet, so "unless chroot" is always "force". /proc's
+                // links (self, fd/N, cwd, exe) are magic: only the kernel
+                // can follow them.
                 checking = false;
                 continue;
             }
@@ -338,13 +366,19 @@ pub fn resolve<'a, H: Host>(
                 }
                 core::mem::swap(&mut rem, &mut spare);
                 pos = 0;
+                bad = None;
                 continue 'walk;
             }
-            Ok(Kind::Dir) => host.dir_remember(key),
-            Ok(_) => {}
-            // Nothing below a missing or unreadable component can be a link:
-            // the real call reports the error the kernel gives.
-            Err(_) => checking = false,
+            Ok(Kind::Dir) => {
+                host.dir_remember(key, token);
+                bad = None;
+            }
+            // A missing component may still have mapped children (virtual
+            // directories need not exist on the host), so the walk goes on;
+            // but a ".." right after it must fail as in the kernel rather
+            // than step over it textually.
+            Ok(Kind::Other) => bad = Some(Errno::ENOTDIR),
+            Err(e) => bad = Some(e),
         }
     }
     if res.is_empty() {
@@ -352,7 +386,9 @@ pub fn resolve<'a, H: Host>(
     }
     // Stages 3 and 4.
     let m = map_clean(ctx, host, res.as_bytes(), req.class, req.want_union, out)?;
-    if trailing_slash && out.as_bytes().last() != Some(&b'/') {
+    if dot_tail {
+        out.push(b"/.")?;
+    } else if trailing_slash && out.as_bytes().last() != Some(&b'/') {
         out.push(b"/")?;
     }
     Ok(m)

@@ -5,4 +5,5 @@
 mod cli;
 mod fs;
 mod probes;
+mod regression;
 mod rules;
