@@ -1,4 +1,4 @@
-//! Socket gates. For now: AF_UNIX socket paths in bind/connect are mapped
+//! Socket gates. For now: AF_UNIX socket paths in bind/connect/sendto are mapped
 //! like any path (class SOCKADDR); abstract sockets and other families pass
 //! through. (Network rules come with `-n`.)
 
@@ -6,12 +6,12 @@ use crate::path::resolve;
 use sb2_ruletree::mapping::PathBuf;
 use sb2_ruletree::Errno;
 
-pub fn unix_addr(
+pub fn unix_addr<R>(
     op: crate::path::Op,
     a: *const libc::sockaddr,
     len: libc::socklen_t,
-    f: impl FnOnce(*const libc::sockaddr, libc::socklen_t) -> i32,
-) -> Result<i32, Errno> {
+    f: impl FnOnce(*const libc::sockaddr, libc::socklen_t) -> R,
+) -> Result<R, Errno> {
     let saved = crate::hook::errno();
     let base = core::mem::offset_of!(libc::sockaddr_un, sun_path);
     // SAFETY: the family field is read only when the address has one.

@@ -150,6 +150,8 @@ hooks! {
     dirs opendir(p: P) -> V = |real| dirs::opendir(p, |h| real(h));
     dirs scandir(p: P, list: V, filter: V, cmp: V) -> c_int = |real| dirs::scan_map(p, |h| real(h, list, filter, cmp));
     dirs scandir64(p: P, list: V, filter: V, cmp: V) -> c_int = |real| dirs::scan_map(p, |h| real(h, list, filter, cmp));
+    dirs scandirat(d: c_int, p: P, list: V, filter: V, cmp: V) -> c_int = |real| map_at(d, p, READ, |h| real(d, h, list, filter, cmp));
+    dirs scandirat64(d: c_int, p: P, list: V, filter: V, cmp: V) -> c_int = |real| map_at(d, p, READ, |h| real(d, h, list, filter, cmp));
     dirs ftw(p: P, f: V, n: c_int) -> c_int = |real| dirs::ftw(p, f, 0, |h, t| real(h, t, n), false);
     dirs ftw64(p: P, f: V, n: c_int) -> c_int = |real| dirs::ftw(p, f, 0, |h, t| real(h, t, n), false);
     dirs nftw(p: P, f: V, n: c_int, fl: c_int) -> c_int = |real| dirs::ftw(p, f, fl, |h, t| real(h, t, n, fl), true);
@@ -166,6 +168,7 @@ hooks! {
     fs name_to_handle_at(d: c_int, p: P, hd: V, mnt: *mut c_int, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, LSTAT.at_follow(fl), |h| real(d, h, hd, mnt, fl));
     net bind(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(SOCK_BIND, a, l, |a, l| real(fd, a, l));
     net connect(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(SOCK, a, l, |a, l| real(fd, a, l));
+    net sendto(fd: c_int, b: *const c_void, n: size_t, fl: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> ssize_t = |real| net::unix_addr(SOCK, a, l, |a, l| real(fd, b, n, fl, a, l));
 
     // --- memory: path arguments are read from pages known to be mapped --
     mem munmap(a: V, l: size_t) -> c_int = |real| unmapped(Ok(real(a, l)));

@@ -100,6 +100,28 @@ int probe(const char *fn, int argc, char **argv) {
             add("bound");
         return out_int(fn, r, e);
     }
+    CASE("sendto") {
+        /* A datagram to an AF_UNIX path: sendto names the peer by path. */
+        NEED(1);
+        struct sockaddr_un b, a;
+        socklen_t lb = unix_addr(&b, ARG(1, argv[0]));
+        socklen_t la = unix_addr(&a, argv[0]);
+        int srv = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (srv < 0 || bind(srv, (struct sockaddr *)&b, lb) != 0)
+            setup_failed("bind", ARG(1, argv[0]));
+        int c = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (c < 0)
+            setup_failed("socket", "");
+        errno = 0;
+        ssize_t r = sendto(c, "ping", 4, 0, (struct sockaddr *)&a, la);
+        int e = errno;
+        if (r == 4) {
+            char buf[8] = {0};
+            ssize_t got = recv(srv, buf, sizeof buf - 1, 0);
+            add(got == 4 && strcmp(buf, "ping") == 0 ? "received" : "<recv-failed>");
+        }
+        return out_int(fn, (int)r, e);
+    }
     CASE("connect") {
         NEED(1);
         struct sockaddr_un b, a;

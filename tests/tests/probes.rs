@@ -1783,6 +1783,15 @@ fn dirs_opendir_scandir_all_mapped() {
         f.errno(&e.run("dirs", &[func, "/sb2v/missing"]), "ENOENT");
         f.errno(&e.run("dirs", &[func, "/sb2v/file"]), "ENOTDIR");
     }
+    for func in ["scandirat", "scandirat64"] {
+        // The dirfd is itself a mapped directory; the name is relative to it.
+        f.ok_with(&e.run("dirs", &[func, "/sb2v", "sub"]), "deep,inner,up");
+        f.ok_with(
+            &e.run("dirs", &[func, "/sb2v", "/sb2v/sub"]),
+            "deep,inner,up",
+        );
+        f.errno(&e.run("dirs", &[func, "/sb2v", "missing"]), "ENOENT");
+    }
     f.finish();
 }
 
@@ -2026,6 +2035,13 @@ fn misc_bind_connect_unix_socket_mapped() {
     );
     f.errno(&e.run("misc", &["bind", "/sb2v/sock"]), "EADDRINUSE");
     f.errno(&e.run("misc", &["bind", "/sb2v/missing/sock"]), "ENOENT");
+    // A datagram addressed by path: the receiver bound the host path,
+    // sendto names it virtually.
+    let host = e.real.join("dgram").display().to_string();
+    f.ok_with(
+        &e.run("misc", &["sendto", "/sb2v/dgram", &host]),
+        "received",
+    );
     f.finish();
 }
 
