@@ -35,41 +35,51 @@ pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno>
             addr += n;
             continue;
         }
-        // Unknown page: let the kernel copy it (zeroing 4 KiB is paid only here).
-        let mut chunk = [0u8; PAGE];
+        // Unknown page: let the kernel copy it straight into `out`, where a
+        // fault is an error code, not a signal.
+        if out.len() >= PATH_MAX - 1 {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let start = out.len();
         // SAFETY: getpid has no preconditions.
         let pid = unsafe { libc::getpid() };
-        let local = libc::iovec {
-            iov_base: chunk.as_mut_ptr() as *mut libc::c_void,
-            iov_len: n,
-        };
-        let remote = libc::iovec {
-            iov_base: addr as *mut libc::c_void,
-            iov_len: n,
-        };
-        // SAFETY: reads at most n bytes of our own address space into chunk
-        // (n <= PAGE); the kernel checks the remote range.
-        let got = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
-        if got < 0 {
-            let e = crate::hook::errno();
-            if e == libc::EFAULT {
-                return Err(Errno::EFAULT);
-            }
+        let mut want = 0usize;
+        let copied = out.append_with(|dst, room| {
+            want = n.min(room);
+            let local = libc::iovec {
+                iov_base: dst as *mut libc::c_void,
+                iov_len: want,
+            };
+            let remote = libc::iovec {
+                iov_base: addr as *mut libc::c_void,
+                iov_len: want,
+            };
+            // SAFETY: the kernel writes at most `want` bytes at dst (inside
+            // out's buffer) and checks the remote range itself.
+            unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) }
+        });
+        let got = match copied {
+            Ok(g) => g,
+            Err(Errno(libc::EFAULT)) => return Err(Errno::EFAULT),
             // process_vm_readv refused (seccomp, ENOSYS): read directly.
-            return read_direct(p, out);
-        }
-        let got = (got as usize).min(n);
+            Err(_) => return read_direct(p, out),
+        };
         if got == n {
             crate::cache::page_remember(addr - addr % PAGE);
         }
-        let bytes = chunk.get(..got).unwrap_or(&[]);
-        if let Some(z) = bytes.iter().position(|c| *c == 0) {
-            out.push(bytes.get(..z).unwrap_or(&[]))?;
+        if let Some(z) = out
+            .as_bytes()
+            .get(start..)
+            .and_then(|b| b.iter().position(|c| *c == 0))
+        {
+            out.truncate(start + z);
             return Ok(());
         }
-        out.push(bytes)?;
-        if got < n {
+        if got < want {
             return Err(Errno::EFAULT);
+        }
+        if want < n {
+            return Err(Errno::ENAMETOOLONG);
         }
         addr += n;
     }

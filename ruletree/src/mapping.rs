@@ -93,6 +93,37 @@ impl PathBuf {
         let cut = b.iter().rposition(|c| *c == b'/').unwrap_or(0);
         self.len = cut;
     }
+    /// Lets `f` write up to PATH_MAX bytes into the buffer (a system call
+    /// filling it directly: no second buffer on the stack) and keeps the
+    /// `n` it reports written; a negative `n` is an error (errno is set).
+    pub fn fill(&mut self, f: impl FnOnce(*mut u8, usize) -> isize) -> Result<usize, Errno> {
+        let n = f(self.buf.as_mut_ptr() as *mut u8, PATH_MAX);
+        if n < 0 {
+            // SAFETY: this thread's errno slot.
+            return Err(Errno(unsafe { *libc::__errno_location() }));
+        }
+        self.len = (n as usize).min(PATH_MAX - 1);
+        Ok(self.len)
+    }
+    /// Lets `f` append up to the room left (PATH_MAX minus the NUL) directly
+    /// into the buffer; returns how many bytes it reported, or the errno of
+    /// a negative report.
+    pub fn append_with(&mut self, f: impl FnOnce(*mut u8, usize) -> isize) -> Result<usize, Errno> {
+        let room = PATH_MAX - 1 - self.len;
+        // SAFETY: len < PATH_MAX, so the pointer is inside buf with `room`
+        // writable bytes after it.
+        let n = f(
+            unsafe { (self.buf.as_mut_ptr() as *mut u8).add(self.len) },
+            room,
+        );
+        if n < 0 {
+            // SAFETY: this thread's errno slot.
+            return Err(Errno(unsafe { *libc::__errno_location() }));
+        }
+        let n = (n as usize).min(room);
+        self.len += n;
+        Ok(n)
+    }
     /// NUL-terminates and returns the bytes including the NUL, for C.
     #[inline]
     pub fn with_nul(&mut self) -> &[u8] {

@@ -66,21 +66,12 @@ impl Host for Sys {
         }
     }
     fn readlink(&self, hpath: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
-        let mut buf = [0u8; crate::PATH_MAX];
-        // SAFETY: hpath is NUL-terminated; buf is ours.
-        let n = unsafe {
-            libc::syscall(
-                libc::SYS_readlinkat,
-                libc::AT_FDCWD,
-                hpath.as_ptr(),
-                buf.as_mut_ptr(),
-                buf.len(),
-            )
-        };
-        if n < 0 {
-            return Err(last_err());
-        }
-        out.set(buf.get(..n as usize).unwrap_or(&[]))
+        // SAFETY: hpath is NUL-terminated; the kernel writes at most `cap`
+        // bytes into out's buffer.
+        out.fill(|p, cap| unsafe {
+            libc::syscall(libc::SYS_readlinkat, libc::AT_FDCWD, hpath.as_ptr(), p, cap)
+        } as isize)?;
+        Ok(())
     }
     fn getenv(&self, name: &[u8], out: &mut PathBuf) -> bool {
         match env(name) {
@@ -89,14 +80,14 @@ impl Host for Sys {
         }
     }
     fn host_cwd(&self, out: &mut PathBuf) -> Result<(), Errno> {
-        let mut buf = [0u8; crate::PATH_MAX];
-        // SAFETY: buf is ours; the kernel writes at most its length.
-        let n = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
-        if n <= 0 {
-            return Err(last_err());
+        // SAFETY: the kernel writes at most `cap` bytes into out's buffer;
+        // its length includes the NUL.
+        let n = out.fill(|p, cap| unsafe { libc::syscall(libc::SYS_getcwd, p, cap) } as isize)?;
+        if n == 0 {
+            return Err(Errno::ENOENT);
         }
-        // The kernel's length includes the NUL.
-        out.set(buf.get(..n as usize - 1).unwrap_or(&[]))
+        out.truncate(n - 1);
+        Ok(())
     }
     fn fd_path(&self, fd: i32, out: &mut PathBuf) -> Result<(), Errno> {
         if fd < 0 {
