@@ -507,16 +507,7 @@ fn apply<'a, H: Host>(
         ACT_MAP_TO => map_to(r.action_str(), vpath, out)?,
         ACT_REPLACE_BY => replace_by(r.action_str(), rest, out)?,
         ACT_SET_PATH => out.set(r.action_str())?,
-        ACT_MAP_TO_ENV | ACT_REPLACE_BY_ENV => {
-            let mut val = PathBuf::new();
-            if !host.getenv(r.action_str(), &mut val) {
-                out.set(vpath)?;
-            } else if r.action_kind() == ACT_MAP_TO_ENV {
-                map_to(val.as_bytes(), vpath, out)?;
-            } else {
-                replace_by(val.as_bytes(), rest, out)?;
-            }
-        }
+        ACT_MAP_TO_ENV | ACT_REPLACE_BY_ENV => env_action(host, &r, vpath, rest, out)?,
         ACT_UNION_DIR => {
             if want_union {
                 let sd = ctx.tree.constant(b"session_dir").unwrap_or(b"/tmp");
@@ -594,6 +585,7 @@ impl Errno {
     const EAGAIN_NEXT: Errno = Errno(-11);
 }
 
+#[inline(never)] // cold, and keeps its buffer out of the hot frame
 fn condition_holds<H: Host>(ctx: &Ctx, host: &H, c: &RuleRef) -> bool {
     let s = c.condition_str();
     match c.condition_kind() {
@@ -618,6 +610,26 @@ fn condition_holds<H: Host>(ctx: &Ctx, host: &H, c: &RuleRef) -> bool {
 }
 
 /// `map_to P`: P glued in front of the whole path ("/" or "" = unchanged).
+/// `map_to_value_of_env_var` / `replace_by_value_of_env_var` (unset:
+/// unchanged).
+#[inline(never)]
+fn env_action<H: Host>(
+    host: &H,
+    r: &RuleRef,
+    vpath: &[u8],
+    rest: &[u8],
+    out: &mut PathBuf,
+) -> Result<(), Errno> {
+    let mut val = PathBuf::new();
+    if !host.getenv(r.action_str(), &mut val) {
+        out.set(vpath)
+    } else if r.action_kind() == ACT_MAP_TO_ENV {
+        map_to(val.as_bytes(), vpath, out)
+    } else {
+        replace_by(val.as_bytes(), rest, out)
+    }
+}
+
 fn map_to(p: &[u8], vpath: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
     if p.is_empty() || p == b"/" {
         return out.set(vpath);
@@ -649,6 +661,7 @@ fn replace_by(r: &[u8], rest: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
 /// candidate counts only if mapping its result forward gives `hpath` back,
 /// and the one with the longest host selector wins. No candidate: the host
 /// path is returned as is.
+#[inline(never)] // keeps its two buffers out of callers' frames
 pub fn reverse<H: Host>(
     ctx: &Ctx,
     host: &H,

@@ -93,9 +93,9 @@ impl Host for Sys {
         if fd < 0 {
             return Err(Errno::EBADF);
         }
-        let mut p = PathBuf::new();
-        p.set(b"/proc/self/fd/")?;
-        let mut digits = [0u8; 12];
+        // "/proc/self/fd/" and up to 10 digits and a NUL.
+        let mut p = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
+        let mut digits = [0u8; 10];
         let mut n = fd as u32;
         let mut i = digits.len();
         loop {
@@ -104,19 +104,18 @@ impl Host for Sys {
                 *d = b'0' + (n % 10) as u8;
             }
             n /= 10;
-            if n == 0 {
+            if n == 0 || i == 0 {
                 break;
             }
         }
-        p.push(digits.get(i..).unwrap_or(&[]))?;
-        match self.readlink(p.with_nul(), out) {
-            Ok(()) => {
-                if out.as_bytes().first() != Some(&b'/') {
-                    // A pipe or socket cannot be a directory.
-                    return Err(Errno::ENOTDIR);
-                }
-                Ok(())
-            }
+        let ds = digits.get(i..).unwrap_or(&[]);
+        if let Some(dst) = p.get_mut(14..14 + ds.len()) {
+            dst.copy_from_slice(ds);
+        }
+        match self.readlink(&p, out) {
+            Ok(()) if out.as_bytes().first() == Some(&b'/') => Ok(()),
+            // A pipe or socket cannot be a directory.
+            Ok(()) => Err(Errno::ENOTDIR),
             Err(_) => Err(Errno::EBADF),
         }
     }
