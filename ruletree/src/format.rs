@@ -23,7 +23,7 @@ use crate::model::{self, Action, Condition, Selector};
 
 pub const MAGIC: &[u8; 8] = b"SB2RTREE";
 /// Bumped whenever the layout changes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 const HDR: usize = 40;
 const RULE_WORDS: usize = 18;
 /// Deepest selector (in path components) the trie index accepts.
@@ -354,9 +354,12 @@ impl Writer {
     }
 
     fn trie(&mut self, n: &BuildNode) -> u32 {
-        let kids: Vec<((u32, u32), u32)> = n
-            .children
-            .iter()
+        // Sorted by (length, bytes): the reader's binary search decides most
+        // comparisons on the length alone, without comparing bytes.
+        let mut sorted: Vec<(&Vec<u8>, &BuildNode)> = n.children.iter().collect();
+        sorted.sort_by(|a, b| (a.0.len(), a.0).cmp(&(b.0.len(), b.0)));
+        let kids: Vec<((u32, u32), u32)> = sorted
+            .into_iter()
             .map(|(k, c)| {
                 let name = self.str(k);
                 (name, self.trie(c))
@@ -565,13 +568,17 @@ pub(crate) struct TrieNode<'a> {
 impl<'a> TrieNode<'a> {
     pub(crate) fn child(&self, name: &[u8]) -> Option<TrieNode<'a>> {
         let (n, base) = (self.t.u32(self.off), self.t.u32(self.off + 4));
-        // Children are sorted by name: binary search.
+        // Children are sorted by (length, name): binary search.
         let (mut lo, mut hi) = (0u32, n);
         while lo < hi {
             let mid = (lo + hi) / 2;
             let e = base + mid * 12;
-            let k = self.t.str(self.t.u32(e), self.t.u32(e + 4));
-            match k.cmp(name) {
+            let klen = self.t.u32(e + 4) as usize;
+            let ord = match klen.cmp(&name.len()) {
+                std::cmp::Ordering::Equal => self.t.str(self.t.u32(e), klen as u32).cmp(name),
+                other => other,
+            };
+            match ord {
                 std::cmp::Ordering::Equal => {
                     return Some(TrieNode {
                         t: self.t,
