@@ -318,6 +318,7 @@ fn show_path_names_the_rule_file_and_line() {
         &format!("{}/etc", target_root().display()),
     ]);
     assert!(stdout(&o).contains("=> /etc"), "{}", text(&o));
+    assert!(stdout(&o).contains("rule: dir / => map_to"), "{}", text(&o));
     let o = w.sb2(&["-e", "sh", "-c", "cd /etc && sb2-show realcwd"]);
     assert_eq!(
         stdout(&o).trim(),

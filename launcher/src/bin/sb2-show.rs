@@ -128,6 +128,17 @@ fn run(cli: Cli) -> Result<()> {
                     p.to_string_lossy(),
                     String::from_utf8_lossy(out.as_bytes())
                 );
+                // The rule that maps the virtual path back onto this host
+                // path (reverse candidates are verified that way).
+                let mut fwd = PathBuf::new();
+                let class = sb2_ruletree::class::GETCWD;
+                match mapping::map_clean(&ctx, &Sys, out.as_bytes(), class, false, &mut fwd) {
+                    Ok(m) if fwd.as_bytes() == p.as_bytes() => match m.rule {
+                        Some(r) => println!("  rule: {}", sb2_ruletree::dump::describe_rule(&r)),
+                        None => println!("  rule: none (unmapped)"),
+                    },
+                    _ => println!("  no rule maps a virtual path onto it: shown as is"),
+                }
             }
         }
         _ => {}
