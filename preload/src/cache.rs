@@ -57,6 +57,15 @@ struct CwdCache {
     buf: UnsafeCell<[u8; PATH_MAX]>,
 }
 
+const RULES: usize = 64;
+
+/// Rule selections per parent directory (see `mapping::map_final`): keys
+/// and rule ids + 1 (0 = empty slot). The tree never changes in a process.
+struct RuleCache {
+    keys: [Cell<u64>; RULES],
+    rules: [Cell<u32>; RULES],
+}
+
 const PAGES: usize = 16;
 
 struct PageCache {
@@ -69,12 +78,15 @@ struct PageCache {
 const ZERO: Cell<u64> = Cell::new(0);
 #[allow(clippy::declare_interior_mutable_const)]
 const NOPAGE: Cell<usize> = Cell::new(usize::MAX);
+#[allow(clippy::declare_interior_mutable_const)]
+const NORULE: Cell<u32> = Cell::new(0);
 
 thread_local! {
     static DIR: DirCache = const { DirCache { keys: [ZERO; DIRS], gens: [ZERO; DIRS] } };
     static CWD: CwdCache = const {
         CwdCache { gen: Cell::new(0), shared: Cell::new(0), len: Cell::new(0), buf: UnsafeCell::new([0; PATH_MAX]) }
     };
+    static RULE: RuleCache = const { RuleCache { keys: [ZERO; RULES], rules: [NORULE; RULES] } };
     static PAGE: PageCache = const { PageCache { gen: Cell::new(0), pages: [NOPAGE; PAGES], next: Cell::new(0) } };
 }
 
@@ -197,6 +209,27 @@ pub fn cache_cwd(v: &[u8], token: u64) {
             c.len.set(v.len());
             c.shared.set(token);
             c.gen.set(g);
+        }
+    });
+}
+
+#[inline]
+pub fn rule_cached(key: u64) -> Option<u32> {
+    let i = (key as usize) % RULES;
+    RULE.with(|c| match (c.keys.get(i), c.rules.get(i)) {
+        (Some(k), Some(r)) if r.get() != 0 && k.get() == key => Some(r.get() - 1),
+        _ => None,
+    })
+}
+
+#[inline]
+pub fn rule_remember(key: u64, rule: u32) {
+    let i = (key as usize) % RULES;
+    RULE.with(|c| {
+        if let (Some(k), Some(r)) = (c.keys.get(i), c.rules.get(i)) {
+            r.set(0);
+            k.set(key);
+            r.set(rule.wrapping_add(1));
         }
     });
 }

@@ -45,6 +45,12 @@ impl Host for Cached {
     fn dir_remember(&self, key: u64, token: u64) {
         crate::cache::dir_remember(key, token)
     }
+    fn rule_cached(&self, key: u64) -> Option<u32> {
+        crate::cache::rule_cached(key)
+    }
+    fn rule_remember(&self, key: u64, rule: u32) {
+        crate::cache::rule_remember(key, rule)
+    }
 }
 use sb2_ruletree::Errno;
 

@@ -448,6 +448,11 @@ impl<'a> Tree<'a> {
         self.data.get(o..o + len as usize + 1).unwrap_or(b"\0")
     }
 
+    /// The rule whose [`RuleRef::id`] is `off`.
+    pub fn rule_at(&self, off: u32) -> RuleRef<'a> {
+        RuleRef { t: *self, off }
+    }
+
     /// Size of the file.
     pub fn len(&self) -> usize {
         self.data.len()
@@ -668,7 +673,8 @@ impl<'a> RuleRef<'a> {
     pub fn line(&self) -> u32 {
         self.w(17)
     }
-    /// Identity of the rule within the tree (its offset), for logs.
+    /// Identity of the rule within the tree (its offset), for logs and
+    /// caches ([`Tree::rule_at`] gives the rule back).
     pub fn id(&self) -> u32 {
         self.off
     }

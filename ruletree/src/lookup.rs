@@ -132,7 +132,29 @@ pub fn find_after<'a>(
 /// The deciding rule for `path`: first match, descending into `rules`
 /// subtrees, falling through past a subtree in which nothing matched.
 pub fn find<'a>(list: &RuleList<'a>, path: &[u8], who: &Caller) -> Option<RuleRef<'a>> {
-    find_depth(list, path, who, 0)
+    let mut uniform = false;
+    find_depth(list, path, who, 0, usize::MAX, &mut uniform)
+}
+
+/// Like [`find`], and also says whether the answer holds for every entry
+/// of `path`'s parent directory (`parent_depth` components deep).
+///
+/// It does when every trie walk of the search stopped above the parent:
+/// then any sibling's walk visits the same nodes, so it has the same
+/// candidates, and each candidate's selector depends only on components
+/// the siblings share (a `path` or `dir` anchored at a visited node is at
+/// most that deep; a partial `prefix` anchored at a visited node looks at
+/// the one component below it, still inside the parent). Filters depend on
+/// the caller, not the path.
+pub fn find_for_dir<'a>(
+    list: &RuleList<'a>,
+    path: &[u8],
+    who: &Caller,
+    parent_depth: usize,
+) -> (Option<RuleRef<'a>>, bool) {
+    let mut uniform = true;
+    let r = find_depth(list, path, who, 0, parent_depth, &mut uniform);
+    (r, uniform)
 }
 
 fn find_depth<'a>(
@@ -140,17 +162,23 @@ fn find_depth<'a>(
     path: &[u8],
     who: &Caller,
     depth: u32,
+    parent_depth: usize,
+    uniform: &mut bool,
 ) -> Option<RuleRef<'a>> {
     if depth > 16 {
         return None;
     }
     let walk = Walk::new(list, path);
+    if walk.n > parent_depth {
+        // The walk reached the parent's own depth (n counts the root).
+        *uniform = false;
+    }
     let mut after = None;
     while let Some((i, r)) = walk.find_after(path, who, after) {
         if r.action_kind() != ACT_RULES {
             return Some(r);
         }
-        if let Some(found) = find_depth(&r.sublist(), path, who, depth + 1) {
+        if let Some(found) = find_depth(&r.sublist(), path, who, depth + 1, parent_depth, uniform) {
             return Some(found);
         }
         after = Some(i);

@@ -185,6 +185,14 @@ pub trait Host {
     /// Records that the virtual directory with this key resolved to itself,
     /// as of `token`.
     fn dir_remember(&self, _key: u64, _token: u64) {}
+    /// The rule (its id; 0 = no rule) that decides every entry of the
+    /// directory with this key, if the host cached it. The ruletree never
+    /// changes during a process, so entries stay valid.
+    fn rule_cached(&self, _key: u64) -> Option<u32> {
+        None
+    }
+    /// Records the rule deciding every entry of a directory.
+    fn rule_remember(&self, _key: u64, _rule: u32) {}
 }
 
 /// Key of a resolved virtual directory for [`Host::dir_known`]: a fast
@@ -416,7 +424,7 @@ pub fn resolve<'a, H: Host>(
         res.push(b"/")?;
     }
     // Stages 3 and 4.
-    let m = map_clean(ctx, host, res.as_bytes(), req.class, req.want_union, out)?;
+    let m = map_final(ctx, host, res.as_bytes(), req.class, req.want_union, out)?;
     if dot_tail {
         out.push(b"/.")?;
     } else if trailing_slash && out.as_bytes().last() != Some(&b'/') {
@@ -446,6 +454,55 @@ fn clean_parent(p: &[u8]) -> Option<usize> {
         return None;
     }
     Some(last)
+}
+
+/// [`map_clean`] for the final path of a request, with the host's cache
+/// of rule selections per parent directory ([`Host::rule_cached`]): the
+/// trie walk and the candidate scan are skipped when a sibling already
+/// showed that one rule decides the whole directory.
+fn map_final<'a, H: Host>(
+    ctx: &Ctx<'a>,
+    host: &H,
+    vpath: &[u8],
+    class: u32,
+    want_union: bool,
+    out: &mut PathBuf,
+) -> Result<Mapped<'a>, Errno> {
+    let cut = vpath.iter().rposition(|c| *c == b'/').unwrap_or(0);
+    let parent = vpath.get(..cut).unwrap_or(&[]);
+    let key = dir_key(class ^ 0x5b2_0000, parent);
+    let rule = match host.rule_cached(key) {
+        Some(0) => None,
+        Some(off) => Some(ctx.tree.rule_at(off)),
+        None => {
+            let who = Caller {
+                class,
+                binary_name: ctx.binary_name,
+            };
+            let depth = parent
+                .split(|c| *c == b'/')
+                .filter(|c| !c.is_empty())
+                .count();
+            let (r, uniform) = lookup::find_for_dir(&ctx.mode.fs_rules(), vpath, &who, depth);
+            if uniform {
+                host.rule_remember(key, r.map_or(0, |r| r.id()));
+            }
+            r
+        }
+    };
+    let Some(rule) = rule else {
+        out.set(vpath)?;
+        return Ok(Mapped {
+            rule: None,
+            readonly: false,
+            kind: MapKind::Normal,
+            exec_policy: None,
+        });
+    };
+    match apply(ctx, host, rule, rule, vpath, want_union, 0, out) {
+        Err(Errno::EAGAIN_NEXT) => Err(Errno::ENOENT),
+        other => other,
+    }
 }
 
 /// Maps an already clean, resolved virtual path (no symlink resolution).

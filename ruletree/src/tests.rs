@@ -251,3 +251,34 @@ fn instrument_keeps_lines_and_wraps_tables() {
     assert!(out.contains("f(__sb2_t(3,{ 2 }))"), "{out}");
     assert!(out.contains("-- { not this") && out.contains("\"{\"") && out.contains("[[ { ]]"));
 }
+
+#[test]
+fn rule_choice_is_shared_by_a_directory_only_when_siblings_cannot_differ() {
+    let b = build(vec![
+        rule(
+            Selector::Prefix("/usr/bin/sb2-".into()),
+            Action::MapTo("/A".into()),
+        ),
+        rule(
+            Selector::Path("/etc/special".into()),
+            Action::MapTo("/P".into()),
+        ),
+        rule(dir("/"), Action::UseOrigPath),
+    ]);
+    let tree = Tree::new(&b).unwrap();
+    let list = tree.mode(0).unwrap().fs_rules();
+    let who = crate::lookup::Caller {
+        class: crate::class::OPEN,
+        binary_name: b"",
+    };
+    let uniform =
+        |p: &str, depth: usize| crate::lookup::find_for_dir(&list, p.as_bytes(), &who, depth).1;
+    // Siblings in /usr/bin differ (sb2-show vs ls): never shared.
+    assert!(!uniform("/usr/bin/sb2-show", 2));
+    assert!(!uniform("/usr/bin/ls", 2));
+    // Below /usr/bin/x every entry has the same answer.
+    assert!(uniform("/usr/bin/x/y", 3));
+    // /etc/special vs /etc/other: not shared; deeper down: shared.
+    assert!(!uniform("/etc/other", 1));
+    assert!(uniform("/etc/a/b", 2));
+}
