@@ -313,9 +313,11 @@ fn make_session_dir(explicit: Option<&Path>) -> Result<PathBuf> {
     }
     // Target of set_path rules that neutralize calls (utimes on /dev nodes).
     std::fs::write(dir.join("dummy_file"), b"")?;
-    // The session-wide generation counter every process maps shared (it
-    // invalidates the preload's caches of resolved directories).
-    std::fs::write(dir.join("generation"), [0u8; 4096])?;
+    // The session-wide generation counter and directory cache every
+    // process maps shared.
+    // Its first 64 bytes hold the counter, the rest the shared cache of
+    // resolved directories (see preload/src/cache.rs).
+    std::fs::write(dir.join("generation"), vec![0u8; 64 + 8 * 8192])?;
     use std::os::unix::fs::PermissionsExt;
     for sub in ["tmp", "var/tmp"] {
         std::fs::set_permissions(dir.join(sub), std::fs::Permissions::from_mode(0o1777))?;

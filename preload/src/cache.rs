@@ -2,9 +2,12 @@
 //! (on this kind of machine one system call costs about as much as the
 //! whole mapping):
 //!
-//! * resolved directories: virtual directory prefixes known to resolve to
-//!   themselves (every component a real directory), so the pipeline need
-//!   not `lstat` them again. Valid while the session's shared generation
+//! * resolved directories (shared by every process of the session, in the
+//!   same mapping as the counter, so a new process starts warm): virtual
+//!   directory prefixes known to resolve to themselves (every component a
+//!   real directory), so the pipeline need not `lstat` them again. One
+//!   64-bit word per entry holds the key's high bits and the generation's
+//!   low 24 bits, so an entry is written and read whole. Valid while the session's shared generation
 //!   counter is unchanged; every process of the session bumps it when it
 //!   renames, removes a directory or links something, or creates a symlink
 //!   (rename*, rmdir, unlinkat with AT_REMOVEDIR, remove, link*, symlink*): the operations that can turn
@@ -43,12 +46,10 @@ static PID: AtomicI32 = AtomicI32::new(0);
 /// Set by a vfork child that changed directory.
 static CWD_UNTRUSTED: AtomicBool = AtomicBool::new(false);
 
-const DIRS: usize = 256;
-
-struct DirCache {
-    keys: [Cell<u64>; DIRS],
-    gens: [Cell<u64>; DIRS],
-}
+/// Size of the shared mapping: the counter's 64 bytes, then the entries.
+pub const SHARED_LEN: usize = 64 + 8 * DIRS;
+const DIRS: usize = 8192;
+const GEN_BITS: u64 = 0xff_ffff;
 
 struct CwdCache {
     gen: Cell<u64>,
@@ -82,7 +83,6 @@ const NOPAGE: Cell<usize> = Cell::new(usize::MAX);
 const NORULE: Cell<u32> = Cell::new(0);
 
 thread_local! {
-    static DIR: DirCache = const { DirCache { keys: [ZERO; DIRS], gens: [ZERO; DIRS] } };
     static CWD: CwdCache = const {
         CwdCache { gen: Cell::new(0), shared: Cell::new(0), len: Cell::new(0), buf: UnsafeCell::new([0; PATH_MAX]) }
     };
@@ -132,29 +132,37 @@ pub fn token() -> u64 {
     shared_gen().unwrap_or(0)
 }
 
+/// The shared entry for `key`.
+#[inline]
+fn dir_slot(key: u64) -> Option<&'static AtomicU64> {
+    let p = SHARED_GEN.load(Ordering::Acquire);
+    if p.is_null() {
+        return None;
+    }
+    let i = (key >> 3) as usize % DIRS;
+    // SAFETY: the mapping is SHARED_LEN bytes (checked when mapped): the
+    // counter, 56 bytes of padding, then DIRS aligned 64-bit entries; it is
+    // never unmapped.
+    Some(unsafe { &*(p as *const u8).add(64).cast::<AtomicU64>().add(i) })
+}
+
 #[inline]
 pub fn dir_known(key: u64) -> bool {
-    let Some(g) = shared_gen() else { return false };
-    let i = (key as usize) % DIRS;
-    DIR.with(|d| match (d.keys.get(i), d.gens.get(i)) {
-        (Some(k), Some(gg)) => k.get() == key && gg.get() == g,
-        _ => false,
-    })
+    let (Some(g), Some(slot)) = (shared_gen(), dir_slot(key)) else {
+        return false;
+    };
+    let v = slot.load(Ordering::Acquire);
+    v != 0 && v == (key & !GEN_BITS) | (g & GEN_BITS)
 }
 
 #[inline]
 pub fn dir_remember(key: u64, token: u64) {
-    if token == 0 {
+    if token & GEN_BITS == 0 {
         return;
     }
-    let i = (key as usize) % DIRS;
-    DIR.with(|d| {
-        if let (Some(k), Some(gg)) = (d.keys.get(i), d.gens.get(i)) {
-            gg.set(0);
-            k.set(key);
-            gg.set(token);
-        }
-    });
+    if let Some(slot) = dir_slot(key) {
+        slot.store((key & !GEN_BITS) | (token & GEN_BITS), Ordering::Release);
+    }
 }
 
 /// chdir/fchdir happened in this process (or in a vfork child sharing our

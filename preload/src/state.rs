@@ -146,9 +146,15 @@ fn map_generation(dir: &[u8]) {
         if fd < 0 {
             return;
         }
+        let len = crate::cache::SHARED_LEN;
+        let mut st: libc::stat = core::mem::zeroed();
+        if libc::fstat(fd, &mut st) != 0 || (st.st_size as usize) < len {
+            libc::close(fd);
+            return;
+        }
         let m = libc::mmap(
             core::ptr::null_mut(),
-            4096,
+            len,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_SHARED,
             fd,
