@@ -192,6 +192,10 @@ pub fn target_root() -> &'static Path {
              for p in sh dash cat ls find stat readlink realpath test mkdir touch rm ln env true false echo head wc tr sort grep sed cut pwd; do
                cp \"$(command -v $p)\" usr/bin/ 2>/dev/null || cp /usr/bin/$p usr/bin/; done
              cp /usr/bin/python3.11 usr/bin/python3
+             gccdir=$(dirname \"$(gcc -print-prog-name=cc1)\")
+             mkdir -p \".$gccdir\" && cp \"$gccdir/cc1\" \".$gccdir/\" && cp -a \"$gccdir/include\" \".$gccdir/\"
+             cp \"$(readlink -f \"$(command -v gcc)\")\" usr/bin/gcc
+             cp \"$(readlink -f \"$(command -v as)\")\" usr/bin/as
              mkdir -p usr/lib/python3.11 && cp -a /usr/lib/python3.11/. usr/lib/python3.11/
              find usr/lib/python3.11 -name __pycache__ -prune -exec rm -rf {{}} +
              echo 'int sb2_target_value(void);' > usr/include/sb2test.h

@@ -235,15 +235,29 @@ fn fs_same_programs_in_simple_and_emulate() {
     let script = "cd /usr/include && cat sb2rel.h | head -1 && ls sb2*.h | tr '\\n' ' ' && echo && \
         find . -name 'sb2a*' && stat -c %s sb2test.h && test -e sb2abs.h && echo exists && \
         readlink -f sb2abs.h && realpath sb2rel.h && readlink sb2abs.h && pwd && \
-        python3 -c 'import os; print(os.path.realpath(\"sb2abs.h\"), os.getcwd(), sorted(os.listdir(\"/usr/lib\"))[:1])' && \
+        python3 -c 'import os; print(os.path.realpath(\"sb2abs.h\"), os.getcwd(), \"libsb2test.so\" in os.listdir(\"/usr/lib\"))' && \
         (touch /usr/include/new.h 2>/dev/null || echo readonly)";
     let expected = format!(
         "int sb2_target_value(void);\nsb2abs.h sb2rel.h sb2test.h \n./sb2abs.h\n{}\nexists\n/usr/include/sb2test.h\n/usr/include/sb2test.h\n\
-         /usr/include/sb2test.h\n/usr/include\n/usr/include/sb2test.h /usr/include ['libsb2test.so']\nreadonly\n",
+         /usr/include/sb2test.h\n/usr/include\n/usr/include/sb2test.h /usr/include True\nreadonly\n",
         std::fs::metadata(target_root().join("usr/include/sb2test.h")).unwrap().len()
     );
     for mode in ["simple", "emulate"] {
         let o = w.sh(&["-m", mode], script);
         assert_eq!(stdout(&o), expected, "mode {mode}:\n{}", text(&o));
     }
+}
+
+#[test]
+fn fs_emulate_gcc_compiles_against_target_headers() {
+    // The target root (made of host-arch pieces) carries gcc's driver, cc1
+    // and as: in emulate everything, compiler files included, comes from it.
+    require("gcc");
+    let w = World::new("emugcc");
+    w.init_target(target_root(), "tgt", &["-m", "emulate"]);
+    w.write("main.c", "#include <sb2test.h>\n#include <sb2abs.h>\nint f(void) { return sb2_target_value() + SB2_TARGET_HEADER; }\n");
+    w.write("host.c", "#include <stdio.h>\nint g(void) { return 0; }\n");
+    let o = w.sh(&[], "gcc -c main.c -o main.o && echo compiled; gcc -c host.c -o host.o 2>&1 | grep -c 'stdio.h: No such file'");
+    assert_eq!(stdout(&o), "compiled\n1\n", "{}", text(&o));
+    assert!(w.work.join("main.o").exists());
 }
