@@ -95,6 +95,10 @@ fn write_env(target: &str, var: &str, value: &str) -> Result<()> {
 }
 
 fn main() {
+    // Behave like other command-line tools when the reader goes away
+    // (`sb2-show hooks | head`): end quietly instead of panicking.
+    // SAFETY: restoring the default disposition of one signal at start-up.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
         eprintln!("sb2-config: {e:#}");

@@ -181,6 +181,10 @@ fn hooks() -> Result<()> {
 }
 
 fn main() {
+    // Behave like other command-line tools when the reader goes away
+    // (`sb2-show hooks | head`): end quietly instead of panicking.
+    // SAFETY: restoring the default disposition of one signal at start-up.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     if let Err(e) = run(Cli::parse()) {
         eprintln!("sb2-show: {e:#}");
         std::process::exit(1);
