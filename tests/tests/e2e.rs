@@ -3,6 +3,7 @@
 //! per family.
 
 mod cli;
+mod cross;
 mod fs;
 mod probes;
 mod regression;
