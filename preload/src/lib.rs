@@ -15,6 +15,7 @@ mod hook;
 mod cache;
 mod cstr;
 mod dirs;
+mod exec;
 mod fs;
 mod log;
 mod net;

@@ -18,7 +18,7 @@
 
 use crate::cache::{changed, changed_if, cwd_changed, unmapped};
 use crate::path::*;
-use crate::{dirs, fs, net};
+use crate::{dirs, exec, fs, net};
 use libc::{
     c_char, c_int, c_long, c_uint, c_void, dev_t, gid_t, mode_t, off_t, size_t, ssize_t, uid_t,
 };
@@ -169,6 +169,15 @@ hooks! {
     net bind(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(SOCK_BIND, a, l, |a, l| real(fd, a, l));
     net connect(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(SOCK, a, l, |a, l| real(fd, a, l));
     net sendto(fd: c_int, b: *const c_void, n: size_t, fl: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> ssize_t = |real| net::unix_addr(SOCK, a, l, |a, l| real(fd, b, n, fl, a, l));
+
+    // --- exec: the session survives a cleaned environment ---------------
+    exec execve(p: P, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |real| exec::with_session_env(envp, |e| real(p, argv, e));
+    exec execvpe(p: P, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |real| exec::with_session_env(envp, |e| real(p, argv, e));
+    exec fexecve(fd: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |real| exec::with_session_env(envp, |e| real(fd, argv, e));
+    exec execv(p: P, argv: *const *const c_char) -> c_int = |_real| exec::with_session_env(core::ptr::null(), |e| exec::execve(p, argv, e));
+    exec execvp(p: P, argv: *const *const c_char) -> c_int = |_real| exec::with_session_env(core::ptr::null(), |e| exec::execvpe(p, argv, e));
+    exec posix_spawn(pid: *mut libc::pid_t, p: P, fa: V, at: V, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |real| exec::spawn_result(exec::with_session_env(envp, |e| real(pid, p, fa, at, argv, e)));
+    exec posix_spawnp(pid: *mut libc::pid_t, p: P, fa: V, at: V, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |real| exec::spawn_result(exec::with_session_env(envp, |e| real(pid, p, fa, at, argv, e)));
 
     // --- memory: path arguments are read from pages known to be mapped --
     mem munmap(a: V, l: size_t) -> c_int = |real| unmapped(Ok(real(a, l)));

@@ -4,6 +4,7 @@
 
 mod cli;
 mod cross;
+mod exec;
 mod fs;
 mod probes;
 mod regression;
