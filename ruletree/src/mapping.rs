@@ -490,19 +490,7 @@ fn map_final<'a, H: Host>(
             r
         }
     };
-    let Some(rule) = rule else {
-        out.set(vpath)?;
-        return Ok(Mapped {
-            rule: None,
-            readonly: false,
-            kind: MapKind::Normal,
-            exec_policy: None,
-        });
-    };
-    match apply(ctx, host, rule, rule, vpath, want_union, 0, out) {
-        Err(Errno::EAGAIN_NEXT) => Err(Errno::ENOENT),
-        other => other,
-    }
+    map_with(ctx, host, rule, vpath, want_union, out)
 }
 
 /// Maps an already clean, resolved virtual path (no symlink resolution).
@@ -518,7 +506,20 @@ pub fn map_clean<'a, H: Host>(
         class,
         binary_name: ctx.binary_name,
     };
-    let Some(rule) = lookup::find(&ctx.mode.fs_rules(), vpath, &who) else {
+    let rule = lookup::find(&ctx.mode.fs_rules(), vpath, &who);
+    map_with(ctx, host, rule, vpath, want_union, out)
+}
+
+/// Applies the deciding rule (None: the path is unmapped).
+fn map_with<'a, H: Host>(
+    ctx: &Ctx<'a>,
+    host: &H,
+    rule: Option<RuleRef<'a>>,
+    vpath: &[u8],
+    want_union: bool,
+    out: &mut PathBuf,
+) -> Result<Mapped<'a>, Errno> {
+    let Some(rule) = rule else {
         out.set(vpath)?;
         return Ok(Mapped {
             rule: None,

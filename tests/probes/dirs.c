@@ -117,25 +117,46 @@ static int walk_result(const char *fn, int r, int e) {
     return out_int(fn, r, e);
 }
 
+/* Calls `call` (which fills `list`), the filter lstats DIR/entry; prints
+ * the sorted names. */
+#define SCANDIR_BODY(dir, call)                              \
+    scandir_dir = (dir);                                     \
+    errno = 0;                                               \
+    int r = call;                                            \
+    int e = errno;                                           \
+    if (r >= 0) {                                            \
+        char *names[4096];                                   \
+        size_t n = 0;                                        \
+        for (int i = 0; i < r && n < 4096; i++)              \
+            names[n++] = list[i]->d_name;                    \
+        add_list(names, n);                                  \
+        if (cb_stat_failed)                                  \
+            add("!filter-lstat");                            \
+    }                                                        \
+    return out_int(fn, r, e)
+
 #define SCANDIR(type, call)                                  \
     do {                                                     \
         NEED(1);                                             \
         type **list = NULL;                                  \
         const char *p = P(argv[0]);                          \
-        scandir_dir = argv[0];                               \
-        errno = 0;                                           \
-        int r = call;                                        \
-        int e = errno;                                       \
-        if (r >= 0) {                                        \
-            char *names[4096];                               \
-            size_t n = 0;                                    \
-            for (int i = 0; i < r && n < 4096; i++)          \
-                names[n++] = list[i]->d_name;                \
-            add_list(names, n);                              \
-            if (cb_stat_failed)                              \
-                add("!filter-lstat");                        \
-        }                                                    \
-        return out_int(fn, r, e);                            \
+        SCANDIR_BODY(argv[0], call);                         \
+    } while (0)
+
+/* scandirat DIR NAME: the dirfd is DIR opened, NAME relative to it (or
+ * absolute). */
+#define SCANDIRAT(type, call)                                \
+    do {                                                     \
+        NEED(2);                                             \
+        type **list = NULL;                                  \
+        int dfd = D(argv[0]);                                \
+        const char *p = P(argv[1]);                          \
+        static char joined[PATH_MAX];                        \
+        if (argv[1][0] == '/')                               \
+            snprintf(joined, sizeof joined, "%s", argv[1]);  \
+        else                                                 \
+            snprintf(joined, sizeof joined, "%s/%s", argv[0], argv[1]); \
+        SCANDIR_BODY(joined, call);                          \
     } while (0)
 
 /* Does getcwd() (hooked: virtual) end with the same component as the
@@ -223,54 +244,8 @@ int probe(const char *fn, int argc, char **argv) {
     }
     CASE("scandir") SCANDIR(struct dirent, scandir(p, &list, scan_filter, alphasort));
     CASE("scandir64") SCANDIR(struct dirent64, scandir64(p, &list, scan_filter64, alphasort64));
-    CASE("scandirat") {
-        NEED(2);
-        struct dirent **list = NULL;
-        int dfd = D(argv[0]);
-        const char *p = P(argv[1]);
-        static char joined[PATH_MAX];
-        if (argv[1][0] == '/')
-            snprintf(joined, sizeof joined, "%s", argv[1]);
-        else
-            snprintf(joined, sizeof joined, "%s/%s", argv[0], argv[1]);
-        scandir_dir = joined;
-        errno = 0;
-        int r = scandirat(dfd, p, &list, scan_filter, alphasort);
-        int e = errno;
-        if (r >= 0) {
-            char *names[4096];
-            size_t n = 0;
-            for (int i = 0; i < r && n < 4096; i++)
-                names[n++] = list[i]->d_name;
-            add_list(names, n);
-            if (cb_stat_failed)
-                add("!filter-lstat");
-        }
-        return out_int(fn, r, e);
-    }
-    CASE("scandirat64") {
-        NEED(2);
-        struct dirent64 **list = NULL;
-        int dfd = D(argv[0]);
-        const char *p = P(argv[1]);
-        static char joined[PATH_MAX];
-        if (argv[1][0] == '/')
-            snprintf(joined, sizeof joined, "%s", argv[1]);
-        else
-            snprintf(joined, sizeof joined, "%s/%s", argv[0], argv[1]);
-        scandir_dir = joined;
-        errno = 0;
-        int r = scandirat64(dfd, p, &list, scan_filter64, alphasort64);
-        int e = errno;
-        if (r >= 0) {
-            char *names[4096];
-            size_t n = 0;
-            for (int i = 0; i < r && n < 4096; i++)
-                names[n++] = list[i]->d_name;
-            add_list(names, n);
-        }
-        return out_int(fn, r, e);
-    }
+    CASE("scandirat") SCANDIRAT(struct dirent, scandirat(dfd, p, &list, scan_filter, alphasort));
+    CASE("scandirat64") SCANDIRAT(struct dirent64, scandirat64(dfd, p, &list, scan_filter64, alphasort64));
     CASE("ftw") {
         NEED(1);
         const char *p = P(argv[0]);
