@@ -5,6 +5,10 @@
 //! `LD_PRELOAD`. Program paths are not mapped yet (exec policies, `#!`
 //! interpreters and CPU transparency come with the rest of §7).
 //!
+//! `uname` reports the target's machine name (`sb2-init -M`, default the
+//! target architecture), as Scratchbox2 does, so `uname -m` in a session
+//! answers for the machine the build is for.
+//!
 //! These run in vfork children (shells and make use vfork; posix_spawn
 //! does): the new environment is built in memory from mmap, never malloc,
 //! and no lock is taken.
@@ -191,4 +195,35 @@ pub fn execve(p: *const c_char, argv: Env, envp: Env) -> i32 {
 /// execvp is execvpe with `environ` (the same PATH search).
 pub fn execvpe(p: *const c_char, argv: Env, envp: Env) -> i32 {
     call(&crate::table::execvpe::SLOT, p, argv, envp)
+}
+
+/// uname: the real answer with `machine` replaced by the target's.
+pub fn uname(
+    buf: *mut libc::utsname,
+    real: impl FnOnce(*mut libc::utsname) -> i32,
+) -> Result<i32, Errno> {
+    let r = real(buf);
+    if r != 0 || buf.is_null() {
+        return Ok(r);
+    }
+    let Ok(ctx) = crate::state::ctx() else {
+        return Ok(r);
+    };
+    let Some(m) = ctx
+        .tree
+        .constant(b"sbox_uname_machine")
+        .filter(|m| !m.is_empty())
+    else {
+        return Ok(r);
+    };
+    // SAFETY: the real uname filled in the caller's buffer.
+    let field = unsafe { &mut (*buf).machine };
+    let n = m.len().min(field.len() - 1);
+    for (d, s) in field.iter_mut().zip(m.iter().take(n)) {
+        *d = *s as c_char;
+    }
+    if let Some(z) = field.get_mut(n) {
+        *z = 0;
+    }
+    Ok(r)
 }

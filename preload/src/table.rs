@@ -178,6 +178,7 @@ hooks! {
     exec execvp(p: P, argv: *const *const c_char) -> c_int = |_real| exec::with_session_env(core::ptr::null(), |e| exec::execvpe(p, argv, e));
     exec posix_spawn(pid: *mut libc::pid_t, p: P, fa: V, at: V, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |real| exec::spawn_result(exec::with_session_env(envp, |e| real(pid, p, fa, at, argv, e)));
     exec posix_spawnp(pid: *mut libc::pid_t, p: P, fa: V, at: V, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |real| exec::spawn_result(exec::with_session_env(envp, |e| real(pid, p, fa, at, argv, e)));
+    exec uname(b: *mut libc::utsname) -> c_int = |real| exec::uname(b, |b| real(b));
 
     // --- memory: path arguments are read from pages known to be mapped --
     mem munmap(a: V, l: size_t) -> c_int = |real| unmapped(Ok(real(a, l)));

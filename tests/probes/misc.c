@@ -9,6 +9,7 @@
  *                                      "connected" once accept() got it)
  */
 #include "skel.h"
+#include <sys/utsname.h>
 #include <dlfcn.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
@@ -98,6 +99,16 @@ int probe(const char *fn, int argc, char **argv) {
         int e = errno;
         if (r == 0)
             add("bound");
+        return out_int(fn, r, e);
+    }
+    CASE("uname") {
+        /* Prints the machine field (the target's in a session). */
+        struct utsname u;
+        errno = 0;
+        int r = uname(&u);
+        int e = errno;
+        if (r == 0)
+            add(u.machine);
         return out_int(fn, r, e);
     }
     CASE("sendto") {

@@ -72,3 +72,30 @@ fn exec_env_i_child_is_still_mapped() {
     ]);
     assert_eq!(stdout(&o), "mapped\nmapped\n", "{}", text(&o));
 }
+
+#[test]
+fn exec_uname_reports_the_target_machine() {
+    let w = World::new("uname");
+    w.init_target(target_root(), "arm", &["-A", "aarch64"]);
+    w.init_target(
+        target_root(),
+        "named",
+        &["-A", "aarch64", "-M", "armv8-sb2"],
+    );
+    let host = std::process::Command::new("uname")
+        .arg("-m")
+        .output()
+        .unwrap();
+    let host = stdout(&host);
+    let o = w.sb2(&["-t", "host", "uname", "-m"]);
+    assert_eq!(stdout(&o), host, "{}", text(&o));
+    let o = w.sb2(&["-t", "arm", "uname", "-m"]);
+    assert_eq!(stdout(&o), "aarch64\n", "{}", text(&o));
+    let o = w.sb2(&["-t", "named", probe("misc").to_str().unwrap(), "uname"]);
+    assert_eq!(
+        stdout(&o),
+        "uname ret=0 errno=0 armv8-sb2\n",
+        "{}",
+        text(&o)
+    );
+}
