@@ -13,6 +13,7 @@ pub mod config;
 pub mod install;
 pub mod session;
 pub mod show;
+pub mod xtarget;
 
 /// Exit status for sb2's own errors (bad option, missing target...), as
 /// wrapper tools such as `env` and `timeout` use it.

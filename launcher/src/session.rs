@@ -244,6 +244,22 @@ fn build(
                 .unwrap_or_default(),
         ),
     ];
+    let lib = install::libsb2()?;
+    crate::xtarget::preload_dir(dir, &lib, target)?;
+    let (argvmods, tool_names) = crate::xtarget::toolchain(dir, target)?;
+    let mut constants = constants;
+    constants.extend(cpu_constants(target)?);
+    constants.push(("toolchain_names".into(), tool_names.join(" ")));
+    let compiler = target.get("COMPILER");
+    let tool_prefix = match compiler.strip_suffix("gcc") {
+        Some(p) if p.ends_with('-') => p.to_string(),
+        _ => String::new(),
+    };
+    constants.push(("toolchain_prefix".into(), tool_prefix));
+    constants.push((
+        "toolchain_triplet".into(),
+        target.get("COMPILER_TRIPLET").into(),
+    ));
     let mut mode_files = Vec::new();
     for (i, m) in modes.iter().enumerate() {
         let file = match (&o.rule_file, i) {
@@ -258,6 +274,7 @@ fn build(
         rules_dir: rules.to_path_buf(),
         modes: mode_files,
         constants,
+        argvmods,
     };
     let session = compile::compile(&input).map_err(|e| anyhow!("rule file error: {e}"))?;
     let bytes =
@@ -353,7 +370,7 @@ fn exec_in_current(cmd: Vec<OsString>) -> Result<i32> {
     Ok(report_spawn_error(prog, err))
 }
 
-fn report_spawn_error(prog: &OsString, err: std::io::Error) -> i32 {
+pub fn report_spawn_error(prog: &OsString, err: std::io::Error) -> i32 {
     let p = Path::new(prog).display();
     match err.kind() {
         std::io::ErrorKind::NotFound => {
@@ -390,6 +407,41 @@ pub fn signal_name(sig: i32) -> String {
         .into_owned()
 }
 
+/// CPU transparency facts for the preload: the command (a full path), the
+/// target's ELF machine and its binfmt_misc registration.
+fn cpu_constants(target: &Target) -> Result<Vec<(String, String)>> {
+    let mut v = Vec::new();
+    let host = crate::xtarget::host_arch();
+    let Some(a) = crate::xtarget::arch(target.get("ARCH")) else {
+        return Ok(v);
+    };
+    v.push(("target_elf_machine".into(), a.machine.to_string()));
+    let cmd = target.get("CPU_TRANSPARENCY");
+    if a.machine == host.machine || cmd.is_empty() {
+        return Ok(v);
+    }
+    let Some(path) = crate::xtarget::which(cmd.split_whitespace().next().unwrap_or(cmd)) else {
+        bail!(
+            "target '{}': CPU transparency command '{cmd}' not found (install qemu-user, or fix it with sb2-init -c)",
+            target.name
+        );
+    };
+    let path = path.display().to_string();
+    let name = format!("sb2-{}", target.get("ARCH"));
+    v.push((
+        "binfmt_register".into(),
+        crate::xtarget::binfmt_register(&name, &a, &path),
+    ));
+    v.push(("binfmt_name".into(), name));
+    v.push(("cpu_transparency".into(), path));
+    Ok(v)
+}
+
+/// The LD_PRELOAD entry of a session (see [`crate::xtarget`]).
+pub fn preload_entry(dir: &Path) -> String {
+    format!("{}/lib/$PLATFORM/libsb2.so", dir.display())
+}
+
 fn spawn(
     dir: &Path,
     mode: Option<&str>,
@@ -397,7 +449,6 @@ fn spawn(
     command: Vec<OsString>,
     quiet: bool,
 ) -> Result<i32> {
-    let lib = install::libsb2()?;
     let mut cmd = if command.is_empty() {
         let shell = std::env::var_os("SHELL")
             .filter(|s| !s.is_empty())
@@ -413,11 +464,13 @@ fn spawn(
         );
         c
     } else {
-        let mut c = Command::new(&command[0]);
-        c.args(&command[1..]);
+        // Started by a preloaded trampoline, so that the command itself is
+        // found and run the way the session runs every program.
+        let mut c = Command::new(install::exe_dir()?.join("sb2-exec"));
+        c.args(&command);
         c
     };
-    let mut preload = lib.into_os_string();
+    let mut preload = OsString::from(preload_entry(dir));
     if let Some(old) = std::env::var_os("LD_PRELOAD").filter(|s| !s.is_empty()) {
         preload.push(":");
         preload.push(old);

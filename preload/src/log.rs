@@ -4,12 +4,14 @@
 //! default) each event site costs one atomic load.
 //!
 //! Events: `map` (debug: every mapping, with the deciding rule), `deny`
-//! (warning: a write refused as read-only).
+//! (warning: a write refused as read-only), `exec` (info: how each exec
+//! was run; warning, once per session and program, for a static program).
 
 use core::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 use sb2_ruletree::format::RuleRef;
 
 pub const WARNING: u8 = 2;
+pub const INFO: u8 = 5;
 pub const DEBUG: u8 = 6;
 
 static LEVEL: AtomicU8 = AtomicU8::new(0);
@@ -206,4 +208,77 @@ pub fn denied(vpath: &[u8], hpath: &[u8], rule: Option<RuleRef>) {
     l.field(b"errno", b"EROFS");
     rule_field(&mut l, rule);
     l.finish();
+}
+
+/// An exec was planned (info), or a static program runs (warning, once per
+/// session per program: a marker file in the session directory says it was
+/// logged already).
+pub fn exec_event(
+    vpath: &[u8],
+    plan: &sb2_ruletree::exec::Plan,
+    err: Option<sb2_ruletree::Errno>,
+) {
+    let stat = err.is_none() && plan.kind == sb2_ruletree::exec::Kind::Static;
+    if stat && !(enabled(WARNING) && first_time(plan.file.as_bytes())) && !enabled(INFO) {
+        return;
+    }
+    if !stat && !enabled(INFO) {
+        return;
+    }
+    let mut l = start(if stat { b"static" } else { b"exec" });
+    l.field(b"path", vpath);
+    if let Some(e) = err {
+        l.raw(b",\"errno\":");
+        l.num(e.0 as u64);
+    } else {
+        l.field(b"vpath", plan.vpath.as_bytes());
+        l.field(b"file", plan.file.as_bytes());
+        l.field(b"kind", plan.kind.name().as_bytes());
+        if let Some(p) = plan.policy {
+            l.field(b"policy", p.name());
+        }
+        if stat {
+            l.field(
+                b"msg",
+                b"statically linked program: its own file system calls are not mapped",
+            );
+        }
+    }
+    l.finish();
+}
+
+/// Creates `SESSION/logged/<hash of key>`; true if it did not exist.
+fn first_time(key: &[u8]) -> bool {
+    let Some(dir) = crate::state::env(crate::state::SESSION_VAR) else {
+        return true;
+    };
+    let h = sb2_ruletree::mapping::dir_key(0, key);
+    let mut p = sb2_ruletree::mapping::PathBuf::new();
+    if p.set(dir).and_then(|_| p.push(b"/logged")).is_err() {
+        return true;
+    }
+    // SAFETY: raw syscalls on our NUL-terminated paths.
+    unsafe {
+        libc::syscall(libc::SYS_mkdirat, libc::AT_FDCWD, p.as_ptr(), 0o777);
+        let mut hex = [0u8; 17];
+        hex[0] = b'/';
+        for i in 0..16 {
+            hex[1 + i] = b"0123456789abcdef"[((h >> (60 - 4 * i)) & 15) as usize];
+        }
+        if p.push(&hex).is_err() {
+            return true;
+        }
+        let fd = libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            p.as_ptr(),
+            libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC,
+            0o644,
+        );
+        if fd < 0 {
+            return false;
+        }
+        libc::syscall(libc::SYS_close, fd);
+    }
+    true
 }

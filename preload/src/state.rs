@@ -65,6 +65,11 @@ pub fn init() {
         STATE.store(NONE, Ordering::Release);
         return;
     };
+    // `host-gcc` and friends: this process tree runs unmapped.
+    if env(b"SBOX_DISABLE_MAPPING").is_some_and(|v| !v.is_empty()) {
+        STATE.store(NONE, Ordering::Release);
+        return;
+    }
     let mut p = sb2_ruletree::mapping::PathBuf::new();
     let ok = p.set(dir).and_then(|_| p.push(b"/ruletree.bin"));
     let res = match ok {
@@ -90,6 +95,10 @@ pub fn init() {
             LEN.store(len, Ordering::Release);
             // SAFETY: the mapping is read-only and lives for the process.
             let tree = Tree::verified(unsafe { core::slice::from_raw_parts(ptr, len) });
+            if crate::exec::in_cpu_transparency(&tree) {
+                STATE.store(NONE, Ordering::Release);
+                return;
+            }
             if let Some(name) = env(MODE_VAR) {
                 if let Some(i) =
                     (0..tree.n_modes()).find(|i| tree.mode(*i).is_some_and(|m| m.name() == name))

@@ -170,14 +170,18 @@ hooks! {
     net connect(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(SOCK, a, l, |a, l| real(fd, a, l));
     net sendto(fd: c_int, b: *const c_void, n: size_t, fl: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> ssize_t = |real| net::unix_addr(SOCK, a, l, |a, l| real(fd, b, n, fl, a, l));
 
-    // --- exec: the session survives a cleaned environment ---------------
-    exec execve(p: P, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |real| exec::with_session_env(envp, |e| real(p, argv, e));
-    exec execvpe(p: P, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |real| exec::with_session_env(envp, |e| real(p, argv, e));
-    exec fexecve(fd: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |real| exec::with_session_env(envp, |e| real(fd, argv, e));
-    exec execv(p: P, argv: *const *const c_char) -> c_int = |_real| exec::with_session_env(core::ptr::null(), |e| exec::execve(p, argv, e));
-    exec execvp(p: P, argv: *const *const c_char) -> c_int = |_real| exec::with_session_env(core::ptr::null(), |e| exec::execvpe(p, argv, e));
-    exec posix_spawn(pid: *mut libc::pid_t, p: P, fa: V, at: V, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |real| exec::spawn_result(exec::with_session_env(envp, |e| real(pid, p, fa, at, argv, e)));
-    exec posix_spawnp(pid: *mut libc::pid_t, p: P, fa: V, at: V, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |real| exec::spawn_result(exec::with_session_env(envp, |e| real(pid, p, fa, at, argv, e)));
+    // --- exec: the exec pipeline (exec.rs; execl/execle/execlp: variadic.c) -
+    exec execve(p: P, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |_real| exec::execve(p, argv, envp, false);
+    exec execv(p: P, argv: *const *const c_char) -> c_int = |_real| exec::execve(p, argv, core::ptr::null(), false);
+    exec execvp(p: P, argv: *const *const c_char) -> c_int = |_real| exec::execve(p, argv, core::ptr::null(), true);
+    exec execvpe(p: P, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |_real| exec::execve(p, argv, envp, true);
+    exec fexecve(fd: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |real| exec::exec_fd(fd, argv, envp, |e| real(fd, argv, e));
+    exec execveat(d: c_int, p: P, argv: *const *const c_char, envp: *const *const c_char, fl: c_int) -> c_int = |real| exec::execveat(d, p, argv, envp, fl, |e| real(d, p, argv, e, fl));
+    exec posix_spawn(pid: *mut libc::pid_t, p: P, fa: V, at: V, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |_real| exec::spawn(pid, p, fa, at, argv, envp, false);
+    exec posix_spawnp(pid: *mut libc::pid_t, p: P, fa: V, at: V, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |_real| exec::spawn(pid, p, fa, at, argv, envp, true);
+    exec system(cmd: P) -> c_int = |_real| exec::system(cmd);
+    exec popen(cmd: P, mode: P) -> *mut libc::FILE = |_real| exec::popen(cmd, mode);
+    exec pclose(f: *mut libc::FILE) -> c_int = |real| exec::pclose(f, |f| real(f));
     exec uname(b: *mut libc::utsname) -> c_int = |real| exec::uname(b, |b| real(b));
 
     // --- memory: path arguments are read from pages known to be mapped --

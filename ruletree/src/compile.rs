@@ -39,20 +39,20 @@ pub struct Input {
     pub modes: Vec<(String, PathBuf)>,
     /// Session constants, visible to rule files as Lua globals.
     pub constants: Vec<(String, String)>,
+    /// The session's argv rewrites (the target's toolchain).
+    pub argvmods: Vec<ArgvMod>,
 }
 
 /// Compiles every mode of a session.
 pub fn compile(input: &Input) -> Result<Session, CompileError> {
     let mut modes = Vec::new();
     for (name, file) in &input.modes {
-        modes.push(Mode {
-            name: name.clone(),
-            fs_rules: compile_fs_rules(input, name, file)?,
-        });
+        modes.push(compile_mode(input, name, file)?);
     }
     Ok(Session {
         constants: input.constants.clone(),
         modes,
+        argvmods: input.argvmods.clone(),
     })
 }
 
@@ -254,7 +254,7 @@ function has_mode_option(o)
 end
 "#;
 
-fn compile_fs_rules(input: &Input, mode: &str, file: &Path) -> Result<Vec<Rule>, CompileError> {
+fn compile_mode(input: &Input, mode: &str, file: &Path) -> Result<Mode, CompileError> {
     let lua = Lua::new();
     let g = lua.globals();
     let setup = || -> mlua::Result<()> {
@@ -324,7 +324,78 @@ fn compile_fs_rules(input: &Input, mode: &str, file: &Path) -> Result<Vec<Rule>,
         procfs,
         default_file: file.display().to_string(),
     };
-    cx.list(&list, Level::Top)
+    let fs_rules = cx.list(&list, Level::Top)?;
+    let mut m = Mode {
+        name: mode.to_string(),
+        fs_rules,
+        ..Mode::default()
+    };
+    // exec_rules.lua next to the fs rules, run in the same Lua state (it
+    // sees the same constants and helpers).
+    let exec_file = file.with_file_name("exec_rules.lua");
+    if exec_file.exists() {
+        load_file(&lua, &exec_file)?;
+        let cx = Conv {
+            default_file: exec_file.display().to_string(),
+            ..cx
+        };
+        cx.exec_rules(&g, &mut m)?;
+    }
+    Ok(m)
+}
+
+/// Library directories of a root for its ld.so's `--library-path`, and the
+/// ld.so itself: the multiarch and plain lib dirs that exist, and the first
+/// `ld-linux*.so*` that is a regular file in them (no symlink is followed:
+/// a root's absolute links point into the root, not at the host).
+fn root_loader(root: &str) -> (Vec<u8>, Vec<u8>) {
+    let mut dirs = Vec::new();
+    for base in ["lib", "usr/lib", "lib64", "usr/lib64"] {
+        let b = Path::new(root).join(base);
+        if let Ok(rd) = std::fs::read_dir(&b) {
+            let mut multi: Vec<PathBuf> = rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_dir()
+                        && p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.ends_with("-linux-gnu") || n.contains("-linux-gnu"))
+                })
+                .collect();
+            multi.sort();
+            dirs.extend(multi);
+        }
+        if b.is_dir() {
+            dirs.push(b);
+        }
+    }
+    let mut ld_so = Vec::new();
+    'found: for d in &dirs {
+        if let Ok(rd) = std::fs::read_dir(d) {
+            let mut names: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+            names.sort();
+            for p in names {
+                let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if n.starts_with("ld-linux") && n.contains(".so") {
+                    if let Ok(md) = std::fs::symlink_metadata(&p) {
+                        if md.is_file() {
+                            ld_so = p.display().to_string().into_bytes();
+                            break 'found;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Dedupe (lib may be a link to usr/lib): keep the first spelling.
+    let mut seen = std::collections::HashSet::new();
+    let lp: Vec<String> = dirs
+        .iter()
+        .filter(|d| seen.insert(std::fs::canonicalize(d).unwrap_or_else(|_| (*d).clone())))
+        .map(|d| d.display().to_string())
+        .collect();
+    (ld_so, lp.join(":").into_bytes())
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -379,6 +450,78 @@ const KEYS: &[&str] = &[
 ];
 
 impl Conv {
+    /// `exec_policies`, `exec_policy_selection`, `enable_cross_gcc_toolchain`.
+    fn exec_rules(&self, g: &Table, m: &mut Mode) -> Result<(), CompileError> {
+        let o = Origin {
+            file: self.default_file.clone(),
+            line: 0,
+        };
+        m.toolchain = matches!(
+            g.get::<Value>("enable_cross_gcc_toolchain"),
+            Ok(Value::Boolean(true))
+        );
+        if let Ok(Value::Table(pols)) = g.get::<Value>("exec_policies") {
+            for v in pols.sequence_values::<Value>() {
+                let Ok(Value::Table(t)) = v else {
+                    return Err(self.err(&o, "exec_policies holds a non-table"));
+                };
+                let po = self.origin(&t);
+                let mut p = ExecPolicy {
+                    origin: po.clone(),
+                    ..ExecPolicy::default()
+                };
+                for pair in t.pairs::<String, Value>() {
+                    let (k, v) = pair.map_err(|e| self.err(&po, e.to_string()))?;
+                    match k.as_str() {
+                        "name" => p.name = self.string(&po, "name", v)?,
+                        "native_app_root" => p.root = self.abs(&po, "native_app_root", v)?,
+                        "log_level" | "log_message" => {}
+                        _ => return Err(self.err(&po, format!("unknown key '{k}' in exec policy"))),
+                    }
+                }
+                if p.name.is_empty() {
+                    return Err(self.err(&po, "exec policy has no name"));
+                }
+                if !p.root.is_empty() && p.root != b"/" {
+                    let (ld, lp) = root_loader(&String::from_utf8_lossy(&p.root));
+                    p.ld_so = ld;
+                    p.library_path = lp;
+                }
+                m.exec_policies.push(p);
+            }
+        }
+        if let Ok(Value::Table(sel)) = g.get::<Value>("exec_policy_selection") {
+            for v in sel.sequence_values::<Value>() {
+                let Ok(Value::Table(t)) = v else {
+                    return Err(self.err(&o, "exec_policy_selection holds a non-table"));
+                };
+                let so = self.origin(&t);
+                if !t.contains_key("use_orig_path").unwrap_or(false) {
+                    t.set("use_orig_path", true)
+                        .map_err(|e| self.err(&so, e.to_string()))?;
+                }
+                let Some(r) = self.rule(&t, Level::Top)? else {
+                    continue;
+                };
+                match &r.exec_policy_name {
+                    Some(n) if m.exec_policies.iter().any(|p| &p.name == n) => {}
+                    Some(n) => {
+                        return Err(self.err(
+                            &so,
+                            format!(
+                                "exec_policy_name '{}' names no policy in exec_policies",
+                                String::from_utf8_lossy(n)
+                            ),
+                        ))
+                    }
+                    None => return Err(self.err(&so, "selection entry has no exec_policy_name")),
+                }
+                m.exec_selection.push(r);
+            }
+        }
+        Ok(())
+    }
+
     fn origin(&self, t: &Table) -> Origin {
         match self.origins.get::<Option<Table>>(t.clone()) {
             Ok(Some(o)) => Origin {

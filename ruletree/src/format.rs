@@ -5,8 +5,11 @@
 //!
 //! ```text
 //! header  magic "SB2RTREE" | version u32 | file_len u32 | checksum u64
-//!         | n_modes u32 | modes_off u32 | consts_off u32 | reserved u32
-//! mode    name str | fs RuleList off | rev RuleList off | 5 x reserved
+//!         | n_modes u32 | modes_off u32 | consts_off u32 | argvmods_off u32
+//! mode    name str | fs RuleList off | rev RuleList off
+//!         | exec selection RuleList off | policies off | flags u32 | 2 x reserved
+//! policy  name str | ld_so str | library_path str | root str
+//! argvmod name str | dirs strlist off | new_filename str | tail strlist off | flags u32
 //! str     (off u32, len u32) into the file; bytes are NUL-terminated
 //! list    count u32 | rules_off u32 | trie_off u32
 //! rule    RULE_WORDS u32 words (see `Rule` accessors)
@@ -23,7 +26,7 @@ use crate::model::{self, Action, Condition, Selector};
 
 pub const MAGIC: &[u8; 8] = b"SB2RTREE";
 /// Bumped whenever the layout changes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 const HDR: usize = 40;
 const RULE_WORDS: usize = 18;
 /// Deepest selector (in path components) the trie index accepts.
@@ -118,9 +121,39 @@ pub fn write(session: &model::Session) -> Result<Vec<u8>, String> {
         let fs = w.list(&m.fs_rules)?;
         let rev = model::reverse_rules(&m.fs_rules, &target_root);
         let rev = w.list(&rev)?;
+        let sel = w.list(&m.exec_selection)?;
+        let pols: Vec<[u32; 8]> = m
+            .exec_policies
+            .iter()
+            .map(|p| {
+                let a = w.str(&p.name);
+                let b = w.str(&p.ld_so);
+                let c = w.str(&p.library_path);
+                let d = w.str(&p.root);
+                [a.0, a.1, b.0, b.1, c.0, c.1, d.0, d.1]
+            })
+            .collect();
+        let pols_off = w.here();
+        w.u32(pols.len() as u32);
+        pols.iter().flatten().for_each(|x| w.u32(*x));
         let name = w.str(m.name.as_bytes());
-        mode_offs.push([name.0, name.1, fs, rev, 0, 0, 0, 0, 0]);
+        let flags = m.toolchain as u32;
+        mode_offs.push([name.0, name.1, fs, rev, sel, pols_off, flags, 0, 0]);
     }
+    let mods: Vec<[u32; 8]> = session
+        .argvmods
+        .iter()
+        .map(|a| {
+            let n = w.str(&a.name);
+            let d = w.strlist(&a.dirs);
+            let f = w.str(&a.new_filename);
+            let t = w.strlist(&a.add_tail);
+            [n.0, n.1, d, f.0, f.1, t, a.disable_mapping as u32, 0]
+        })
+        .collect();
+    let argvmods_off = w.here();
+    w.u32(mods.len() as u32);
+    mods.iter().flatten().for_each(|x| w.u32(*x));
     let consts: Vec<[u32; 4]> = session
         .constants
         .iter()
@@ -150,6 +183,7 @@ pub fn write(session: &model::Session) -> Result<Vec<u8>, String> {
     b[24..28].copy_from_slice(&(session.modes.len() as u32).to_le_bytes());
     b[28..32].copy_from_slice(&modes_off.to_le_bytes());
     b[32..36].copy_from_slice(&consts_off.to_le_bytes());
+    b[36..40].copy_from_slice(&argvmods_off.to_le_bytes());
     let sum = checksum(b);
     b[16..24].copy_from_slice(&sum.to_le_bytes());
     Ok(w.buf)
@@ -484,6 +518,22 @@ impl<'a> Tree<'a> {
         })
     }
 
+    /// The session's argv rewrites.
+    pub fn argvmods(&self) -> impl Iterator<Item = ArgvModRef<'a>> + 'a {
+        let t = *self;
+        let off = self.u32(36);
+        (0..self.u32(off)).map(move |i| ArgvModRef {
+            t,
+            off: off + 4 + i * 32,
+        })
+    }
+
+    /// The strings of a stored string list.
+    pub fn strlist(&self, off: u32) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let t = *self;
+        (0..self.u32(off)).map(move |i| t.str(t.u32(off + 4 + i * 8), t.u32(off + 8 + i * 8)))
+    }
+
     /// Number of modes.
     pub fn n_modes(&self) -> u32 {
         self.u32(24)
@@ -503,6 +553,62 @@ impl<'a> Tree<'a> {
     }
 }
 
+/// An exec policy.
+#[derive(Clone, Copy)]
+pub struct PolicyRef<'a> {
+    t: Tree<'a>,
+    off: u32,
+}
+
+impl<'a> PolicyRef<'a> {
+    fn s(&self, i: u32) -> &'a [u8] {
+        self.t
+            .str(self.t.u32(self.off + i * 8), self.t.u32(self.off + i * 8 + 4))
+    }
+    fn c(&self, i: u32) -> &'a [u8] {
+        self.t
+            .cstr(self.t.u32(self.off + i * 8), self.t.u32(self.off + i * 8 + 4))
+    }
+    pub fn name(&self) -> &'a [u8] {
+        self.s(0)
+    }
+    /// The root's ld.so with its NUL (empty string: start programs directly).
+    pub fn ld_so(&self) -> &'a [u8] {
+        self.c(1)
+    }
+    pub fn library_path(&self) -> &'a [u8] {
+        self.s(2)
+    }
+    pub fn root(&self) -> &'a [u8] {
+        self.s(3)
+    }
+}
+
+/// An argv rewrite.
+#[derive(Clone, Copy)]
+pub struct ArgvModRef<'a> {
+    t: Tree<'a>,
+    off: u32,
+}
+
+impl<'a> ArgvModRef<'a> {
+    pub fn name(&self) -> &'a [u8] {
+        self.t.str(self.t.u32(self.off), self.t.u32(self.off + 4))
+    }
+    pub fn dirs(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.t.strlist(self.t.u32(self.off + 8))
+    }
+    pub fn new_filename(&self) -> &'a [u8] {
+        self.t.str(self.t.u32(self.off + 12), self.t.u32(self.off + 16))
+    }
+    pub fn add_tail(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.t.strlist(self.t.u32(self.off + 20))
+    }
+    pub fn disable_mapping(&self) -> bool {
+        self.t.u32(self.off + 24) & 1 != 0
+    }
+}
+
 /// A mode's entry.
 #[derive(Clone, Copy)]
 pub struct ModeRef<'a> {
@@ -511,6 +617,30 @@ pub struct ModeRef<'a> {
 }
 
 impl<'a> ModeRef<'a> {
+    /// `exec_policy_selection`, matched against mapped program paths.
+    pub fn exec_selection(&self) -> RuleList<'a> {
+        RuleList {
+            t: self.t,
+            off: self.t.u32(self.off + 16),
+        }
+    }
+    /// The exec policies of this mode.
+    pub fn exec_policies(&self) -> impl Iterator<Item = PolicyRef<'a>> + 'a {
+        let t = self.t;
+        let off = t.u32(self.off + 20);
+        (0..t.u32(off)).map(move |i| PolicyRef {
+            t,
+            off: off + 4 + i * 32,
+        })
+    }
+    /// The policy named `name`.
+    pub fn exec_policy(&self, name: &[u8]) -> Option<PolicyRef<'a>> {
+        self.exec_policies().find(|p| p.name() == name)
+    }
+    /// Whether the toolchain argvmods apply in this mode.
+    pub fn toolchain(&self) -> bool {
+        self.t.u32(self.off + 24) & 1 != 0
+    }
     pub fn name(&self) -> &'a [u8] {
         self.t.str(self.t.u32(self.off), self.t.u32(self.off + 4))
     }

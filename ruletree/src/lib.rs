@@ -17,6 +17,7 @@
 
 pub mod abi;
 pub mod dump;
+pub mod exec;
 pub mod format;
 pub mod lookup;
 pub mod mapping;
@@ -45,6 +46,7 @@ impl Errno {
     pub const EINVAL: Errno = Errno(libc::EINVAL);
     pub const ENOTDIR: Errno = Errno(libc::ENOTDIR);
     pub const EBADF: Errno = Errno(libc::EBADF);
+    pub const EACCES: Errno = Errno(libc::EACCES);
     pub const ERANGE: Errno = Errno(libc::ERANGE);
 }
 

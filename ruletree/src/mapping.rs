@@ -81,6 +81,12 @@ impl PathBuf {
         self.len = 0;
         self.push(s)
     }
+    /// A buffer holding a copy of `s`.
+    pub fn from_bytes(s: &[u8]) -> Result<PathBuf, Errno> {
+        let mut p = PathBuf::new();
+        p.set(s)?;
+        Ok(p)
+    }
     /// Truncates to `n` bytes (no-op if longer).
     pub fn truncate(&mut self, n: usize) {
         if n < self.len {
@@ -193,6 +199,12 @@ pub trait Host {
     }
     /// Records the rule deciding every entry of a directory.
     fn rule_remember(&self, _key: u64, _rule: u32) {}
+    /// For exec: checks that a NUL-terminated host path is an executable
+    /// regular file (ENOENT, EACCES as the kernel would say) and reads up to
+    /// `head.len()` bytes of it (0 if it cannot be read: execute-only).
+    fn exec_probe(&self, hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
+        crate::sys::exec_probe(hpath, head)
+    }
 }
 
 /// Key of a resolved virtual directory for [`Host::dir_known`]: a fast

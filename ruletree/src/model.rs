@@ -105,6 +105,41 @@ impl Rule {
 pub struct Mode {
     pub name: String,
     pub fs_rules: Vec<Rule>,
+    /// `exec_policy_selection`: selectors on the mapped (host) path, each
+    /// with an `exec_policy_name` (stored as `use_orig_path` rules).
+    pub exec_selection: Vec<Rule>,
+    pub exec_policies: Vec<ExecPolicy>,
+    /// `enable_cross_gcc_toolchain`: the session's argvmods apply.
+    pub toolchain: bool,
+}
+
+/// An exec policy (Scratchbox2's `all_exec_policies` entry): how programs
+/// of the host's machine selected for it are started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecPolicy {
+    pub name: Vec<u8>,
+    /// `native_app_root`: the root whose libraries such programs load. When
+    /// set (and not `/`), dynamic programs start through that root's ld.so.
+    pub root: Vec<u8>,
+    /// That root's dynamic loader (found by the compiler), empty if none.
+    pub ld_so: Vec<u8>,
+    /// Its library directories, `:`-separated, for `--library-path`.
+    pub library_path: Vec<u8>,
+    pub origin: Origin,
+}
+
+/// An argv rewrite (Scratchbox2's "argvmods", used for the toolchain): a
+/// program found as `name` in one of `dirs` runs `new_filename` instead,
+/// with `add_tail` appended to its arguments.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArgvMod {
+    pub name: Vec<u8>,
+    /// Directories (virtual, no trailing `/`) the name must be found in.
+    pub dirs: Vec<Vec<u8>>,
+    pub new_filename: Vec<u8>,
+    pub add_tail: Vec<Vec<u8>>,
+    /// `host-gcc` and friends: run the host tool with mapping disabled.
+    pub disable_mapping: bool,
 }
 
 /// Everything a session's ruletree holds.
@@ -114,6 +149,8 @@ pub struct Session {
     pub constants: Vec<(String, String)>,
     /// Modes; the first is the default.
     pub modes: Vec<Mode>,
+    /// The session's argv rewrites (from the target's toolchain).
+    pub argvmods: Vec<ArgvMod>,
 }
 
 /// Reverse rules for a mode (Scratchbox2's `create_reverse_rules.lua`): each

@@ -36,6 +36,41 @@ pub fn env(name: &[u8]) -> Option<&'static [u8]> {
     None
 }
 
+/// See [`Host::exec_probe`]; raw system calls.
+pub fn exec_probe(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
+    if hpath.last() != Some(&0) {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: hpath is NUL-terminated (checked); st and head are ours.
+    unsafe {
+        let mut st: libc::stat = core::mem::zeroed();
+        if libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, hpath.as_ptr(), &mut st, 0) != 0 {
+            return Err(last_err());
+        }
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(Errno(libc::EACCES));
+        }
+        if libc::syscall(libc::SYS_faccessat, libc::AT_FDCWD, hpath.as_ptr(), libc::X_OK) != 0 {
+            return Err(Errno(libc::EACCES));
+        }
+        if head.is_empty() {
+            return Ok(0);
+        }
+        let fd = libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            hpath.as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        );
+        if fd < 0 {
+            return Ok(0);
+        }
+        let n = libc::syscall(libc::SYS_pread64, fd, head.as_mut_ptr(), head.len(), 0);
+        libc::syscall(libc::SYS_close, fd);
+        Ok(n.max(0) as usize)
+    }
+}
+
 /// Host operations by raw system call.
 pub struct Sys;
 

@@ -25,7 +25,9 @@ fn build(rules: Vec<Rule>) -> Vec<u8> {
         modes: vec![Mode {
             name: "m".into(),
             fs_rules: rules,
+            ..Mode::default()
         }],
+        ..Session::default()
     };
     format::write(&s).unwrap()
 }

@@ -17,6 +17,7 @@ local target_first = {
 
 fs_mapping_rules = {
 	{ rules = import_from_fs_rule_library("sb2_own"), dir = "/" },
+	{ rules = import_from_fs_rule_library("toolchain"), dir = "/" },
 	{ dir = sbox_workdir, use_orig_path = true },
 	{ dir = "/proc", rules = import_from_fs_rule_library("proc") },
 	{ dir = "/", rules = import_from_fs_rule_library("private_tmp") },

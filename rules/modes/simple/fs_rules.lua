@@ -7,6 +7,7 @@ local ro = readonly_fs_if_not_root
 
 fs_mapping_rules = {
 	{ rules = import_from_fs_rule_library("sb2_own"), dir = "/" },
+	{ rules = import_from_fs_rule_library("toolchain"), dir = "/" },
 	{ dir = "/proc", rules = import_from_fs_rule_library("proc") },
 	{ dir = "/dev", rules = import_from_fs_rule_library("dev") },
 	{ dir = "/sys", rules = import_from_fs_rule_library("sys") },

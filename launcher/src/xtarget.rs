@@ -1,0 +1,240 @@
+//! What a session needs to run another machine's programs and build for it:
+//! the target's ELF machine and binfmt_misc registration (CPU transparency,
+//! DESIGN §7), the per-platform preload directory, and the toolchain's argv
+//! rewrites (`gcc` → the cross compiler, `host-gcc` → the host's).
+//!
+//! The preload is named in `LD_PRELOAD` as `SESSION/lib/$PLATFORM/libsb2.so`.
+//! The dynamic loader expands `$PLATFORM` to its own machine: host programs
+//! load libsb2, while a target program run through qemu loads the target
+//! root's own libc there (already its dependency, so nothing changes) instead
+//! of printing "cannot be preloaded" on every run. The variable thus survives
+//! through target processes to the host programs they start.
+
+use crate::config::Target;
+use anyhow::Result;
+use sb2_ruletree::model::ArgvMod;
+use std::path::{Path, PathBuf};
+
+/// ELF facts of an architecture name (Debian or kernel spelling).
+#[derive(Clone, Copy, Debug)]
+pub struct Arch {
+    pub machine: u16,
+    pub class64: bool,
+    pub little: bool,
+    /// What ld.so's `$PLATFORM` expands to for this machine.
+    pub platforms: &'static [&'static str],
+}
+
+pub fn arch(name: &str) -> Option<Arch> {
+    let a = |machine, class64, little, platforms| Arch {
+        machine,
+        class64,
+        little,
+        platforms,
+    };
+    Some(match name {
+        "aarch64" | "arm64" => a(183, true, true, &["aarch64"]),
+        "arm" | "armel" | "armhf" | "armv7l" | "armv7" => a(40, false, true, &["v5l", "v6l", "v7l", "v8l"]),
+        "x86_64" | "amd64" => a(62, true, true, &["x86_64", "haswell", "xeon_phi"]),
+        "i386" | "i486" | "i586" | "i686" => a(3, false, true, &["i386", "i486", "i586", "i686"]),
+        "riscv64" => a(243, true, true, &["riscv64"]),
+        "ppc64el" | "ppc64le" => a(21, true, true, &["power8", "power9", "power10"]),
+        "s390x" => a(22, true, false, &["z13", "z14", "z15", "z196", "zEC12"]),
+        _ => return None,
+    })
+}
+
+/// The host's architecture.
+pub fn host_arch() -> Arch {
+    arch(std::env::consts::ARCH).unwrap_or(Arch {
+        machine: 0,
+        class64: true,
+        little: true,
+        platforms: &[],
+    })
+}
+
+/// binfmt_misc registration line for `arch` run by `interp`, with the
+/// magic and mask of qemu's qemu-binfmt-conf.sh (executables and PIEs),
+/// flag P so the interpreter gets the original argv[0].
+pub fn binfmt_register(name: &str, a: &Arch, interp: &str) -> String {
+    let mut magic = vec![0x7f, b'E', b'L', b'F', if a.class64 { 2 } else { 1 }];
+    magic.push(if a.little { 1 } else { 2 });
+    magic.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let mut mask = vec![0xff; 7];
+    mask.push(0);
+    mask.extend_from_slice(&[0xff; 8]);
+    let m = a.machine.to_le_bytes();
+    if a.little {
+        magic.extend_from_slice(&[2, 0, m[0], m[1]]);
+        mask.extend_from_slice(&[0xfe, 0xff, 0xff, 0xff]);
+    } else {
+        magic.extend_from_slice(&[0, 2, m[1], m[0]]);
+        mask.extend_from_slice(&[0xff, 0xfe, 0xff, 0xff]);
+    }
+    let hex = |b: &[u8]| b.iter().map(|x| format!("\\x{x:02x}")).collect::<String>();
+    format!(":{name}:M::{}:{}:{interp}:P", hex(&magic), hex(&mask))
+}
+
+/// Finds `prog` in PATH (or checks it if it has a `/`), without resolving
+/// symlinks.
+pub fn which(prog: &str) -> Option<PathBuf> {
+    if prog.contains('/') {
+        let p = std::path::absolute(prog).ok()?;
+        return p.is_file().then_some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
+}
+
+/// The target root's libc.so.6 (a regular file), the stand-in preloaded by
+/// target programs (see the module doc).
+fn target_libc(root: &Path) -> Option<PathBuf> {
+    for base in ["usr/lib", "lib", "usr/lib64", "lib64"] {
+        let b = root.join(base);
+        let mut cands = vec![b.join("libc.so.6")];
+        if let Ok(rd) = std::fs::read_dir(&b) {
+            let mut v: Vec<PathBuf> = rd.flatten().map(|e| e.path().join("libc.so.6")).collect();
+            v.sort();
+            cands.extend(v);
+        }
+        if let Some(p) = cands
+            .into_iter()
+            .find(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
+        {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// Makes `SESSION/lib/<platform>/libsb2.so` for the host's platforms (our
+/// library) and the target's (its libc), and returns the `LD_PRELOAD`
+/// entry naming them.
+pub fn preload_dir(session: &Path, lib: &Path, target: &Target) -> Result<String> {
+    let base = session.join("lib");
+    let host = host_arch();
+    for p in host.platforms {
+        std::fs::create_dir_all(base.join(p))?;
+        std::os::unix::fs::symlink(lib, base.join(p).join("libsb2.so"))?;
+    }
+    if let Some(t) = arch(target.get("ARCH")).filter(|t| t.machine != host.machine) {
+        if let Some(libc) = target_libc(Path::new(target.root())) {
+            for p in t.platforms {
+                std::fs::create_dir_all(base.join(p))?;
+                let _ = std::os::unix::fs::symlink(&libc, base.join(p).join("libsb2.so"));
+            }
+        }
+    }
+    Ok(format!("{}/$PLATFORM/libsb2.so", base.display()))
+}
+
+/// Toolchain programs rewritten to the cross tools, and the triplet tool
+/// each becomes.
+const COMPILERS: &[(&str, &str)] = &[
+    ("gcc", "gcc"),
+    ("cc", "gcc"),
+    ("c++", "g++"),
+    ("g++", "g++"),
+    ("cpp", "cpp"),
+];
+const BINUTILS: &[&str] = &[
+    "as", "ld", "ar", "ranlib", "strip", "nm", "objcopy", "objdump", "readelf", "addr2line",
+    "size", "strings", "c++filt",
+];
+/// Host tools reachable as `host-NAME`.
+const HOST_TOOLS: &[&str] = &[
+    "gcc", "cc", "g++", "c++", "cpp", "as", "ld", "ar", "ranlib", "strip", "nm", "objcopy",
+    "objdump", "readelf",
+];
+
+/// The argv rewrites for the target's compiler, and the names (for the
+/// toolchain rule library) of the programs the session provides as
+/// `SESSION/toolchain/NAME` and `SESSION/toolchain/host-NAME`.
+pub fn toolchain(session: &Path, target: &Target) -> Result<(Vec<ArgvMod>, Vec<String>)> {
+    let mut mods = Vec::new();
+    let mut names = Vec::new();
+    let dir = session.join("toolchain");
+    std::fs::create_dir_all(&dir)?;
+    let words = |s: &str| -> Vec<Vec<u8>> {
+        s.split_whitespace()
+            .map(|w| w.as_bytes().to_vec())
+            .collect()
+    };
+    let usr_bin = vec![b"/usr/bin".to_vec(), b"/bin".to_vec()];
+    let compiler = target.get("COMPILER");
+    if !compiler.is_empty() {
+        let cpath = Path::new(compiler);
+        let cdir = cpath.parent().unwrap_or(Path::new("/usr/bin"));
+        let base = cpath
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("gcc");
+        let prefix = base.strip_suffix("gcc").unwrap_or("");
+        let cdir_b = cdir.display().to_string().into_bytes();
+        // Plain names get a stand-in file (so shells find them) and a rule;
+        // triplet names exist on the host already.
+        let mut add = |name: &str, tool: &Path, tail: Vec<Vec<u8>>, names: &mut Vec<String>| {
+            if !name.starts_with(prefix) || prefix.is_empty() {
+                let _ = std::os::unix::fs::symlink(tool, dir.join(name));
+                names.push(name.to_string());
+            }
+            let mut dirs = usr_bin.clone();
+            if !dirs.contains(&cdir_b) {
+                dirs.push(cdir_b.clone());
+            }
+            mods.push(ArgvMod {
+                name: name.as_bytes().to_vec(),
+                dirs,
+                new_filename: tool.display().to_string().into_bytes(),
+                add_tail: tail,
+                disable_mapping: false,
+            });
+        };
+        for (name, tool) in COMPILERS {
+            let t = if *tool == "gcc" {
+                cpath.to_path_buf()
+            } else {
+                cdir.join(format!("{prefix}{tool}"))
+            };
+            if t.exists() {
+                add(name, &t, words(target.get("COMPILER_ARGS")), &mut names);
+                if !prefix.is_empty() && *name == *tool {
+                    add(&format!("{prefix}{tool}"), &t, words(target.get("COMPILER_ARGS")), &mut names);
+                }
+            }
+        }
+        for tool in BINUTILS {
+            let t = cdir.join(format!("{prefix}{tool}"));
+            if t.exists() {
+                let tail = if *tool == "ld" {
+                    words(target.get("LINKER_ARGS"))
+                } else {
+                    Vec::new()
+                };
+                add(tool, &t, tail.clone(), &mut names);
+                if !prefix.is_empty() {
+                    add(&format!("{prefix}{tool}"), &t, tail, &mut names);
+                }
+            }
+        }
+    }
+    for tool in HOST_TOOLS {
+        let host = Path::new("/usr/bin").join(tool);
+        if host.exists() {
+            let name = format!("host-{tool}");
+            let _ = std::os::unix::fs::symlink(&host, dir.join(&name));
+            names.push(name.clone());
+            mods.push(ArgvMod {
+                name: name.into_bytes(),
+                dirs: usr_bin.clone(),
+                new_filename: host.display().to_string().into_bytes(),
+                add_tail: Vec::new(),
+                disable_mapping: true,
+            });
+        }
+    }
+    Ok((mods, names))
+}

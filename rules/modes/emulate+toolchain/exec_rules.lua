@@ -1,0 +1,17 @@
+-- Exec policies (DESIGN §7): how programs of the host's machine are started,
+-- selected on the mapped path. Target-machine programs always run through
+-- the target's CPU transparency command (qemu) with the target root as
+-- library prefix.
+-- emulate+toolchain: as emulate, with the cross toolchain.
+enable_cross_gcc_toolchain = true
+exec_policies = {
+	{ name = "Target", native_app_root = target_root },
+	{ name = "Host" },
+}
+exec_policy_selection = {
+	{ dir = session_dir, exec_policy_name = "Host" },
+	{ dir = sbox_dir, exec_policy_name = "Host" },
+	{ dir = target_root, exec_policy_name = "Target" },
+	{ dir = sbox_workdir, exec_policy_name = "Target" },
+	{ dir = "/", exec_policy_name = "Host" },
+}
