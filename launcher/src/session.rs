@@ -245,11 +245,12 @@ fn build(
         ),
     ];
     let lib = install::libsb2()?;
-    crate::xtarget::preload_dir(dir, &lib, target)?;
+    let entry = crate::xtarget::preload_dir(&lib, target)?;
     let (argvmods, tool_names) = crate::xtarget::toolchain(dir, target)?;
     let mut constants = constants;
     constants.extend(cpu_constants(target)?);
     constants.push(("toolchain_names".into(), tool_names.join(" ")));
+    constants.push(("preload_entry".into(), entry));
     let compiler = target.get("COMPILER");
     let tool_prefix = match compiler.strip_suffix("gcc") {
         Some(p) if p.ends_with('-') => p.to_string(),
@@ -426,7 +427,8 @@ fn cpu_constants(target: &Target) -> Result<Vec<(String, String)>> {
             target.name
         );
     };
-    let path = path.display().to_string();
+    // The preload recognizes qemu by /proc/self/exe, which is canonical.
+    let path = path.canonicalize().unwrap_or(path).display().to_string();
     let name = format!("sb2-{}", target.get("ARCH"));
     v.push((
         "binfmt_register".into(),
@@ -437,9 +439,17 @@ fn cpu_constants(target: &Target) -> Result<Vec<(String, String)>> {
     Ok(v)
 }
 
-/// The LD_PRELOAD entry of a session (see [`crate::xtarget`]).
-pub fn preload_entry(dir: &Path) -> String {
-    format!("{}/lib/$PLATFORM/libsb2.so", dir.display())
+/// The LD_PRELOAD entry of a session (see [`crate::xtarget`]), from its
+/// ruletree.
+pub fn preload_entry(dir: &Path) -> Result<String> {
+    let data = std::fs::read(dir.join("ruletree.bin"))
+        .with_context(|| format!("session {}", dir.display()))?;
+    let tree = sb2_ruletree::format::Tree::new(&data)
+        .map_err(|e| anyhow!("session {}: {}", dir.display(), e.message()))?;
+    let e = tree
+        .constant(b"preload_entry")
+        .ok_or_else(|| anyhow!("session {} has no preload entry", dir.display()))?;
+    Ok(String::from_utf8_lossy(e).into_owned())
 }
 
 fn spawn(
@@ -470,7 +480,7 @@ fn spawn(
         c.args(&command);
         c
     };
-    let mut preload = OsString::from(preload_entry(dir));
+    let mut preload = OsString::from(preload_entry(dir)?);
     if let Some(old) = std::env::var_os("LD_PRELOAD").filter(|s| !s.is_empty()) {
         preload.push(":");
         preload.push(old);

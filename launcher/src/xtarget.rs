@@ -3,7 +3,8 @@
 //! DESIGN §7), the per-platform preload directory, and the toolchain's argv
 //! rewrites (`gcc` → the cross compiler, `host-gcc` → the host's).
 //!
-//! The preload is named in `LD_PRELOAD` as `SESSION/lib/$PLATFORM/libsb2.so`.
+//! The preload is named in `LD_PRELOAD` as
+//! `CONFIG/preload/TARGET/$PLATFORM/libsb2.so`.
 //! The dynamic loader expands `$PLATFORM` to its own machine: host programs
 //! load libsb2, while a target program run through qemu loads the target
 //! root's own libc there (already its dependency, so nothing changes) instead
@@ -110,23 +111,34 @@ fn target_libc(root: &Path) -> Option<PathBuf> {
     None
 }
 
-/// Makes `SESSION/lib/<platform>/libsb2.so` for the host's platforms (our
-/// library) and the target's (its libc), and returns the `LD_PRELOAD`
-/// entry naming them.
-pub fn preload_dir(session: &Path, lib: &Path, target: &Target) -> Result<String> {
-    let base = session.join("lib");
+/// Makes `CONFIG/preload/TARGET/<platform>/libsb2.so` for the host's
+/// platforms (our library) and the target's (its libc), and returns the
+/// `LD_PRELOAD` entry naming them. It lives outside the session directory
+/// so that a program started after that was removed still loads libsb2
+/// (and says so) instead of silently running unmapped.
+pub fn preload_dir(lib: &Path, target: &Target) -> Result<String> {
+    let base = crate::config::config_home()
+        .join("preload")
+        .join(&target.name);
     let host = host_arch();
-    for p in host.platforms {
-        std::fs::create_dir_all(base.join(p))?;
-        std::os::unix::fs::symlink(lib, base.join(p).join("libsb2.so"))?;
-    }
+    let mut links: Vec<(&str, PathBuf)> = host.platforms.iter().map(|p| (*p, lib.to_path_buf())).collect();
     if let Some(t) = arch(target.get("ARCH")).filter(|t| t.machine != host.machine) {
         if let Some(libc) = target_libc(Path::new(target.root())) {
-            for p in t.platforms {
-                std::fs::create_dir_all(base.join(p))?;
-                let _ = std::os::unix::fs::symlink(&libc, base.join(p).join("libsb2.so"));
-            }
+            links.extend(t.platforms.iter().map(|p| (*p, libc.clone())));
         }
+    }
+    for (p, dest) in links {
+        let d = base.join(p);
+        std::fs::create_dir_all(&d)?;
+        let link = d.join("libsb2.so");
+        if std::fs::read_link(&link).is_ok_and(|cur| cur == dest) {
+            continue;
+        }
+        // Replaced atomically: a session of this target may be starting.
+        let tmp = d.join(format!(".libsb2.so.{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&dest, &tmp)?;
+        std::fs::rename(&tmp, &link)?;
     }
     Ok(format!("{}/$PLATFORM/libsb2.so", base.display()))
 }

@@ -32,9 +32,18 @@ type Env = *const *const c_char;
 
 /// "SB2_SESSION_DIR=..." as this process got it.
 static SESSION_ENTRY: AtomicPtr<c_char> = AtomicPtr::new(core::ptr::null_mut());
+/// Our `LD_PRELOAD` entry (`.../$PLATFORM/libsb2.so`, the tree's
+/// `preload_entry`; the ruletree mapping lives as long as the process).
+static LIB: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
+static LIB_LEN: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
 /// Called once the session is attached.
-pub fn init() {
+pub fn init(tree: &sb2_ruletree::format::Tree<'static>) {
+    let Some(lib) = tree.constant(b"preload_entry").filter(|l| !l.is_empty()) else {
+        return;
+    };
+    LIB.store(lib.as_ptr() as *mut u8, Ordering::Release);
+    LIB_LEN.store(lib.len(), Ordering::Release);
     if let Some(v) = crate::state::env(crate::state::SESSION_VAR) {
         let entry = v.as_ptr().wrapping_sub(crate::state::SESSION_VAR.len() + 1);
         SESSION_ENTRY.store(entry as *mut c_char, Ordering::Release);
@@ -46,12 +55,13 @@ fn bytes<'a>(p: *const c_char) -> &'a [u8] {
     unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes()
 }
 
-/// The `LD_PRELOAD` entry of the session: `DIR/lib/$PLATFORM/libsb2.so`
-/// (see launcher/src/xtarget.rs).
-const LIB_TAIL: &[u8] = b"/lib/$PLATFORM/libsb2.so";
-
-fn is_our_lib(e: &[u8], dir: &[u8]) -> bool {
-    e.len() == dir.len() + LIB_TAIL.len() && e.starts_with(dir) && e.ends_with(LIB_TAIL)
+fn our_lib() -> &'static [u8] {
+    let p = LIB.load(Ordering::Acquire);
+    if p.is_null() {
+        return b"";
+    }
+    // SAFETY: set by init to a string of the process-lifetime ruletree.
+    unsafe { core::slice::from_raw_parts(p, LIB_LEN.load(Ordering::Acquire)) }
 }
 
 /// Memory from mmap, unmapped on drop (safe in a vfork child).
@@ -184,7 +194,7 @@ pub fn with_session_env<R>(
     }
     let sess = bytes(session);
     let sess_key = &sess[..crate::state::SESSION_VAR.len() + 1];
-    let dir = &sess[sess_key.len()..];
+    let lib = our_lib();
     let (mut n, mut has_session, mut preload, mut has_lib, mut text) = (0, false, None, false, 0);
     for e in entries(envp) {
         if e.starts_with(sess_key) {
@@ -193,14 +203,14 @@ pub fn with_session_env<R>(
             preload = Some(v);
             has_lib = v
                 .split(|c| *c == b':' || *c == b' ')
-                .any(|x| is_our_lib(x, dir));
+                .any(|x| x == lib);
         }
         n += 1;
     }
     if has_session && has_lib && extra.is_empty() {
         return Ok(f(envp));
     }
-    text += b"LD_PRELOAD=".len() + dir.len() + LIB_TAIL.len() + 1 + preload.map_or(0, <[u8]>::len) + 1;
+    text += b"LD_PRELOAD=".len() + lib.len() + 1 + preload.map_or(0, <[u8]>::len) + 1;
     text += extra.iter().map(|e| e.len() + 1).sum::<usize>();
     let slots = n + 3 + extra.len();
     let block = Block::new(slots * core::mem::size_of::<*const c_char>() + text)?;
@@ -217,7 +227,7 @@ pub fn with_session_env<R>(
     if !has_lib {
         let old = preload.filter(|o| !o.is_empty());
         let sep: &[u8] = if old.is_some() { b":" } else { b"" };
-        w.string(&[b"LD_PRELOAD=", dir, LIB_TAIL, sep, old.unwrap_or(b"")]);
+        w.string(&[b"LD_PRELOAD=", lib, sep, old.unwrap_or(b"")]);
     }
     if !has_session {
         w.ptr(session);

@@ -108,7 +108,7 @@ pub fn init() {
             }
             map_generation(dir);
             crate::cache::init();
-            crate::exec::init();
+            crate::exec::init(&tree);
             if let (Some(level), Some(file)) =
                 (tree.constant(b"log_level"), tree.constant(b"log_file"))
             {

@@ -31,6 +31,25 @@ int probe(const char *fn, int argc, char **argv) {
     }
     CASE("execv") { environ = env; execv(prog, args); return out_int(fn, -1, errno); }
     CASE("execvp") { environ = env; execvp(prog, args); return out_int(fn, -1, errno); }
+    CASE("execveat") { execveat(AT_FDCWD, prog, args, env, 0); return out_int(fn, -1, errno); }
+    CASE("system") {
+        environ = env;
+        int r = system(prog);
+        return out_int(fn, WIFEXITED(r) ? WEXITSTATUS(r) : 128, 0);
+    }
+    CASE("pclose") fn = "popen";
+    CASE("popen") {
+        environ = env;
+        FILE *f = popen(prog, "r");
+        if (!f)
+            return out_int(fn, -1, errno);
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            fwrite(buf, 1, n, stdout);
+        int r = pclose(f);
+        return out_int(fn, WIFEXITED(r) ? WEXITSTATUS(r) : 128, 0);
+    }
     CASE("posix_spawn") {
         pid_t pid;
         int r = posix_spawn(&pid, prog, NULL, NULL, args, env);

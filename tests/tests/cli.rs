@@ -304,7 +304,7 @@ fn show_path_names_the_rule_file_and_line() {
         "{}",
         text(&o)
     );
-    assert!(s.contains("modes/emulate/fs_rules.lua:"), "{}", text(&o));
+    assert!(s.contains("lib/emulate.lua:"), "{}", text(&o));
     assert!(s.contains("resolved: /etc/hostname"), "{}", text(&o));
     let o = w.sb2(&["-e", "sb2-show", "which", "/usr/include/sb2test.h"]);
     assert_eq!(
@@ -403,7 +403,7 @@ fn cli_log_level_writes_json_lines_with_rules() {
         )),
         "{map}"
     );
-    assert!(map.contains("modes/emulate/fs_rules.lua:"), "{map}");
+    assert!(map.contains("lib/emulate.lua:"), "{map}");
     assert!(
         log.lines().any(|l| l.contains("\"ev\":\"deny\"")
             && l.contains("/etc/denied")

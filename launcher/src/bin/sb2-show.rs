@@ -46,6 +46,12 @@ enum Cmd {
     Ruletree,
     /// Print the preload's hook table
     Hooks,
+    /// Show how exec of PROG ARGS would run: policy, mapped path, final
+    /// argv, environment changes (PROG is searched in PATH like execvp)
+    Exec {
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        argv: Vec<std::ffi::OsString>,
+    },
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -141,7 +147,68 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Cmd::Exec { argv } => exec(&ctx, argv)?,
         _ => {}
+    }
+    Ok(())
+}
+
+/// `sb2-show exec`: the preload's exec planner, printed.
+fn exec(ctx: &sb2_ruletree::mapping::Ctx, argv: &[std::ffi::OsString]) -> Result<()> {
+    use sb2_ruletree::exec::{plan, ExecReq, Plan};
+    let prog = argv[0].as_bytes();
+    let path_var = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
+    let req = ExecReq {
+        dirfd: None,
+        path: prog,
+        argv0: prog,
+        search: Some(path_var.as_bytes()),
+        follow: true,
+    };
+    let mut p = Plan::new();
+    if let Err(e) = plan(ctx, &Sys, &req, &mut p) {
+        bail!(
+            "exec {}: {}",
+            argv[0].to_string_lossy(),
+            std::io::Error::from_raw_os_error(e.0)
+        );
+    }
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    println!("program: {}", s(p.vpath.as_bytes()));
+    println!("kind:    {}", p.kind.name());
+    match p.policy {
+        Some(pol) => println!("policy:  {}", s(pol.name())),
+        None => println!("policy:  (none)"),
+    }
+    if let Some(m) = p.argvmod {
+        println!(
+            "rewrite: {} -> {}{}",
+            s(m.name()),
+            s(m.new_filename()),
+            if m.disable_mapping() { " (mapping disabled)" } else { "" }
+        );
+    }
+    println!("file:    {}", s(p.file.as_bytes()));
+    let rest = argv[1..].iter().map(|a| a.as_bytes());
+    let mut line = String::new();
+    for a in p.argv(rest) {
+        let a = s(a);
+        if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"\\$`".contains(c)) {
+            line.push_str(&format!(" '{}'", a.replace('\'', "'\\''")));
+        } else {
+            line.push(' ');
+            line.push_str(&a);
+        }
+    }
+    println!("argv:   {line}");
+    for e in p.env.iter() {
+        println!("env:     {}", s(e));
+    }
+    if let Some(pol) = p.policy {
+        println!("env:     __SB2_EXEC_POLICY_NAME={}", s(pol.name()));
+    }
+    if p.binfmt {
+        println!("binfmt:  target programs it execs run through the CPU transparency command too");
     }
     Ok(())
 }
