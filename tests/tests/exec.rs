@@ -102,3 +102,116 @@ fn exec_uname_reports_the_target_machine() {
         text(&o)
     );
 }
+
+#[test]
+fn exec_argv0_kept_for_scripts_and_binaries_by_relative_absolute_and_path_names() {
+    // Scratchbox2's test-argv0, on the host target: what the program sees
+    // as $0 / argv[0] is what the caller passed.
+    let w = World::new("argv0");
+    w.write("bin/s.sh", "#!/bin/sh\necho \"$0\"\n");
+    w.write("bin/b.c", "#include <stdio.h>\nint main(int c, char **v) { printf(\"%s\\n\", v[0]); return 0; }\n");
+    let o = w
+        .cmd("gcc")
+        .args(["-o", "bin/b", "bin/b.c"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = w.cmd("chmod").args(["+x", "bin/s.sh"]).output().unwrap();
+    assert!(o.status.success());
+    let d = w.work.display();
+    let o = w.sh(
+        &[],
+        &format!("./bin/s.sh; {d}/bin/s.sh; PATH=$PWD/bin:$PATH s.sh; ./bin/b; {d}/bin/b; PATH=$PWD/bin:$PATH b"),
+    );
+    assert_eq!(
+        stdout(&o),
+        format!("./bin/s.sh\n{d}/bin/s.sh\n{d}/bin/s.sh\n./bin/b\n{d}/bin/b\nb\n"),
+        "{}",
+        text(&o)
+    );
+    // sb2 starts the session's command through the same pipeline.
+    let o = w.sb2(&["./bin/b"]);
+    assert_eq!(stdout(&o), "./bin/b\n", "{}", text(&o));
+}
+
+#[test]
+fn exec_env_shebang_finds_the_interpreter_in_the_virtual_path() {
+    require("python3");
+    let w = World::new("envpy");
+    w.write("py", "#!/usr/bin/env python3\nimport sys\nprint('py', sys.argv[0], sys.argv[1:])\n");
+    let o = w.cmd("chmod").args(["+x", "py"]).output().unwrap();
+    assert!(o.status.success());
+    let o = w.sb2(&["./py", "a", "b c"]);
+    assert_eq!(stdout(&o), "py ./py ['a', 'b c']\n", "{}", text(&o));
+    let o = w.sb2(&["sb2-show", "exec", "./py", "x"]);
+    assert!(stdout(&o).contains("python3 ./py x"), "{}", text(&o));
+}
+
+#[test]
+fn exec_errors_are_the_kernels() {
+    let w = World::new("execerr");
+    let p = probe("exec");
+    let p = p.to_str().unwrap();
+    w.write("noint", "#!/nonexistent/interp\n");
+    w.write("noexec", "#!/bin/sh\necho hi\n");
+    w.write("garbage", "\x01\x02 not a program\n");
+    std::fs::create_dir_all(w.work.join("dir")).unwrap();
+    for (i, name) in ["l1", "l2", "l3", "l4", "l5", "l6"].iter().enumerate() {
+        let next = ["l2", "l3", "l4", "l5", "l6", "l1"][i];
+        w.write(name, &format!("#!{}/{next}\n", w.work.display()));
+    }
+    let o = w
+        .cmd("chmod")
+        .args(["+x", "noint", "garbage", "l1", "l2", "l3", "l4", "l5", "l6"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    for (prog, errno) in [
+        ("./noint", "ENOENT"),
+        ("./missing", "ENOENT"),
+        ("./noexec", "EACCES"),
+        ("./dir", "EACCES"),
+        ("./garbage", "ENOEXEC"),
+        ("./l1", "ELOOP"),
+    ] {
+        let native = w.cmd(p).args(["execve", prog]).output().unwrap();
+        let o = w.sb2(&[p, "execve", prog]);
+        let want = format!("execve ret=-1 errno={errno}\n");
+        assert_eq!(stdout(&native), want, "native {prog}: {}", text(&native));
+        assert_eq!(stdout(&o), want, "{prog}: {}", text(&o));
+    }
+    // execvp runs a file the kernel cannot execute with /bin/sh (POSIX).
+    w.write("plain", "echo from-sh \"$0\"\n");
+    let o = w.cmd("chmod").args(["+x", "plain"]).output().unwrap();
+    assert!(o.status.success());
+    let o = w.sb2(&[p, "execvp", "./plain"]);
+    assert_eq!(stdout(&o), "from-sh ./plain\n", "{}", text(&o));
+}
+
+#[test]
+fn exec_static_binary_runs_and_is_logged_once() {
+    let w = World::new("static");
+    w.write("st.c", "#include <stdio.h>\nint main(void) { puts(\"static ok\"); return 0; }\n");
+    let o = w
+        .cmd("gcc")
+        .args(["-static", "-o", "st", "st.c"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let logs = w.dir.join("logs");
+    let o = w
+        .cmd(bin_dir().join("sb2"))
+        .env("SB2_LOG_DIR", &logs)
+        .args(["-L", "warning", "sh", "-c", "./st; ./st"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&o), "static ok\nstatic ok\n", "{}", text(&o));
+    let log: String = std::fs::read_dir(&logs)
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    let events: Vec<&str> = log.lines().filter(|l| l.contains("\"ev\":\"static\"")).collect();
+    assert_eq!(events.len(), 1, "{log}");
+    assert!(events[0].contains("not mapped") && events[0].contains("/st\""), "{log}");
+}
