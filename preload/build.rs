@@ -17,7 +17,15 @@ fn variadic(cc: &str) {
     let obj = out.join("variadic.o");
     let lib = out.join("libsb2variadic.a");
     let ok = Command::new(cc)
-        .args(["-O2", "-fPIC", "-Wall", "-Werror", "-c", "src/variadic.c", "-o"])
+        .args([
+            "-O2",
+            "-fPIC",
+            "-Wall",
+            "-Werror",
+            "-c",
+            "src/variadic.c",
+            "-o",
+        ])
         .arg(&obj)
         .status()
         .is_ok_and(|s| s.success());
@@ -32,8 +40,12 @@ fn variadic(cc: &str) {
     assert!(ok, "ar of variadic.o failed");
     println!("cargo:rustc-link-search=native={}", out.display());
     println!("cargo:rustc-link-lib=static:+whole-archive=sb2variadic");
-    let map = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("dir")).join("variadic.map");
-    println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", map.display());
+    let map = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("dir"))
+        .join("variadic.map");
+    println!(
+        "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+        map.display()
+    );
 }
 
 fn main() {

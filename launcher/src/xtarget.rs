@@ -35,7 +35,9 @@ pub fn arch(name: &str) -> Option<Arch> {
     };
     Some(match name {
         "aarch64" | "arm64" => a(183, true, true, &["aarch64"]),
-        "arm" | "armel" | "armhf" | "armv7l" | "armv7" => a(40, false, true, &["v5l", "v6l", "v7l", "v8l"]),
+        "arm" | "armel" | "armhf" | "armv7l" | "armv7" => {
+            a(40, false, true, &["v5l", "v6l", "v7l", "v8l"])
+        }
         "x86_64" | "amd64" => a(62, true, true, &["x86_64", "haswell", "xeon_phi"]),
         "i386" | "i486" | "i586" | "i686" => a(3, false, true, &["i386", "i486", "i586", "i686"]),
         "riscv64" => a(243, true, true, &["riscv64"]),
@@ -121,7 +123,11 @@ pub fn preload_dir(lib: &Path, target: &Target) -> Result<String> {
         .join("preload")
         .join(&target.name);
     let host = host_arch();
-    let mut links: Vec<(&str, PathBuf)> = host.platforms.iter().map(|p| (*p, lib.to_path_buf())).collect();
+    let mut links: Vec<(&str, PathBuf)> = host
+        .platforms
+        .iter()
+        .map(|p| (*p, lib.to_path_buf()))
+        .collect();
     if let Some(t) = arch(target.get("ARCH")).filter(|t| t.machine != host.machine) {
         if let Some(libc) = target_libc(Path::new(target.root())) {
             links.extend(t.platforms.iter().map(|p| (*p, libc.clone())));
@@ -153,8 +159,19 @@ const COMPILERS: &[(&str, &str)] = &[
     ("cpp", "cpp"),
 ];
 const BINUTILS: &[&str] = &[
-    "as", "ld", "ar", "ranlib", "strip", "nm", "objcopy", "objdump", "readelf", "addr2line",
-    "size", "strings", "c++filt",
+    "as",
+    "ld",
+    "ar",
+    "ranlib",
+    "strip",
+    "nm",
+    "objcopy",
+    "objdump",
+    "readelf",
+    "addr2line",
+    "size",
+    "strings",
+    "c++filt",
 ];
 /// Host tools reachable as `host-NAME`.
 const HOST_TOOLS: &[&str] = &[
@@ -180,10 +197,7 @@ pub fn toolchain(session: &Path, target: &Target) -> Result<(Vec<ArgvMod>, Vec<S
     if !compiler.is_empty() {
         let cpath = Path::new(compiler);
         let cdir = cpath.parent().unwrap_or(Path::new("/usr/bin"));
-        let base = cpath
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("gcc");
+        let base = cpath.file_name().and_then(|n| n.to_str()).unwrap_or("gcc");
         let prefix = base.strip_suffix("gcc").unwrap_or("");
         let cdir_b = cdir.display().to_string().into_bytes();
         // Plain names get a stand-in file (so shells find them) and a rule;
@@ -214,7 +228,12 @@ pub fn toolchain(session: &Path, target: &Target) -> Result<(Vec<ArgvMod>, Vec<S
             if t.exists() {
                 add(name, &t, words(target.get("COMPILER_ARGS")), &mut names);
                 if !prefix.is_empty() && *name == *tool {
-                    add(&format!("{prefix}{tool}"), &t, words(target.get("COMPILER_ARGS")), &mut names);
+                    add(
+                        &format!("{prefix}{tool}"),
+                        &t,
+                        words(target.get("COMPILER_ARGS")),
+                        &mut names,
+                    );
                 }
             }
         }

@@ -172,7 +172,7 @@ fn entries<'a>(a: Env) -> impl Iterator<Item = &'a [u8]> + Clone {
             unsafe { *a.add(i) }
         })
         .take_while(|p| !p.is_null())
-        .map(|p| bytes(p))
+        .map(bytes)
 }
 
 fn key(e: &[u8]) -> &[u8] {
@@ -182,11 +182,7 @@ fn key(e: &[u8]) -> &[u8] {
 /// Calls `f` with `envp` (NULL = `environ`), or with a copy that has the
 /// session's variables back if it lost them and `extra` (`NAME=value`
 /// entries) put in.
-pub fn with_session_env<R>(
-    envp: Env,
-    extra: &Items,
-    f: impl FnOnce(Env) -> R,
-) -> Result<R, Errno> {
+pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -> Result<R, Errno> {
     let envp: Env = if envp.is_null() { environ() } else { envp };
     let session = SESSION_ENTRY.load(Ordering::Acquire);
     if session.is_null() {
@@ -201,9 +197,7 @@ pub fn with_session_env<R>(
             has_session = true;
         } else if let Some(v) = e.strip_prefix(b"LD_PRELOAD=") {
             preload = Some(v);
-            has_lib = v
-                .split(|c| *c == b':' || *c == b' ')
-                .any(|x| x == lib);
+            has_lib = v.split(|c| *c == b':' || *c == b' ').any(|x| x == lib);
         }
         n += 1;
     }
@@ -284,9 +278,14 @@ pub fn exec(
         plan.env.push(e.as_bytes())?;
     }
     let rest = entries(argv).skip(1);
-    let n = plan.head.len() + rest.clone().count() + plan.argvmod.map_or(0, |m| m.add_tail().count()) + 1;
+    let n = plan.head.len()
+        + rest.clone().count()
+        + plan.argvmod.map_or(0, |m| m.add_tail().count())
+        + 1;
     let text: usize = plan.head.iter().map(|s| s.len() + 1).sum::<usize>()
-        + plan.argvmod.map_or(0, |m| m.add_tail().map(|s| s.len() + 1).sum());
+        + plan
+            .argvmod
+            .map_or(0, |m| m.add_tail().map(|s| s.len() + 1).sum());
     let block = Block::new(n * core::mem::size_of::<*const c_char>() + text)?;
     let mut w = Writer::new(&block, n);
     for h in plan.head.iter() {
@@ -324,7 +323,9 @@ pub fn real_execve(p: *const c_char, argv: Env, envp: Env) -> i32 {
 /// family, a file the kernel refuses with ENOEXEC is run by /bin/sh, as
 /// POSIX says (glibc does the same).
 pub fn execve(path: *const c_char, argv: Env, envp: Env, search: bool) -> Result<i32, Errno> {
-    let r = exec(None, path, argv, envp, search, true, &mut |f, a, e| real_execve(f, a, e))?;
+    let r = exec(None, path, argv, envp, search, true, &mut |f, a, e| {
+        real_execve(f, a, e)
+    })?;
     if search && crate::hook::errno() == libc::ENOEXEC {
         return sh_fallback(path, argv, envp);
     }
@@ -336,25 +337,26 @@ fn sh_fallback(path: *const c_char, argv: Env, envp: Env) -> Result<i32, Errno> 
     let n = entries(argv).count().max(1) + 2;
     let block = Block::new(n * core::mem::size_of::<*const c_char>())?;
     let mut w = Writer::new(&block, n);
-    w.ptr(b"/bin/sh\0".as_ptr() as *const c_char);
+    w.ptr(c"/bin/sh".as_ptr() as *const c_char);
     w.ptr(path);
     for a in entries(argv).skip(1) {
         w.ptr(a.as_ptr() as *const c_char);
     }
     let a = w.finish();
-    exec(None, b"/bin/sh\0".as_ptr() as *const c_char, a, envp, false, true, &mut |f, a, e| {
-        real_execve(f, a, e)
-    })
+    exec(
+        None,
+        c"/bin/sh".as_ptr() as *const c_char,
+        a,
+        envp,
+        false,
+        true,
+        &mut |f, a, e| real_execve(f, a, e),
+    )
 }
 
 /// fexecve / execveat(fd, "", AT_EMPTY_PATH): the program is the open
 /// file; its host path (from /proc) goes through the same pipeline.
-pub fn exec_fd(
-    fd: i32,
-    argv: Env,
-    envp: Env,
-    real: impl FnOnce(Env) -> i32,
-) -> Result<i32, Errno> {
+pub fn exec_fd(fd: i32, argv: Env, envp: Env, real: impl FnOnce(Env) -> i32) -> Result<i32, Errno> {
     let mut h = PathBuf::new();
     Cached.fd_path(fd, &mut h)?;
     let ctx = crate::state::ctx()?;
@@ -363,16 +365,18 @@ pub fn exec_fd(
     let mut plan = Plan::new();
     let mut head = [0u8; xexec::HEAD];
     let n = Cached.exec_probe(h.with_nul(), &mut head)?;
-    let direct = head.get(..n).is_some_and(|hd| {
-        xexec::parse_elf(hd).is_some_and(|e| xexec::host_machine(e.machine))
-    });
+    let direct = head
+        .get(..n)
+        .is_some_and(|hd| xexec::parse_elf(hd).is_some_and(|e| xexec::host_machine(e.machine)));
     if direct {
         // Host ELF: run the open file itself (an fd may be all there is).
         let _ = &mut plan;
         return with_session_env(envp, &Items::default(), real);
     }
     let p = v.as_ptr();
-    exec(None, p, argv, envp, false, true, &mut |f, a, e| real_execve(f, a, e))
+    exec(None, p, argv, envp, false, true, &mut |f, a, e| {
+        real_execve(f, a, e)
+    })
 }
 
 /// Is this process the CPU transparency command (qemu) of the session? If
@@ -392,7 +396,7 @@ pub fn in_cpu_transparency(tree: &sb2_ruletree::format::Tree) -> bool {
         libc::syscall(
             libc::SYS_readlinkat,
             libc::AT_FDCWD,
-            b"/proc/self/exe\0".as_ptr(),
+            c"/proc/self/exe".as_ptr(),
             p,
             cap,
         )
@@ -459,7 +463,10 @@ fn enter_binfmt(tree: &sb2_ruletree::format::Tree) {
         return;
     };
     let mut p = PathBuf::new();
-    if p.set(b"/proc/sys/fs/binfmt_misc/").and_then(|_| p.push(name)).is_err() {
+    if p.set(b"/proc/sys/fs/binfmt_misc/")
+        .and_then(|_| p.push(name))
+        .is_err()
+    {
         return;
     }
     // SAFETY: raw syscalls with NUL-terminated paths and our buffers.
@@ -478,9 +485,9 @@ fn enter_binfmt(tree: &sb2_ruletree::format::Tree) {
             && write_file(b"/proc/self/gid_map\0", id_map(&mut line, 0, gid))
             && libc::syscall(
                 libc::SYS_mount,
-                b"binfmt_misc\0".as_ptr(),
-                b"/proc/sys/fs/binfmt_misc\0".as_ptr(),
-                b"binfmt_misc\0".as_ptr(),
+                c"binfmt_misc".as_ptr(),
+                c"/proc/sys/fs/binfmt_misc".as_ptr(),
+                c"binfmt_misc".as_ptr(),
                 0usize,
                 0usize,
             ) == 0;
@@ -551,10 +558,18 @@ pub fn spawn(
     };
     // SAFETY: the slot holds libc's posix_spawn, of this C type.
     let real = unsafe { core::mem::transmute::<*mut libc::c_void, SpawnFn>(f) };
-    spawn_result(exec(None, path, argv, envp, search, true, &mut |file, a, e| {
-        // SAFETY: forwarding the caller's arguments with our argv/env.
-        unsafe { real(pid, file, fa, at, a, e) }
-    }))
+    spawn_result(exec(
+        None,
+        path,
+        argv,
+        envp,
+        search,
+        true,
+        &mut |file, a, e| {
+            // SAFETY: forwarding the caller's arguments with our argv/env.
+            unsafe { real(pid, file, fa, at, a, e) }
+        },
+    ))
 }
 
 /// execveat: relative to a directory fd, or the fd itself (AT_EMPTY_PATH).
@@ -570,9 +585,15 @@ pub fn execveat(
         return exec_fd(dirfd, argv, envp, real);
     }
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
-    exec(Some(dirfd), path, argv, envp, false, follow, &mut |f, a, e| {
-        real_execve(f, a, e)
-    })
+    exec(
+        Some(dirfd),
+        path,
+        argv,
+        envp,
+        false,
+        follow,
+        &mut |f, a, e| real_execve(f, a, e),
+    )
 }
 
 /// `/bin/sh -c CMD` through posix_spawn (our hook: /bin/sh is mapped and
@@ -584,14 +605,14 @@ fn spawn_sh(
     pid: &mut libc::pid_t,
 ) -> i32 {
     let argv: [*const c_char; 4] = [
-        b"sh\0".as_ptr() as *const c_char,
-        b"-c\0".as_ptr() as *const c_char,
+        c"sh".as_ptr() as *const c_char,
+        c"-c".as_ptr() as *const c_char,
         cmd,
         core::ptr::null(),
     ];
     match spawn(
         pid,
-        b"/bin/sh\0".as_ptr() as *const c_char,
+        c"/bin/sh".as_ptr() as *const c_char,
         fa,
         at,
         argv.as_ptr(),
@@ -725,20 +746,33 @@ pub fn popen(cmd: *const c_char, mode: *const c_char) -> Result<*mut libc::FILE,
         if !cloexec {
             libc::fcntl(ours, libc::F_SETFD, 0);
         }
-        let f = libc::fdopen(ours, if read { b"r\0".as_ptr() } else { b"w\0".as_ptr() } as *const c_char);
+        let f = libc::fdopen(
+            ours,
+            if read { c"r".as_ptr() } else { c"w".as_ptr() } as *const c_char,
+        );
         if f.is_null() {
             libc::close(ours);
             return Err(Errno(crate::hook::errno()));
         }
         POPEN_PID[slot].store(pid, Ordering::Release);
         if POPEN_FILE[slot]
-            .compare_exchange(core::ptr::null_mut(), f, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                core::ptr::null_mut(),
+                f,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_err()
         {
             // Another thread took the slot: find any free one.
             if let Some(s) = POPEN_FILE.iter().position(|x| {
-                x.compare_exchange(core::ptr::null_mut(), f, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
+                x.compare_exchange(
+                    core::ptr::null_mut(),
+                    f,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok()
             }) {
                 POPEN_PID[s].store(pid, Ordering::Release);
             }

@@ -213,11 +213,7 @@ pub fn denied(vpath: &[u8], hpath: &[u8], rule: Option<RuleRef>) {
 /// An exec was planned (info), or a static program runs (warning, once per
 /// session per program: a marker file in the session directory says it was
 /// logged already).
-pub fn exec_event(
-    vpath: &[u8],
-    plan: &sb2_ruletree::exec::Plan,
-    err: Option<sb2_ruletree::Errno>,
-) {
+pub fn exec_event(vpath: &[u8], plan: &sb2_ruletree::exec::Plan, err: Option<sb2_ruletree::Errno>) {
     let stat = err.is_none() && plan.kind == sb2_ruletree::exec::Kind::Static;
     if stat && !(enabled(WARNING) && first_time(plan.file.as_bytes())) && !enabled(INFO) {
         return;

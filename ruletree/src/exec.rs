@@ -114,10 +114,9 @@ impl Items {
     }
     pub fn get(&self, i: usize) -> &[u8] {
         match self.at.get(i) {
-            Some(&(o, l)) if i < self.n => self
-                .buf
-                .get(o as usize..(o + l) as usize)
-                .unwrap_or(&[]),
+            Some(&(o, l)) if i < self.n => {
+                self.buf.get(o as usize..(o + l) as usize).unwrap_or(&[])
+            }
             _ => &[],
         }
     }
@@ -231,7 +230,11 @@ pub fn parse_elf(head: &[u8]) -> Option<Elf> {
         let off = if little { lo | hi << 32 } else { hi | lo << 32 };
         (off as usize, u16_at(54)? as usize, u16_at(56)? as usize)
     } else {
-        (u32_at(28)? as usize, u16_at(42)? as usize, u16_at(44)? as usize)
+        (
+            u32_at(28)? as usize,
+            u16_at(42)? as usize,
+            u16_at(44)? as usize,
+        )
     };
     let mut dynamic = false;
     for i in 0..phnum.min(64) {
@@ -465,7 +468,9 @@ pub fn plan<'t, H: Host>(
             plan.head.insert(0, name_for_script.as_bytes())?;
             let mut ip = PathBuf::new();
             let is_env = basename(interp) == b"env"
-                && arg.is_some_and(|a| !a.starts_with(b"-") && !a.contains(&b' ') && !a.contains(&b'='));
+                && arg.is_some_and(|a| {
+                    !a.starts_with(b"-") && !a.contains(&b' ') && !a.contains(&b'=')
+                });
             if let (true, Some(cmd)) = (is_env, arg) {
                 // `#!/usr/bin/env X`: look X up in the virtual PATH here, so
                 // X is mapped even when env itself would run under qemu.
@@ -485,8 +490,22 @@ pub fn plan<'t, H: Host>(
                 plan.head.insert(0, cmd)?;
             } else {
                 ip.set(interp)?;
-                m = map_prog(ctx, host, None, interp, true, &mut plan.vpath, &mut plan.file)
-                    .map_err(|e| if e == Errno::ENOTDIR { Errno::ENOENT } else { e })?;
+                m = map_prog(
+                    ctx,
+                    host,
+                    None,
+                    interp,
+                    true,
+                    &mut plan.vpath,
+                    &mut plan.file,
+                )
+                .map_err(|e| {
+                    if e == Errno::ENOTDIR {
+                        Errno::ENOENT
+                    } else {
+                        e
+                    }
+                })?;
                 if let Some(a) = arg {
                     plan.head.insert(0, a)?;
                 }
@@ -555,14 +574,9 @@ pub fn plan<'t, H: Host>(
             let argv0 = PathBuf::from_bytes(plan.head.get(0))?;
             plan.head.remove_first();
             let file = PathBuf::from_bytes(plan.file.as_bytes())?;
-            for (i, a) in [
-                qemu,
-                b"-0",
-                argv0.as_bytes(),
-                file.as_bytes(),
-            ]
-            .iter()
-            .enumerate()
+            for (i, a) in [qemu, b"-0", argv0.as_bytes(), file.as_bytes()]
+                .iter()
+                .enumerate()
             {
                 plan.head.insert(i, a)?;
             }

@@ -562,12 +562,16 @@ pub struct PolicyRef<'a> {
 
 impl<'a> PolicyRef<'a> {
     fn s(&self, i: u32) -> &'a [u8] {
-        self.t
-            .str(self.t.u32(self.off + i * 8), self.t.u32(self.off + i * 8 + 4))
+        self.t.str(
+            self.t.u32(self.off + i * 8),
+            self.t.u32(self.off + i * 8 + 4),
+        )
     }
     fn c(&self, i: u32) -> &'a [u8] {
-        self.t
-            .cstr(self.t.u32(self.off + i * 8), self.t.u32(self.off + i * 8 + 4))
+        self.t.cstr(
+            self.t.u32(self.off + i * 8),
+            self.t.u32(self.off + i * 8 + 4),
+        )
     }
     pub fn name(&self) -> &'a [u8] {
         self.s(0)
@@ -599,7 +603,8 @@ impl<'a> ArgvModRef<'a> {
         self.t.strlist(self.t.u32(self.off + 8))
     }
     pub fn new_filename(&self) -> &'a [u8] {
-        self.t.str(self.t.u32(self.off + 12), self.t.u32(self.off + 16))
+        self.t
+            .str(self.t.u32(self.off + 12), self.t.u32(self.off + 16))
     }
     pub fn add_tail(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.t.strlist(self.t.u32(self.off + 20))

@@ -44,13 +44,26 @@ pub fn exec_probe(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: hpath is NUL-terminated (checked); st and head are ours.
     unsafe {
         let mut st: libc::stat = core::mem::zeroed();
-        if libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, hpath.as_ptr(), &mut st, 0) != 0 {
+        if libc::syscall(
+            libc::SYS_newfstatat,
+            libc::AT_FDCWD,
+            hpath.as_ptr(),
+            &mut st,
+            0,
+        ) != 0
+        {
             return Err(last_err());
         }
         if st.st_mode & libc::S_IFMT != libc::S_IFREG {
             return Err(Errno(libc::EACCES));
         }
-        if libc::syscall(libc::SYS_faccessat, libc::AT_FDCWD, hpath.as_ptr(), libc::X_OK) != 0 {
+        if libc::syscall(
+            libc::SYS_faccessat,
+            libc::AT_FDCWD,
+            hpath.as_ptr(),
+            libc::X_OK,
+        ) != 0
+        {
             return Err(Errno(libc::EACCES));
         }
         if head.is_empty() {

@@ -144,7 +144,10 @@ fn check_project(w: &World, mode: &str) {
     // The generator was built for arm64 and ran (through qemu): its output
     // is the target's.
     let table = std::fs::read_to_string(w.work.join("proj/table.h")).unwrap();
-    assert!(table.contains("GEN_LONG 8") && table.contains("\"aarch64\""), "{mode}: {table}");
+    assert!(
+        table.contains("GEN_LONG 8") && table.contains("\"aarch64\""),
+        "{mode}: {table}"
+    );
     let elf = w
         .cmd("aarch64-linux-gnu-readelf")
         .args(["-d", "proj/prog"])
@@ -182,7 +185,15 @@ fn cross_make_project_with_generator_in_emulate_toolchain_mode() {
     let (w, root) = arm64_world("mk-emu");
     assert!(root.join("usr/bin/make").exists());
     check_project(&w, "emulate+toolchain");
-    let o = w.sb2(&["-t", "arm64", "-m", "emulate+toolchain", "sb2-show", "exec", "make"]);
+    let o = w.sb2(&[
+        "-t",
+        "arm64",
+        "-m",
+        "emulate+toolchain",
+        "sb2-show",
+        "exec",
+        "make",
+    ]);
     assert!(stdout(&o).contains("target ELF"), "{}", text(&o));
 }
 
@@ -259,7 +270,10 @@ fn cross_target_programs_exec_target_programs() {
 fn cross_argv0_is_kept_for_target_binaries_and_scripts() {
     // Scratchbox2's test-argv0: relative, absolute and PATH names.
     let (w, _) = arm64_world("argv0");
-    w.write("bin/a0.c", "#include <stdio.h>\nint main(int c, char **v) { printf(\"%s\\n\", v[0]); return 0; }\n");
+    w.write(
+        "bin/a0.c",
+        "#include <stdio.h>\nint main(int c, char **v) { printf(\"%s\\n\", v[0]); return 0; }\n",
+    );
     let o = w.sb2(&["-t", "arm64", "gcc", "-o", "bin/a0", "bin/a0.c"]);
     assert!(o.status.success(), "{}", text(&o));
     let abs = w.work.join("bin/a0");
@@ -295,7 +309,10 @@ fn cross_gnu_hello_configure_and_make() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    let o = w.sh(&["-t", "arm64"], "./configure >configure.out 2>&1 && make >make.out 2>&1");
+    let o = w.sh(
+        &["-t", "arm64"],
+        "./configure >configure.out 2>&1 && make >make.out 2>&1",
+    );
     let log = |f: &str| std::fs::read_to_string(w.work.join(f)).unwrap_or_default();
     assert!(
         o.status.success(),
@@ -337,17 +354,22 @@ fn host_arch_target_root_programs_load_the_roots_libc() {
         let o = w.sb2(&a);
         let maps = stdout(&o);
         assert!(
-            maps.lines().any(|l| l.ends_with(&format!("{r}/usr/lib/x86_64-linux-gnu/libc.so.6"))),
+            maps.lines()
+                .any(|l| l.ends_with(&format!("{r}/usr/lib/x86_64-linux-gnu/libc.so.6"))),
             "{cmd:?}: {}",
             text(&o)
         );
         assert!(
-            maps.lines().any(|l| l.contains(&format!("{r}/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"))),
+            maps.lines().any(|l| l.contains(&format!(
+                "{r}/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+            ))),
             "{cmd:?}: {}",
             text(&o)
         );
         assert!(
-            !maps.lines().any(|l| l.ends_with(" /usr/lib/x86_64-linux-gnu/libc.so.6")),
+            !maps
+                .lines()
+                .any(|l| l.ends_with(" /usr/lib/x86_64-linux-gnu/libc.so.6")),
             "{cmd:?}: {}",
             text(&o)
         );
@@ -356,5 +378,9 @@ fn host_arch_target_root_programs_load_the_roots_libc() {
     let o = w.sb2(&["-t", "amd64", "-e", "sh", "-c", "echo $0"]);
     assert_eq!(stdout(&o), "sh\n", "{}", text(&o));
     let o = w.sb2(&["-t", "amd64", "-e", "sb2-show", "exec", "ls"]);
-    assert!(stdout(&o).contains("policy:  Target") && stdout(&o).contains("--argv0 ls"), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("policy:  Target") && stdout(&o).contains("--argv0 ls"),
+        "{}",
+        text(&o)
+    );
 }

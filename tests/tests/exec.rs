@@ -109,7 +109,10 @@ fn exec_argv0_kept_for_scripts_and_binaries_by_relative_absolute_and_path_names(
     // as $0 / argv[0] is what the caller passed.
     let w = World::new("argv0");
     w.write("bin/s.sh", "#!/bin/sh\necho \"$0\"\n");
-    w.write("bin/b.c", "#include <stdio.h>\nint main(int c, char **v) { printf(\"%s\\n\", v[0]); return 0; }\n");
+    w.write(
+        "bin/b.c",
+        "#include <stdio.h>\nint main(int c, char **v) { printf(\"%s\\n\", v[0]); return 0; }\n",
+    );
     let o = w
         .cmd("gcc")
         .args(["-o", "bin/b", "bin/b.c"])
@@ -138,7 +141,10 @@ fn exec_argv0_kept_for_scripts_and_binaries_by_relative_absolute_and_path_names(
 fn exec_env_shebang_finds_the_interpreter_in_the_virtual_path() {
     require("python3");
     let w = World::new("envpy");
-    w.write("py", "#!/usr/bin/env python3\nimport sys\nprint('py', sys.argv[0], sys.argv[1:])\n");
+    w.write(
+        "py",
+        "#!/usr/bin/env python3\nimport sys\nprint('py', sys.argv[0], sys.argv[1:])\n",
+    );
     let o = w.cmd("chmod").args(["+x", "py"]).output().unwrap();
     assert!(o.status.success());
     let o = w.sb2(&["./py", "a", "b c"]);
@@ -191,7 +197,10 @@ fn exec_errors_are_the_kernels() {
 #[test]
 fn exec_static_binary_runs_and_is_logged_once() {
     let w = World::new("static");
-    w.write("st.c", "#include <stdio.h>\nint main(void) { puts(\"static ok\"); return 0; }\n");
+    w.write(
+        "st.c",
+        "#include <stdio.h>\nint main(void) { puts(\"static ok\"); return 0; }\n",
+    );
     let o = w
         .cmd("gcc")
         .args(["-static", "-o", "st", "st.c"])
@@ -211,7 +220,13 @@ fn exec_static_binary_runs_and_is_logged_once() {
         .flatten()
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
         .collect();
-    let events: Vec<&str> = log.lines().filter(|l| l.contains("\"ev\":\"static\"")).collect();
+    let events: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"ev\":\"static\""))
+        .collect();
     assert_eq!(events.len(), 1, "{log}");
-    assert!(events[0].contains("not mapped") && events[0].contains("/st\""), "{log}");
+    assert!(
+        events[0].contains("not mapped") && events[0].contains("/st\""),
+        "{log}"
+    );
 }

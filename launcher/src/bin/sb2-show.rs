@@ -185,7 +185,11 @@ fn exec(ctx: &sb2_ruletree::mapping::Ctx, argv: &[std::ffi::OsString]) -> Result
             "rewrite: {} -> {}{}",
             s(m.name()),
             s(m.new_filename()),
-            if m.disable_mapping() { " (mapping disabled)" } else { "" }
+            if m.disable_mapping() {
+                " (mapping disabled)"
+            } else {
+                ""
+            }
         );
     }
     println!("file:    {}", s(p.file.as_bytes()));
