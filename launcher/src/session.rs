@@ -436,6 +436,8 @@ fn cpu_constants(target: &Target) -> Result<Vec<(String, String)>> {
     ));
     v.push(("binfmt_name".into(), name));
     v.push(("cpu_transparency".into(), path));
+    let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
+    v.push(("cpu_transparency_args".into(), args.join(" ")));
     Ok(v)
 }
 

@@ -30,8 +30,12 @@ use sb2_ruletree::Errno;
 
 type Env = *const *const c_char;
 
-/// "SB2_SESSION_DIR=..." as this process got it.
+/// "SB2_SESSION_DIR=..." and "SB2_SESSION_MODE=..." as this process got
+/// them.
 static SESSION_ENTRY: AtomicPtr<c_char> = AtomicPtr::new(core::ptr::null_mut());
+static MODE_ENTRY: AtomicPtr<c_char> = AtomicPtr::new(core::ptr::null_mut());
+/// Names the file the exec pipeline started (see `replan_if_unplanned`).
+const EXECED: &[u8] = b"__SB2_EXECED";
 /// Our `LD_PRELOAD` entry (`.../$PLATFORM/libsb2.so`, the tree's
 /// `preload_entry`; the ruletree mapping lives as long as the process).
 static LIB: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
@@ -44,6 +48,10 @@ pub fn init(tree: &sb2_ruletree::format::Tree<'static>) {
     };
     LIB.store(lib.as_ptr() as *mut u8, Ordering::Release);
     LIB_LEN.store(lib.len(), Ordering::Release);
+    if let Some(v) = crate::state::env(crate::state::MODE_VAR) {
+        let entry = v.as_ptr().wrapping_sub(crate::state::MODE_VAR.len() + 1);
+        MODE_ENTRY.store(entry as *mut c_char, Ordering::Release);
+    }
     if let Some(v) = crate::state::env(crate::state::SESSION_VAR) {
         let entry = v.as_ptr().wrapping_sub(crate::state::SESSION_VAR.len() + 1);
         SESSION_ENTRY.store(entry as *mut c_char, Ordering::Release);
@@ -192,7 +200,17 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
     let sess_key = &sess[..crate::state::SESSION_VAR.len() + 1];
     let lib = our_lib();
     let (mut n, mut has_session, mut preload, mut has_lib, mut text) = (0, false, None, false, 0);
+    let mode = MODE_ENTRY.load(Ordering::Acquire);
+    let mode_key: &[u8] = if mode.is_null() {
+        b""
+    } else {
+        &bytes(mode)[..crate::state::MODE_VAR.len() + 1]
+    };
+    let mut has_mode = mode.is_null();
     for e in entries(envp) {
+        if !has_mode && e.starts_with(mode_key) {
+            has_mode = true;
+        }
         if e.starts_with(sess_key) {
             has_session = true;
         } else if let Some(v) = e.strip_prefix(b"LD_PRELOAD=") {
@@ -201,12 +219,12 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
         }
         n += 1;
     }
-    if has_session && has_lib && extra.is_empty() {
+    if has_session && has_lib && has_mode && extra.is_empty() {
         return Ok(f(envp));
     }
     text += b"LD_PRELOAD=".len() + lib.len() + 1 + preload.map_or(0, <[u8]>::len) + 1;
     text += extra.iter().map(|e| e.len() + 1).sum::<usize>();
-    let slots = n + 3 + extra.len();
+    let slots = n + 4 + extra.len();
     let block = Block::new(slots * core::mem::size_of::<*const c_char>() + text)?;
     let mut w = Writer::new(&block, slots);
     for e in entries(envp) {
@@ -226,7 +244,13 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
     if !has_session {
         w.ptr(session);
     }
-    for x in extra.iter() {
+    if !has_mode {
+        let m = MODE_ENTRY.load(Ordering::Acquire);
+        if !m.is_null() {
+            w.ptr(m);
+        }
+    }
+    for x in extra.iter().filter(|x| x.contains(&b'=')) {
         w.string(&[x]);
     }
     Ok(f(w.finish()))
@@ -252,6 +276,23 @@ pub fn exec(
     follow: bool,
     run: Run,
 ) -> Result<i32, Errno> {
+    let mut found = PathBuf::new();
+    exec_found(dirfd, path, argv, envp, search, follow, &mut found, run)
+}
+
+/// [`exec`], leaving in `found` the program's name as exec'd (after the
+/// PATH search).
+#[allow(clippy::too_many_arguments)]
+fn exec_found(
+    dirfd: Option<i32>,
+    path: *const c_char,
+    argv: Env,
+    envp: Env,
+    search: bool,
+    follow: bool,
+    found: &mut PathBuf,
+    run: Run,
+) -> Result<i32, Errno> {
     let ctx = crate::state::ctx()?;
     let mut vin = PathBuf::new();
     read_path(path, &mut vin)?;
@@ -266,17 +307,26 @@ pub fn exec(
     };
     let mut plan = Plan::new();
     let r = xexec::plan(&ctx, &Cached, &req, &mut plan);
+    found.set(plan.given.as_bytes())?;
     if crate::log::enabled(crate::log::INFO) || (r.is_ok() && plan.kind == Kind::Static) {
         crate::log::exec_event(vin.as_bytes(), &plan, r.err());
     }
     r?;
+    let mut e = PathBuf::new();
+    e.push(crate::state::POLICY_VAR)?;
     if let Some(p) = plan.policy {
-        let mut e = PathBuf::new();
-        e.push(crate::state::POLICY_VAR)?;
         e.push(b"=")?;
         e.push(p.name())?;
-        plan.env.push(e.as_bytes())?;
     }
+    // (A bare name removes a stale policy inherited from the parent.)
+    plan.env.push(e.as_bytes())?;
+    // What we exec'd: a process that finds another marker was started
+    // without this pipeline (by a target program under qemu) and re-plans
+    // itself (see `replan_if_unplanned`).
+    e.set(EXECED)?;
+    e.push(b"=")?;
+    e.push(plan.file.as_bytes())?;
+    plan.env.push(e.as_bytes())?;
     let rest = entries(argv).skip(1);
     let n = plan.head.len()
         + rest.clone().count()
@@ -355,28 +405,109 @@ fn sh_fallback(path: *const c_char, argv: Env, envp: Env) -> Result<i32, Errno> 
 }
 
 /// fexecve / execveat(fd, "", AT_EMPTY_PATH): the program is the open
-/// file; its host path (from /proc) goes through the same pipeline.
+/// file. Host ELF (or anything unreadable) is run from the fd itself (an
+/// fd may be all there is: memfd, deleted file); otherwise its path goes
+/// through the same pipeline.
 pub fn exec_fd(fd: i32, argv: Env, envp: Env, real: impl FnOnce(Env) -> i32) -> Result<i32, Errno> {
+    let mut head = [0u8; xexec::HEAD];
+    // SAFETY: reading the caller's fd into our buffer.
+    let n = unsafe { libc::syscall(libc::SYS_pread64, fd, head.as_mut_ptr(), head.len(), 0) };
+    let direct = n <= 0
+        || head
+            .get(..n as usize)
+            .is_some_and(|hd| xexec::parse_elf(hd).is_some_and(|e| xexec::host_machine(e.machine)));
     let mut h = PathBuf::new();
-    Cached.fd_path(fd, &mut h)?;
     let ctx = crate::state::ctx()?;
     let mut v = PathBuf::new();
-    crate::path::unmap(&ctx, h.as_bytes(), sb2_ruletree::class::EXEC, &mut v)?;
-    let mut plan = Plan::new();
-    let mut head = [0u8; xexec::HEAD];
-    let n = Cached.exec_probe(h.with_nul(), &mut head)?;
-    let direct = head
-        .get(..n)
-        .is_some_and(|hd| xexec::parse_elf(hd).is_some_and(|e| xexec::host_machine(e.machine)));
-    if direct {
-        // Host ELF: run the open file itself (an fd may be all there is).
-        let _ = &mut plan;
+    if direct
+        || Cached.fd_path(fd, &mut h).is_err()
+        || crate::path::unmap(&ctx, h.as_bytes(), sb2_ruletree::class::EXEC, &mut v).is_err()
+    {
         return with_session_env(envp, &Items::default(), real);
     }
     let p = v.as_ptr();
     exec(None, p, argv, envp, false, true, &mut |f, a, e| {
         real_execve(f, a, e)
     })
+}
+
+/// Called from the library's constructor. A process whose `__SB2_EXECED`
+/// does not name its own executable was exec'd without the pipeline: by a
+/// target program under qemu (its execs go straight to the kernel, which
+/// finds the host's `/usr/bin/gcc` where the session means the cross
+/// compiler, or the host's `/bin/sh` where emulate means the target's).
+/// If the pipeline would have run something else, run that now, with the
+/// same argv; otherwise go on.
+pub fn replan_if_unplanned(argv: Env) {
+    let Ok(ctx) = crate::state::ctx() else {
+        return;
+    };
+    let mut exe: libc::stat = unsafe { core::mem::zeroed() };
+    if !stat_ok(c"/proc/self/exe".as_ptr(), &mut exe) {
+        return;
+    }
+    if let Some(m) = crate::state::env(EXECED) {
+        let mut p = PathBuf::new();
+        let mut st: libc::stat = unsafe { core::mem::zeroed() };
+        if p.set(m).is_ok() && stat_ok(p.as_ptr(), &mut st) && same(&st, &exe) {
+            return;
+        }
+    }
+    // SAFETY: getauxval has no preconditions; AT_EXECFN is the filename
+    // given to execve, NUL-terminated, on the initial stack.
+    let execfn = unsafe { libc::getauxval(libc::AT_EXECFN) } as *const c_char;
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // Only a program exec'd directly (a script's interpreter has another
+    // executable than its name).
+    if execfn.is_null() || !stat_ok(execfn, &mut st) || !same(&st, &exe) {
+        return;
+    }
+    let argv0 = entries(argv).next().unwrap_or(b"");
+    let req = ExecReq {
+        dirfd: None,
+        path: bytes(execfn),
+        argv0,
+        search: None,
+        follow: true,
+    };
+    let mut plan = Plan::new();
+    if xexec::plan(&ctx, &Cached, &req, &mut plan).is_err() {
+        return;
+    }
+    let mut f: libc::stat = unsafe { core::mem::zeroed() };
+    let unchanged = matches!(plan.kind, Kind::Host | Kind::Static | Kind::Unknown)
+        && plan.argvmod.is_none()
+        && stat_ok(plan.file.as_ptr(), &mut f)
+        && same(&f, &exe);
+    if unchanged {
+        return;
+    }
+    let _ = exec(
+        None,
+        execfn,
+        argv,
+        core::ptr::null(),
+        false,
+        true,
+        &mut |f, a, e| real_execve(f, a, e),
+    );
+}
+
+fn stat_ok(p: *const c_char, st: &mut libc::stat) -> bool {
+    // SAFETY: NUL-terminated path, our buffer.
+    unsafe {
+        libc::syscall(
+            libc::SYS_newfstatat,
+            libc::AT_FDCWD,
+            p,
+            st as *mut libc::stat,
+            0,
+        ) == 0
+    }
+}
+
+fn same(a: &libc::stat, b: &libc::stat) -> bool {
+    a.st_dev == b.st_dev && a.st_ino == b.st_ino
 }
 
 /// Is this process the CPU transparency command (qemu) of the session? If
@@ -474,6 +605,12 @@ fn enter_binfmt(tree: &sb2_ruletree::format::Tree) {
         if libc::syscall(libc::SYS_faccessat, libc::AT_FDCWD, p.as_ptr(), libc::F_OK) == 0 {
             return;
         }
+        // binfmt_misc instances per user namespace came with Linux 6.7: on
+        // older kernels do not enter namespaces for nothing.
+        let mut u: libc::utsname = core::mem::zeroed();
+        if libc::syscall(libc::SYS_uname, &mut u) != 0 || !kernel_at_least(&u, 6, 7) {
+            return;
+        }
         let uid = libc::syscall(libc::SYS_getuid) as u32;
         let gid = libc::syscall(libc::SYS_getgid) as u32;
         if libc::syscall(libc::SYS_unshare, libc::CLONE_NEWUSER | libc::CLONE_NEWNS) != 0 {
@@ -498,8 +635,27 @@ fn enter_binfmt(tree: &sb2_ruletree::format::Tree) {
             write_file(b"/proc/self/setgroups\0", b"deny");
             write_file(b"/proc/self/uid_map\0", id_map(&mut line, uid, 0));
             write_file(b"/proc/self/gid_map\0", id_map(&mut line, gid, 0));
+            // The new namespace gave us every capability in it: drop them,
+            // qemu and its guest run as the user they were.
+            let hdr = [0x2008_0522u32, 0]; // _LINUX_CAPABILITY_VERSION_3, this process
+            let data = [0u32; 6];
+            libc::syscall(libc::SYS_capset, hdr.as_ptr(), data.as_ptr());
         }
     }
+}
+
+/// Is the running kernel (from `uname`) at least `maj.min`?
+fn kernel_at_least(u: &libc::utsname, maj: u32, min: u32) -> bool {
+    let mut nums = [0u32; 2];
+    let mut i = 0;
+    for c in u.release.iter().map(|c| *c as u8) {
+        match c {
+            b'0'..=b'9' => nums[i] = nums[i].saturating_mul(10).saturating_add((c - b'0') as u32),
+            b'.' if i == 0 => i = 1,
+            _ => break,
+        }
+    }
+    (nums[0], nums[1]) >= (maj, min)
 }
 
 /// uname: the real answer with `machine` replaced by the target's.
@@ -685,10 +841,14 @@ pub fn system(cmd: *const c_char) -> Result<i32, Errno> {
     }
 }
 
-/// Streams opened by our popen and their children, for pclose.
+/// Streams opened by our popen: FILE, its fd and child, for pclose. A
+/// slot is claimed by swapping its FILE from null to `CLAIMED` first.
 const POPEN_SLOTS: usize = 64;
+const CLAIMED: *mut libc::FILE = 1 as *mut libc::FILE;
 static POPEN_FILE: [AtomicPtr<libc::FILE>; POPEN_SLOTS] =
     [const { AtomicPtr::new(core::ptr::null_mut()) }; POPEN_SLOTS];
+static POPEN_FD: [core::sync::atomic::AtomicI32; POPEN_SLOTS] =
+    [const { core::sync::atomic::AtomicI32::new(-1) }; POPEN_SLOTS];
 static POPEN_PID: [core::sync::atomic::AtomicI32; POPEN_SLOTS] =
     [const { core::sync::atomic::AtomicI32::new(0) }; POPEN_SLOTS];
 
@@ -707,13 +867,25 @@ pub fn popen(cmd: *const c_char, mode: *const c_char) -> Result<*mut libc::FILE,
     let cloexec = m.contains(&b'e');
     let slot = POPEN_FILE
         .iter()
-        .position(|f| f.load(Ordering::Acquire).is_null())
+        .position(|f| {
+            f.compare_exchange(
+                core::ptr::null_mut(),
+                CLAIMED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+        })
         .ok_or(Errno(libc::EMFILE))?;
+    let release = |e: Errno| {
+        POPEN_FILE[slot].store(core::ptr::null_mut(), Ordering::Release);
+        e
+    };
     // SAFETY: libc pipe/spawn-file-action/fdopen calls on our locals.
     unsafe {
         let mut fds = [0i32; 2];
         if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
-            return Err(Errno(crate::hook::errno()));
+            return Err(release(Errno(crate::hook::errno())));
         }
         let (ours, theirs, target) = if read {
             (fds[0], fds[1], 1)
@@ -722,14 +894,15 @@ pub fn popen(cmd: *const c_char, mode: *const c_char) -> Result<*mut libc::FILE,
         };
         let mut fa: libc::posix_spawn_file_actions_t = core::mem::zeroed();
         libc::posix_spawn_file_actions_init(&mut fa);
-        libc::posix_spawn_file_actions_adddup2(&mut fa, theirs, target);
-        // POSIX: the child closes the streams of earlier popen calls.
-        for f in &POPEN_FILE {
-            let p = f.load(Ordering::Acquire);
-            if !p.is_null() {
-                libc::posix_spawn_file_actions_addclose(&mut fa, libc::fileno(p));
+        // POSIX: the child closes the streams of earlier popen calls (first:
+        // one of their fds may be the one the pipe goes to).
+        for fd in &POPEN_FD {
+            let fd = fd.load(Ordering::Acquire);
+            if fd >= 0 && fd != theirs {
+                libc::posix_spawn_file_actions_addclose(&mut fa, fd);
             }
         }
+        libc::posix_spawn_file_actions_adddup2(&mut fa, theirs, target);
         let mut pid: libc::pid_t = 0;
         let r = spawn_sh(
             cmd,
@@ -741,42 +914,20 @@ pub fn popen(cmd: *const c_char, mode: *const c_char) -> Result<*mut libc::FILE,
         libc::close(theirs);
         if r != 0 {
             libc::close(ours);
-            return Err(Errno(r));
+            return Err(release(Errno(r)));
         }
         if !cloexec {
             libc::fcntl(ours, libc::F_SETFD, 0);
         }
-        let f = libc::fdopen(
-            ours,
-            if read { c"r".as_ptr() } else { c"w".as_ptr() } as *const c_char,
-        );
+        let f = libc::fdopen(ours, if read { c"r".as_ptr() } else { c"w".as_ptr() });
         if f.is_null() {
+            let e = Errno(crate::hook::errno());
             libc::close(ours);
-            return Err(Errno(crate::hook::errno()));
+            return Err(release(e));
         }
         POPEN_PID[slot].store(pid, Ordering::Release);
-        if POPEN_FILE[slot]
-            .compare_exchange(
-                core::ptr::null_mut(),
-                f,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .is_err()
-        {
-            // Another thread took the slot: find any free one.
-            if let Some(s) = POPEN_FILE.iter().position(|x| {
-                x.compare_exchange(
-                    core::ptr::null_mut(),
-                    f,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                )
-                .is_ok()
-            }) {
-                POPEN_PID[s].store(pid, Ordering::Release);
-            }
-        }
+        POPEN_FD[slot].store(ours, Ordering::Release);
+        POPEN_FILE[slot].store(f, Ordering::Release);
         Ok(f)
     }
 }
@@ -790,6 +941,7 @@ pub fn pclose(f: *mut libc::FILE, real: impl FnOnce(*mut libc::FILE) -> i32) -> 
         return Ok(real(f));
     };
     let pid = POPEN_PID[i].load(Ordering::Acquire);
+    POPEN_FD[i].store(-1, Ordering::Release);
     POPEN_FILE[i].store(core::ptr::null_mut(), Ordering::Release);
     // SAFETY: the stream is ours (from fdopen); waiting for our child.
     unsafe {

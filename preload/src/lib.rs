@@ -29,13 +29,30 @@ mod table;
 /// them here would cost every exec more than the rest of our start-up.
 /// (A vfork child may be the first caller; `dlsym` is safe there, since the
 /// suspended parent cannot be inside the loader while it waits in vfork.)
-extern "C" fn sb2_init() {
+///
+/// glibc passes `argc, argv, envp` to `.init_array` functions: a process
+/// exec'd without the exec pipeline re-plans itself with them
+/// ([`exec::replan_if_unplanned`]).
+extern "C" fn sb2_init(
+    _argc: core::ffi::c_int,
+    argv: *const *const core::ffi::c_char,
+    _envp: *const *const core::ffi::c_char,
+) {
     state::init();
+    if state::active() {
+        exec::replan_if_unplanned(argv);
+    }
 }
+
+type InitFn = extern "C" fn(
+    core::ffi::c_int,
+    *const *const core::ffi::c_char,
+    *const *const core::ffi::c_char,
+);
 
 #[used]
 #[link_section = ".init_array"]
-static INIT: extern "C" fn() = sb2_init;
+static INIT: InitFn = sb2_init;
 
 /// Version and hook table, read by `sb2-show hooks` through `dlopen`.
 #[no_mangle]

@@ -83,6 +83,9 @@ __attribute__((visibility("default"))) int execle(const char *path, const char *
 	}
 	const char *argv[n + 1];
 	fill(argv, arg, ap, n);
+	/* fill() stopped before the NULL that ends the list; envp follows it. */
+	if (arg)
+		(void)va_arg(ap, const char *);
 	char *const *envp = va_arg(ap, char *const *);
 	va_end(ap);
 	return execve(path, (char *const *)argv, envp);

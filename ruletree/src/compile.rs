@@ -344,6 +344,20 @@ fn compile_mode(input: &Input, mode: &str, file: &Path) -> Result<Mode, CompileE
     Ok(m)
 }
 
+// The host's loader and multiarch directory (`lib/<this>`).
+#[cfg(target_arch = "x86_64")]
+const HOST_LD_SO: &str = "ld-linux-x86-64.so.2";
+#[cfg(target_arch = "x86_64")]
+const HOST_MULTIARCH: &str = "x86_64-linux-gnu";
+#[cfg(target_arch = "aarch64")]
+const HOST_LD_SO: &str = "ld-linux-aarch64.so.1";
+#[cfg(target_arch = "aarch64")]
+const HOST_MULTIARCH: &str = "aarch64-linux-gnu";
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const HOST_LD_SO: &str = "ld-linux.so.2";
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const HOST_MULTIARCH: &str = "unknown-linux-gnu";
+
 /// Library directories of a root for its ld.so's `--library-path`, and the
 /// ld.so itself: the multiarch and plain lib dirs that exist, and the first
 /// `ld-linux*.so*` that is a regular file in them (no symlink is followed:
@@ -360,7 +374,7 @@ fn root_loader(root: &str) -> (Vec<u8>, Vec<u8>) {
                     p.is_dir()
                         && p.file_name()
                             .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.ends_with("-linux-gnu") || n.contains("-linux-gnu"))
+                            .is_some_and(|n| n == HOST_MULTIARCH)
                 })
                 .collect();
             multi.sort();
@@ -377,7 +391,8 @@ fn root_loader(root: &str) -> (Vec<u8>, Vec<u8>) {
             names.sort();
             for p in names {
                 let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                if n.starts_with("ld-linux") && n.contains(".so") {
+                // The loader for programs of this host's machine only.
+                if n == HOST_LD_SO {
                     if let Ok(md) = std::fs::symlink_metadata(&p) {
                         if md.is_file() {
                             ld_so = p.display().to_string().into_bytes();

@@ -131,6 +131,9 @@ pub struct Plan<'t> {
     pub file: PathBuf,
     /// The virtual path of the program finally run (after `#!`).
     pub vpath: PathBuf,
+    /// The program's name as exec'd: the caller's path, or `dir/name`
+    /// found along PATH.
+    pub given: PathBuf,
     pub kind: Kind,
     pub policy: Option<PolicyRef<'t>>,
     pub argvmod: Option<ArgvModRef<'t>>,
@@ -148,6 +151,7 @@ impl<'t> Plan<'t> {
         Plan {
             file: PathBuf::new(),
             vpath: PathBuf::new(),
+            given: PathBuf::new(),
             kind: Kind::Unknown,
             policy: None,
             argvmod: None,
@@ -207,7 +211,7 @@ pub fn parse_elf(head: &[u8]) -> Option<Elf> {
     let class64 = *head.get(4)? == 2;
     let little = *head.get(5)? == 1;
     let u16_at = |o: usize| -> Option<u16> {
-        let b = head.get(o..o + 2)?;
+        let b = head.get(o..o.checked_add(2)?)?;
         Some(if little {
             u16::from_le_bytes([b[0], b[1]])
         } else {
@@ -215,7 +219,7 @@ pub fn parse_elf(head: &[u8]) -> Option<Elf> {
         })
     };
     let u32_at = |o: usize| -> Option<u32> {
-        let b = head.get(o..o + 4)?;
+        let b = head.get(o..o.checked_add(4)?)?;
         let a = [b[0], b[1], b[2], b[3]];
         Some(if little {
             u32::from_le_bytes(a)
@@ -238,7 +242,8 @@ pub fn parse_elf(head: &[u8]) -> Option<Elf> {
     };
     let mut dynamic = false;
     for i in 0..phnum.min(64) {
-        match u32_at(phoff + i * phentsize) {
+        let at = phoff.saturating_add(i.saturating_mul(phentsize));
+        match u32_at(at) {
             Some(3) => {
                 dynamic = true;
                 break;
@@ -256,6 +261,17 @@ pub fn parse_elf(head: &[u8]) -> Option<Elf> {
         machine,
         dynamic,
     })
+}
+
+/// The host's own machine (the one its ld.so loads).
+pub fn native_machine(m: u16) -> bool {
+    if cfg!(target_arch = "x86_64") {
+        m == 62
+    } else if cfg!(target_arch = "aarch64") {
+        m == 183
+    } else {
+        false
+    }
 }
 
 /// ELF machines this host runs natively.
@@ -407,14 +423,14 @@ pub fn plan<'t, H: Host>(
     req: &ExecReq,
     plan: &mut Plan<'t>,
 ) -> Result<(), Errno> {
-    let mut given = PathBuf::new();
+    let given = &mut plan.given;
     let mut m = match req.search {
         Some(search) if !req.path.contains(&b'/') && !req.path.is_empty() => search_path(
             ctx,
             host,
             req.path,
             search,
-            &mut given,
+            given,
             &mut plan.vpath,
             &mut plan.file,
         )?,
@@ -528,7 +544,10 @@ pub fn plan<'t, H: Host>(
             let ld_so = plan.policy.map(|p| p.ld_so()).unwrap_or(b"\0");
             if !elf.dynamic {
                 plan.kind = Kind::Static;
-            } else if ld_so.len() > 1 {
+            } else if ld_so.len() > 1
+                && native_machine(elf.machine)
+                && elf.class64 == cfg!(target_pointer_width = "64")
+            {
                 plan.kind = Kind::RootLoader;
                 let argv0 = PathBuf::from_bytes(plan.head.get(0))?;
                 plan.head.remove_first();

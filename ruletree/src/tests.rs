@@ -284,3 +284,48 @@ fn rule_choice_is_shared_by_a_directory_only_when_siblings_cannot_differ() {
     assert!(!uniform("/etc/other", 1));
     assert!(uniform("/etc/a/b", 2));
 }
+
+#[test]
+fn shebang_lines_parse_like_the_kernel() {
+    use crate::exec::parse_shebang;
+    assert_eq!(
+        parse_shebang(b"#!/bin/sh\necho"),
+        Some((&b"/bin/sh"[..], None))
+    );
+    assert_eq!(
+        parse_shebang(b"#! /usr/bin/env  python3 \r\nx"),
+        Some((&b"/usr/bin/env"[..], Some(&b"python3"[..])))
+    );
+    // Everything after the interpreter is one argument.
+    assert_eq!(
+        parse_shebang(b"#!/bin/sh -e -x\n"),
+        Some((&b"/bin/sh"[..], Some(&b"-e -x"[..])))
+    );
+    assert_eq!(parse_shebang(b"#!\n"), None);
+    assert_eq!(parse_shebang(b"echo hi\n"), None);
+}
+
+#[test]
+fn elf_headers_tell_machine_and_linking() {
+    use crate::exec::{host_machine, parse_elf};
+    let me = std::fs::read("/proc/self/exe").unwrap();
+    let e = parse_elf(&me[..1024]).unwrap();
+    assert!(host_machine(e.machine) && e.class64 && e.little);
+    assert!(e.dynamic);
+    // A minimal static aarch64 header: no PT_INTERP among its headers.
+    let mut h = vec![0u8; 1024];
+    h[..4].copy_from_slice(b"\x7fELF");
+    h[4] = 2;
+    h[5] = 1;
+    h[18..20].copy_from_slice(&183u16.to_le_bytes());
+    h[32..40].copy_from_slice(&64u64.to_le_bytes());
+    h[54..56].copy_from_slice(&56u16.to_le_bytes());
+    h[56..58].copy_from_slice(&1u16.to_le_bytes());
+    h[64..68].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+    let e = parse_elf(&h).unwrap();
+    assert_eq!(e.machine, 183);
+    assert!(!e.dynamic && !host_machine(e.machine) || cfg!(target_arch = "aarch64"));
+    h[64..68].copy_from_slice(&3u32.to_le_bytes()); // PT_INTERP
+    assert!(parse_elf(&h).unwrap().dynamic);
+    assert_eq!(parse_elf(b"#!/bin/sh\n"), None);
+}

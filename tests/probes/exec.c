@@ -31,6 +31,9 @@ int probe(const char *fn, int argc, char **argv) {
     }
     CASE("execv") { environ = env; execv(prog, args); return out_int(fn, -1, errno); }
     CASE("execvp") { environ = env; execvp(prog, args); return out_int(fn, -1, errno); }
+    CASE("execl") { environ = env; execl(prog, prog, (char *)NULL); return out_int(fn, -1, errno); }
+    CASE("execle") { execle(prog, prog, (char *)NULL, env); return out_int(fn, -1, errno); }
+    CASE("execlp") { environ = env; execlp(prog, prog, (char *)NULL); return out_int(fn, -1, errno); }
     CASE("execveat") { execveat(AT_FDCWD, prog, args, env, 0); return out_int(fn, -1, errno); }
     CASE("system") {
         environ = env;

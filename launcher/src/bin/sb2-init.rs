@@ -141,6 +141,19 @@ fn run(cli: Cli) -> Result<()> {
         set("COMPILER", &path);
         set("COMPILER_TRIPLET", &machine);
         set("COMPILER_VERSION", &version);
+        // Where it finds its programs and libraries (`-print-search-dirs`),
+        // for sb2-config showtarget and for rules that need them.
+        if let Ok(dirs) = compiler_info(c, "-print-search-dirs") {
+            for line in dirs.lines() {
+                if let Some(v) = line.strip_prefix("programs: =") {
+                    set("COMPILER_PROGRAM_DIRS", v);
+                } else if let Some(v) = line.strip_prefix("libraries: =") {
+                    set("COMPILER_LIBRARY_DIRS", v);
+                } else if let Some(v) = line.strip_prefix("install: ") {
+                    set("COMPILER_INSTALL_DIR", v);
+                }
+            }
+        }
         if arch.is_none() {
             arch = machine.split('-').next().map(str::to_string);
         }
@@ -187,9 +200,11 @@ fn run(cli: Cli) -> Result<()> {
 
 fn which(prog: &str) -> Option<String> {
     if prog.contains('/') {
-        return Path::new(prog)
-            .canonicalize()
+        // Absolute, but not canonical: the name (aarch64-linux-gnu-gcc)
+        // gives the tool prefix, its target (gcc-12) would not.
+        return std::path::absolute(prog)
             .ok()
+            .filter(|p| p.is_file())
             .and_then(|p| p.to_str().map(str::to_string));
     }
     std::env::var_os("PATH").and_then(|path| {
