@@ -844,7 +844,7 @@ pub fn system(cmd: *const c_char) -> Result<i32, Errno> {
 /// Streams opened by our popen: FILE, its fd and child, for pclose. A
 /// slot is claimed by swapping its FILE from null to `CLAIMED` first.
 const POPEN_SLOTS: usize = 64;
-const CLAIMED: *mut libc::FILE = 1 as *mut libc::FILE;
+const CLAIMED: *mut libc::FILE = core::ptr::dangling_mut::<libc::FILE>();
 static POPEN_FILE: [AtomicPtr<libc::FILE>; POPEN_SLOTS] =
     [const { AtomicPtr::new(core::ptr::null_mut()) }; POPEN_SLOTS];
 static POPEN_FD: [core::sync::atomic::AtomicI32; POPEN_SLOTS] =
