@@ -439,29 +439,41 @@ pub fn exec_fd(fd: i32, argv: Env, envp: Env, real: impl FnOnce(Env) -> i32) -> 
 /// If the pipeline would have run something else, run that now, with the
 /// same argv; otherwise go on.
 pub fn replan_if_unplanned(argv: Env) {
-    let Ok(ctx) = crate::state::ctx() else {
+    // Small stack frame here: every process runs this, and each page of a
+    // big frame is probed (a page fault on a fresh stack). The planning
+    // itself is in `replan`.
+    // SAFETY: getauxval has no preconditions; AT_EXECFN is the filename
+    // given to execve, NUL-terminated, on the initial stack.
+    let execfn = unsafe { libc::getauxval(libc::AT_EXECFN) } as *const c_char;
+    let marker = crate::state::env(EXECED);
+    // The common case, without a system call: we exec'd exactly this file.
+    if !execfn.is_null() && marker.is_some_and(|m| m == bytes(execfn)) {
         return;
-    };
+    }
     let mut exe: libc::stat = unsafe { core::mem::zeroed() };
     if !stat_ok(c"/proc/self/exe".as_ptr(), &mut exe) {
         return;
     }
-    if let Some(m) = crate::state::env(EXECED) {
-        let mut p = PathBuf::new();
-        let mut st: libc::stat = unsafe { core::mem::zeroed() };
-        if p.set(m).is_ok() && stat_ok(p.as_ptr(), &mut st) && same(&st, &exe) {
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // Environment values are NUL-terminated in place.
+    if let Some(m) = marker {
+        if stat_ok(m.as_ptr() as *const c_char, &mut st) && same(&st, &exe) {
             return;
         }
     }
-    // SAFETY: getauxval has no preconditions; AT_EXECFN is the filename
-    // given to execve, NUL-terminated, on the initial stack.
-    let execfn = unsafe { libc::getauxval(libc::AT_EXECFN) } as *const c_char;
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
     // Only a program exec'd directly (a script's interpreter has another
     // executable than its name).
     if execfn.is_null() || !stat_ok(execfn, &mut st) || !same(&st, &exe) {
         return;
     }
+    replan(argv, execfn, &exe);
+}
+
+#[inline(never)]
+fn replan(argv: Env, execfn: *const c_char, exe: &libc::stat) {
+    let Ok(ctx) = crate::state::ctx() else {
+        return;
+    };
     let argv0 = entries(argv).next().unwrap_or(b"");
     let req = ExecReq {
         dirfd: None,
@@ -478,7 +490,7 @@ pub fn replan_if_unplanned(argv: Env) {
     let unchanged = matches!(plan.kind, Kind::Host | Kind::Static | Kind::Unknown)
         && plan.argvmod.is_none()
         && stat_ok(plan.file.as_ptr(), &mut f)
-        && same(&f, &exe);
+        && same(&f, exe);
     if unchanged {
         return;
     }

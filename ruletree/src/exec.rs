@@ -56,9 +56,11 @@ const MAX_SCRIPTS: usize = 4;
 /// always, its program headers.
 pub const HEAD: usize = 1024;
 
-/// A list of byte strings in a fixed arena.
+/// A list of byte strings in a fixed arena. Not zeroed: a plan lives on
+/// the stack of the exec'ing process (often a fork child, where every page
+/// written is a copy-on-write fault), so only the bytes used are touched.
 pub struct Items {
-    buf: [u8; ARENA],
+    buf: [core::mem::MaybeUninit<u8>; ARENA],
     used: usize,
     at: [(u32, u32); MAX_ITEMS],
     n: usize,
@@ -73,7 +75,7 @@ impl Default for Items {
 impl Items {
     pub fn new() -> Items {
         Items {
-            buf: [0; ARENA],
+            buf: [core::mem::MaybeUninit::uninit(); ARENA],
             used: 0,
             at: [(0, 0); MAX_ITEMS],
             n: 0,
@@ -82,7 +84,9 @@ impl Items {
     fn store(&mut self, s: &[u8]) -> Result<(u32, u32), Errno> {
         let end = self.used + s.len();
         let dst = self.buf.get_mut(self.used..end).ok_or(Errno(libc::E2BIG))?;
-        dst.copy_from_slice(s);
+        for (d, b) in dst.iter_mut().zip(s) {
+            *d = core::mem::MaybeUninit::new(*b);
+        }
         let r = (self.used as u32, s.len() as u32);
         self.used = end;
         Ok(r)
@@ -114,8 +118,15 @@ impl Items {
     }
     pub fn get(&self, i: usize) -> &[u8] {
         match self.at.get(i) {
-            Some(&(o, l)) if i < self.n => {
-                self.buf.get(o as usize..(o + l) as usize).unwrap_or(&[])
+            Some(&(o, l)) if i < self.n && (o + l) as usize <= self.used => {
+                // SAFETY: bytes below `used` were written by `store`, and
+                // o..o+l is inside them (checked).
+                unsafe {
+                    core::slice::from_raw_parts(
+                        self.buf.as_ptr().add(o as usize) as *const u8,
+                        l as usize,
+                    )
+                }
             }
             _ => &[],
         }
