@@ -118,6 +118,22 @@ fn arm64_world(name: &str) -> (World, PathBuf) {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
+    // What sb2-init learned from the compiler.
+    let conf = std::fs::read_to_string(w.dir.join("config/sb2/targets/arm64/config")).unwrap();
+    for want in [
+        "ARCH=aarch64\n",
+        "COMPILER_TRIPLET=aarch64-linux-gnu\n",
+        "COMPILER=/usr/bin/aarch64-linux-gnu-gcc\n",
+        "CPU_TRANSPARENCY=qemu-aarch64\n",
+        "COMPILER_LIBRARY_DIRS=/usr/lib/gcc-cross/aarch64-linux-gnu/",
+        "COMPILER_PROGRAM_DIRS=/usr/lib/gcc-cross/aarch64-linux-gnu/",
+    ] {
+        assert!(conf.contains(want), "{want}: {conf}");
+    }
+    assert!(
+        conf.lines().any(|l| l.starts_with("COMPILER_VERSION=1")),
+        "{conf}"
+    );
     (w, root)
 }
 
