@@ -23,6 +23,14 @@ int probe(const char *fn, int argc, char **argv) {
     char **env = argc > 1 ? keep : none;
     fflush(stdout);
     CASE("execve") { execve(prog, args, env); return out_int(fn, -1, errno); }
+    CASE("execve-big") {
+        /* One argument longer than the kernel's MAX_ARG_STRLEN (128 KiB). */
+        static char big[200 * 1024];
+        memset(big, 'x', sizeof big - 1);
+        char *bargs[] = {(char *)prog, big, NULL};
+        execve(prog, bargs, env);
+        return out_int("execve", -1, errno);
+    }
     CASE("execvpe") { execvpe(prog, args, env); return out_int(fn, -1, errno); }
     CASE("fexecve") {
         int fd = open(prog, O_RDONLY | O_CLOEXEC);

@@ -189,6 +189,16 @@ fn exec_errors_are_the_kernels() {
         assert_eq!(stdout(&native), want, "native {prog}: {}", text(&native));
         assert_eq!(stdout(&o), want, "{prog}: {}", text(&o));
     }
+    // E2BIG: an argument longer than the kernel accepts.
+    let native = w.cmd(p).args(["execve-big", "/bin/true"]).output().unwrap();
+    let o = w.sb2(&[p, "execve-big", "/bin/true"]);
+    assert_eq!(
+        stdout(&native),
+        "execve ret=-1 errno=E2BIG\n",
+        "{}",
+        text(&native)
+    );
+    assert_eq!(stdout(&o), "execve ret=-1 errno=E2BIG\n", "{}", text(&o));
     // execvp runs a file the kernel cannot execute with /bin/sh (POSIX).
     w.write("plain", "echo from-sh \"$0\"\n");
     let o = w.cmd("chmod").args(["+x", "plain"]).output().unwrap();
