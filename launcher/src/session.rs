@@ -246,10 +246,11 @@ fn build(
     ];
     let lib = install::libsb2()?;
     let entry = crate::xtarget::preload_dir(&lib, target)?;
-    let (argvmods, tool_names) = crate::xtarget::toolchain(dir, target)?;
+    let (argvmods, tool_dir, tool_names) = crate::xtarget::toolchain(target)?;
     let mut constants = constants;
     constants.extend(cpu_constants(target)?);
     constants.push(("toolchain_names".into(), tool_names.join(" ")));
+    constants.push(("toolchain_dir".into(), canon(&tool_dir)?));
     constants.push(("preload_entry".into(), entry));
     let compiler = target.get("COMPILER");
     let tool_prefix = match compiler.strip_suffix("gcc") {
@@ -454,6 +455,69 @@ pub fn preload_entry(dir: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(e).into_owned())
 }
 
+/// The session's first command, planned by the session's exec pipeline
+/// (the one the preload runs for every later exec): PATH search in the
+/// virtual view, toolchain rewrites, policies, CPU transparency. Err is
+/// the exit status after the error was reported.
+fn planned_command(
+    dir: &Path,
+    mode: Option<&str>,
+    argv: &[OsString],
+) -> Result<std::result::Result<Command, i32>> {
+    use sb2_ruletree::exec::{plan, ExecReq, Plan};
+    use std::os::unix::ffi::OsStrExt;
+    let data = std::fs::read(dir.join("ruletree.bin"))
+        .with_context(|| format!("session {}", dir.display()))?;
+    let tree = sb2_ruletree::format::Tree::new(&data)
+        .map_err(|e| anyhow!("session {}: {}", dir.display(), e.message()))?;
+    let m = match mode {
+        Some(m) => tree.mode_named(m.as_bytes()),
+        None => tree.mode(0),
+    }
+    .ok_or_else(|| anyhow!("session {} has no such mode", dir.display()))?;
+    let ctx = sb2_ruletree::mapping::Ctx {
+        tree,
+        mode: m,
+        binary_name: b"sb2",
+        exec_policy: b"",
+        is_root: false,
+    };
+    let prog = argv[0].as_bytes();
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
+    let req = ExecReq {
+        dirfd: None,
+        path: prog,
+        argv0: prog,
+        search: Some(path.as_bytes()),
+        follow: true,
+    };
+    let mut p = Plan::new();
+    if let Err(e) = plan(&ctx, &sb2_ruletree::sys::Sys, &req, &mut p) {
+        let err = std::io::Error::from_raw_os_error(e.0);
+        return Ok(Err(report_spawn_error(&argv[0], err)));
+    }
+    let os = |b: &[u8]| std::ffi::OsStr::from_bytes(b).to_os_string();
+    let mut items = p.argv(argv[1..].iter().map(|a| a.as_bytes()));
+    let mut c = Command::new(os(p.file.as_bytes()));
+    if let Some(a0) = items.next() {
+        c.arg0(os(a0));
+    }
+    c.args(items.map(os));
+    for e in p.env.iter() {
+        match e.iter().position(|b| *b == b'=') {
+            Some(i) => c.env(os(&e[..i]), os(&e[i + 1..])),
+            None => c.env_remove(os(e)),
+        };
+    }
+    match p.policy {
+        Some(pol) => c.env("__SB2_EXEC_POLICY_NAME", os(pol.name())),
+        None => c.env_remove("__SB2_EXEC_POLICY_NAME"),
+    };
+    // Tells the new process it was planned (preload/src/exec.rs).
+    c.env("__SB2_EXECED", os(p.file.as_bytes()));
+    Ok(Ok(c))
+}
+
 fn spawn(
     dir: &Path,
     mode: Option<&str>,
@@ -461,12 +525,20 @@ fn spawn(
     command: Vec<OsString>,
     quiet: bool,
 ) -> Result<i32> {
-    let mut cmd = if command.is_empty() {
-        let shell = std::env::var_os("SHELL")
+    let interactive = command.is_empty();
+    let argv = if interactive {
+        vec![std::env::var_os("SHELL")
             .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "/bin/sh".into());
-        let mut c = Command::new(&shell);
-        c.env(
+            .unwrap_or_else(|| "/bin/sh".into())]
+    } else {
+        command.clone()
+    };
+    let mut cmd = match planned_command(dir, mode, &argv)? {
+        Ok(c) => c,
+        Err(status) => return Ok(status),
+    };
+    if interactive {
+        cmd.env(
             "PS1",
             format!(
                 "[SB2 {} {}] \\u@\\h \\w $ ",
@@ -474,14 +546,7 @@ fn spawn(
                 target.name
             ),
         );
-        c
-    } else {
-        // Started by a preloaded trampoline, so that the command itself is
-        // found and run the way the session runs every program.
-        let mut c = Command::new(install::exe_dir()?.join("sb2-exec"));
-        c.args(&command);
-        c
-    };
+    }
     let mut preload = OsString::from(preload_entry(dir)?);
     if let Some(old) = std::env::var_os("LD_PRELOAD").filter(|s| !s.is_empty()) {
         preload.push(":");

@@ -136,15 +136,7 @@ pub fn preload_dir(lib: &Path, target: &Target) -> Result<String> {
     for (p, dest) in links {
         let d = base.join(p);
         std::fs::create_dir_all(&d)?;
-        let link = d.join("libsb2.so");
-        if std::fs::read_link(&link).is_ok_and(|cur| cur == dest) {
-            continue;
-        }
-        // Replaced atomically: a session of this target may be starting.
-        let tmp = d.join(format!(".libsb2.so.{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        std::os::unix::fs::symlink(&dest, &tmp)?;
-        std::fs::rename(&tmp, &link)?;
+        ensure_link(&dest, &d.join("libsb2.so"))?;
     }
     Ok(format!("{}/$PLATFORM/libsb2.so", base.display()))
 }
@@ -179,13 +171,33 @@ const HOST_TOOLS: &[&str] = &[
     "objdump", "readelf",
 ];
 
-/// The argv rewrites for the target's compiler, and the names (for the
-/// toolchain rule library) of the programs the session provides as
-/// `SESSION/toolchain/NAME` and `SESSION/toolchain/host-NAME`.
-pub fn toolchain(session: &Path, target: &Target) -> Result<(Vec<ArgvMod>, Vec<String>)> {
+/// A symlink `link` -> `dest`, replaced atomically if it differs (another
+/// session of the same target may be starting).
+fn ensure_link(dest: &Path, link: &Path) -> Result<()> {
+    if std::fs::read_link(link).is_ok_and(|cur| cur == dest) {
+        return Ok(());
+    }
+    let tmp = link.with_file_name(format!(
+        ".{}.{}",
+        link.file_name().and_then(|n| n.to_str()).unwrap_or("l"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(dest, &tmp)?;
+    std::fs::rename(&tmp, link)?;
+    Ok(())
+}
+
+/// The argv rewrites for the target's compiler, the directory of stand-in
+/// links (`CONFIG/toolchain/TARGET/NAME` and `.../host-NAME`, kept per
+/// target, not per session: a session start creates no files for them)
+/// and the names it holds, for the toolchain rule library.
+pub fn toolchain(target: &Target) -> Result<(Vec<ArgvMod>, PathBuf, Vec<String>)> {
     let mut mods = Vec::new();
     let mut names = Vec::new();
-    let dir = session.join("toolchain");
+    let dir = crate::config::config_home()
+        .join("toolchain")
+        .join(&target.name);
     std::fs::create_dir_all(&dir)?;
     let words = |s: &str| -> Vec<Vec<u8>> {
         s.split_whitespace()
@@ -203,8 +215,9 @@ pub fn toolchain(session: &Path, target: &Target) -> Result<(Vec<ArgvMod>, Vec<S
         // Plain names get a stand-in file (so shells find them) and a rule;
         // triplet names exist on the host already.
         let mut add = |name: &str, tool: &Path, tail: Vec<Vec<u8>>, names: &mut Vec<String>| {
-            if !name.starts_with(prefix) || prefix.is_empty() {
-                let _ = std::os::unix::fs::symlink(tool, dir.join(name));
+            if (!name.starts_with(prefix) || prefix.is_empty())
+                && ensure_link(tool, &dir.join(name)).is_ok()
+            {
                 names.push(name.to_string());
             }
             let mut dirs = usr_bin.clone();
@@ -256,7 +269,7 @@ pub fn toolchain(session: &Path, target: &Target) -> Result<(Vec<ArgvMod>, Vec<S
         let host = Path::new("/usr/bin").join(tool);
         if host.exists() {
             let name = format!("host-{tool}");
-            let _ = std::os::unix::fs::symlink(&host, dir.join(&name));
+            ensure_link(&host, &dir.join(&name))?;
             names.push(name.clone());
             mods.push(ArgvMod {
                 name: name.into_bytes(),
@@ -267,5 +280,5 @@ pub fn toolchain(session: &Path, target: &Target) -> Result<(Vec<ArgvMod>, Vec<S
             });
         }
     }
-    Ok((mods, names))
+    Ok((mods, dir, names))
 }

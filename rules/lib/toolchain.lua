@@ -1,14 +1,17 @@
 -- The session's toolchain (the target's COMPILER, sb2-init): /usr/bin/gcc,
 -- cc, c++, as, ld, ar, strip... are the cross tools, and host-gcc and
--- friends the host's. The launcher puts a link per name in
--- SESSION/toolchain (so shells find them where a build looks) and the exec
+-- friends the host's. The launcher keeps a link per name in toolchain_dir
+-- (CONFIG/toolchain/TARGET; so shells find them where a build looks) and the exec
 -- rewrites (argvmods) run the cross tool with the target's flags. The cross
 -- toolchain's own programs and files stay the host's in every mode.
 fs_rule_lib_interface_version = "105"
 local r = {}
+if toolchain_dir then
+	table.insert(r, { dir = toolchain_dir, use_orig_path = true })
+end
 for name in string.gmatch(toolchain_names or "", "%S+") do
-	table.insert(r, { path = "/usr/bin/" .. name, replace_by = session_dir .. "/toolchain/" .. name })
-	table.insert(r, { path = "/bin/" .. name, replace_by = session_dir .. "/toolchain/" .. name })
+	table.insert(r, { path = "/usr/bin/" .. name, replace_by = toolchain_dir .. "/" .. name })
+	table.insert(r, { path = "/bin/" .. name, replace_by = toolchain_dir .. "/" .. name })
 end
 if toolchain_prefix then
 	-- e.g. /usr/bin/aarch64-linux-gnu-: the cross tools themselves.
