@@ -400,3 +400,34 @@ fn host_arch_target_root_programs_load_the_roots_libc() {
         text(&o)
     );
 }
+
+#[test]
+fn tools_root_programs_load_the_tools_roots_libc() {
+    // A tools root (here the amd64 root) for the arm64 target: in `tools`
+    // mode its programs run by its own ld.so and libraries (policy Tools).
+    let tools = std::env::var_os("SB2_TEST_AMD64_ROOTFS").map(PathBuf::from).unwrap_or_else(|| {
+        panic!("SB2_TEST_AMD64_ROOTFS is not set: `sudo env ARCH=amd64 scripts/make-arm64-rootfs DIR` (scripts/test does)")
+    });
+    let root = rootfs();
+    let w = World::new("toolsroot");
+    let o = w
+        .cmd(bin_dir().join("sb2-init"))
+        .current_dir(&root)
+        .arg("-t")
+        .arg(&tools)
+        .args(["-c", "qemu-aarch64", "arm64t", "aarch64-linux-gnu-gcc"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let t = tools.display().to_string();
+    let o = w.sb2(&["-t", "arm64t", "-m", "tools", "cat", "/proc/self/maps"]);
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.ends_with(&format!("{t}/usr/lib/x86_64-linux-gnu/libc.so.6"))),
+        "{}",
+        text(&o)
+    );
+    let o = w.sb2(&["-t", "arm64t", "-m", "tools", "sb2-show", "exec", "cat"]);
+    assert!(stdout(&o).contains("policy:  Tools"), "{}", text(&o));
+}
