@@ -457,13 +457,14 @@ pub fn preload_entry(dir: &Path) -> Result<String> {
 
 /// The session's first command, planned by the session's exec pipeline
 /// (the one the preload runs for every later exec): PATH search in the
-/// virtual view, toolchain rewrites, policies, CPU transparency. Err is
-/// the exit status after the error was reported.
+/// virtual view, toolchain rewrites, policies, CPU transparency. The
+/// inner Err is the errno the exec would fail with. The session's
+/// environment must already be this process's (PATH is searched in it).
 fn planned_command(
     dir: &Path,
     mode: Option<&str>,
     argv: &[OsString],
-) -> Result<std::result::Result<Command, i32>> {
+) -> Result<std::result::Result<Command, sb2_ruletree::Errno>> {
     use sb2_ruletree::exec::{plan, ExecReq, Plan};
     use std::os::unix::ffi::OsStrExt;
     let data = std::fs::read(dir.join("ruletree.bin"))
@@ -493,10 +494,16 @@ fn planned_command(
     };
     let mut p = Plan::new();
     if let Err(e) = plan(&ctx, &sb2_ruletree::sys::Sys, &req, &mut p) {
-        let err = std::io::Error::from_raw_os_error(e.0);
-        return Ok(Err(report_spawn_error(&argv[0], err)));
+        return Ok(Err(e));
     }
     let os = |b: &[u8]| std::ffi::OsStr::from_bytes(b).to_os_string();
+    if p.kind == sb2_ruletree::exec::Kind::Unknown && argv[0].as_bytes() != b"/bin/sh" {
+        // What execvp does with a file the kernel cannot execute (a script
+        // without `#!`): run it with /bin/sh.
+        let mut sh = vec![OsString::from("/bin/sh"), os(p.given.as_bytes())];
+        sh.extend(argv[1..].iter().cloned());
+        return planned_command(dir, mode, &sh);
+    }
     let mut items = p.argv(argv[1..].iter().map(|a| a.as_bytes()));
     let mut c = Command::new(os(p.file.as_bytes()));
     if let Some(a0) = items.next() {
@@ -525,6 +532,14 @@ fn spawn(
     command: Vec<OsString>,
     quiet: bool,
 ) -> Result<i32> {
+    // The session's environment first: the first command is searched in
+    // its PATH, as every later exec is.
+    for (k, v) in target.env() {
+        match v {
+            Some(v) => std::env::set_var(k, v),
+            None => std::env::remove_var(k),
+        };
+    }
     let interactive = command.is_empty();
     let argv = if interactive {
         vec![std::env::var_os("SHELL")
@@ -533,9 +548,17 @@ fn spawn(
     } else {
         command.clone()
     };
-    let mut cmd = match planned_command(dir, mode, &argv)? {
+    let mut planned = planned_command(dir, mode, &argv)?;
+    if interactive && planned.is_err() {
+        // $SHELL may not exist in the session's view (emulate): sh does.
+        planned = planned_command(dir, mode, &["/bin/sh".into()])?;
+    }
+    let mut cmd = match planned {
         Ok(c) => c,
-        Err(status) => return Ok(status),
+        Err(e) => {
+            let err = std::io::Error::from_raw_os_error(e.0);
+            return Ok(report_spawn_error(&argv[0], err));
+        }
     };
     if interactive {
         cmd.env(
@@ -557,12 +580,6 @@ fn spawn(
         Some(m) => cmd.env(MODE_VAR, m),
         None => cmd.env_remove(MODE_VAR),
     };
-    for (k, v) in target.env() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
     // SAFETY: installing a handler that only calls kill(2).
     unsafe {
         for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {

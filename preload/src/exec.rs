@@ -445,6 +445,12 @@ pub fn replan_if_unplanned(argv: Env) {
     // SAFETY: getauxval has no preconditions; AT_EXECFN is the filename
     // given to execve, NUL-terminated, on the initial stack.
     let execfn = unsafe { libc::getauxval(libc::AT_EXECFN) } as *const c_char;
+    // ld.so run as the program (`ld.so PROG ARGS`): glibc has shifted argv
+    // already, and a plan of the loader's path would drop PROG.
+    // SAFETY: as above.
+    if unsafe { libc::getauxval(libc::AT_BASE) } == 0 {
+        return;
+    }
     let marker = crate::state::env(EXECED);
     // The common case, without a system call: we exec'd exactly this file.
     if !execfn.is_null() && marker.is_some_and(|m| m == bytes(execfn)) {

@@ -243,3 +243,36 @@ fn exec_static_binary_runs_and_is_logged_once() {
         "{log}"
     );
 }
+
+#[test]
+fn exec_first_command_is_found_in_the_sessions_path_and_run_by_sh_without_shebang() {
+    let w = World::new("firstcmd");
+    // sb2-config setenv PATH: the session's first command is looked up in
+    // the session's PATH.
+    w.write("tools/mytool", "#!/bin/sh\necho mytool \"$0\"\n");
+    w.write("plain", "echo plain-by-sh\n");
+    let o = w
+        .cmd("chmod")
+        .args(["+x", "tools/mytool", "plain"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    w.init_target(target_root(), "t", &[]);
+    let path = format!("{}/tools:/usr/bin:/bin", w.work.display());
+    let o = w
+        .cmd(bin_dir().join("sb2-config"))
+        .args(["-t", "t", "setenv", "PATH", &path])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = w.sb2(&["-t", "t", "mytool"]);
+    assert_eq!(
+        stdout(&o),
+        format!("mytool {}/tools/mytool\n", w.work.display()),
+        "{}",
+        text(&o)
+    );
+    // A script without #! runs with /bin/sh, as execvp does.
+    let o = w.sb2(&["-t", "t", "./plain"]);
+    assert_eq!(stdout(&o), "plain-by-sh\n", "{}", text(&o));
+}
