@@ -516,12 +516,6 @@ fn planned_command(
             None => c.env_remove(os(e)),
         };
     }
-    match p.policy {
-        Some(pol) => c.env("__SB2_EXEC_POLICY_NAME", os(pol.name())),
-        None => c.env_remove("__SB2_EXEC_POLICY_NAME"),
-    };
-    // Tells the new process it was planned (preload/src/exec.rs).
-    c.env("__SB2_EXECED", os(p.file.as_bytes()));
     Ok(Ok(c))
 }
 

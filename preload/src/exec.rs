@@ -35,7 +35,7 @@ type Env = *const *const c_char;
 static SESSION_ENTRY: AtomicPtr<c_char> = AtomicPtr::new(core::ptr::null_mut());
 static MODE_ENTRY: AtomicPtr<c_char> = AtomicPtr::new(core::ptr::null_mut());
 /// Names the file the exec pipeline started (see `replan_if_unplanned`).
-const EXECED: &[u8] = b"__SB2_EXECED";
+const EXECED: &[u8] = xexec::EXECED_VAR;
 /// Our `LD_PRELOAD` entry (`.../$PLATFORM/libsb2.so`, the tree's
 /// `preload_entry`; the ruletree mapping lives as long as the process).
 static LIB: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
@@ -312,21 +312,6 @@ fn exec_found(
         crate::log::exec_event(vin.as_bytes(), &plan, r.err());
     }
     r?;
-    let mut e = PathBuf::new();
-    e.push(crate::state::POLICY_VAR)?;
-    if let Some(p) = plan.policy {
-        e.push(b"=")?;
-        e.push(p.name())?;
-    }
-    // (A bare name removes a stale policy inherited from the parent.)
-    plan.env.push(e.as_bytes())?;
-    // What we exec'd: a process that finds another marker was started
-    // without this pipeline (by a target program under qemu) and re-plans
-    // itself (see `replan_if_unplanned`).
-    e.set(EXECED)?;
-    e.push(b"=")?;
-    e.push(plan.file.as_bytes())?;
-    plan.env.push(e.as_bytes())?;
     let rest = entries(argv).skip(1);
     let n = plan.head.len()
         + rest.clone().count()

@@ -28,7 +28,7 @@ pub const SESSION_VAR: &[u8] = b"SB2_SESSION_DIR";
 /// Selects one of the session's modes for this process.
 pub const MODE_VAR: &[u8] = b"SB2_SESSION_MODE";
 /// The active exec policy (set by the exec logic).
-pub const POLICY_VAR: &[u8] = b"__SB2_EXEC_POLICY_NAME";
+pub const POLICY_VAR: &[u8] = sb2_ruletree::exec::POLICY_VAR;
 
 extern "C" {
     static program_invocation_short_name: *const libc::c_char;

@@ -15,40 +15,35 @@ int execve(const char *path, char *const argv[], char *const envp[]);
 /* Linux's ARG_MAX bounds the count; beyond this, E2BIG like the kernel. */
 #define SB2_MAX_ARGS 65536
 
-#define COUNT_ARGS(first, ap, n)                                               \
-	do {                                                                   \
-		va_list c;                                                     \
-		va_copy(c, ap);                                                \
-		n = 1;                                                         \
+/* Declares `argv` (a VLA) holding `first` and the variadic arguments up
+ * to their NULL, and leaves `ap` just after that NULL. Returns E2BIG from
+ * the enclosing function if there are too many. */
+#define PACK_ARGV(first, ap, argv)                                             \
+	size_t n_ = 1;                                                         \
+	{                                                                      \
+		va_list c_;                                                    \
+		va_copy(c_, ap);                                               \
 		if (first)                                                     \
-			while (va_arg(c, const char *) && n < SB2_MAX_ARGS)   \
-				n++;                                           \
-		va_end(c);                                                     \
-	} while (0)
-
-static void fill(const char **argv, const char *first, va_list ap, size_t n)
-{
-	size_t i = 0;
-	argv[i++] = first;
-	if (first)
-		for (; i < n; i++)
-			argv[i] = va_arg(ap, const char *);
-	argv[i] = NULL;
-}
+			while (va_arg(c_, const char *) && n_ < SB2_MAX_ARGS) \
+				n_++;                                          \
+		va_end(c_);                                                    \
+	}                                                                      \
+	if (n_ >= SB2_MAX_ARGS) {                                              \
+		va_end(ap);                                                    \
+		errno = E2BIG;                                                 \
+		return -1;                                                     \
+	}                                                                      \
+	const char *argv[n_ + 1];                                              \
+	argv[0] = first;                                                       \
+	for (size_t i_ = 1; first && i_ <= n_; i_++)                           \
+		argv[i_] = va_arg(ap, const char *); /* the last is the NULL */ \
+	argv[first ? n_ : 1] = NULL
 
 __attribute__((visibility("default"))) int execl(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	size_t n;
 	va_start(ap, arg);
-	COUNT_ARGS(arg, ap, n);
-	if (n >= SB2_MAX_ARGS) {
-		va_end(ap);
-		errno = E2BIG;
-		return -1;
-	}
-	const char *argv[n + 1];
-	fill(argv, arg, ap, n);
+	PACK_ARGV(arg, ap, argv);
 	va_end(ap);
 	return execv(path, (char *const *)argv);
 }
@@ -56,16 +51,8 @@ __attribute__((visibility("default"))) int execl(const char *path, const char *a
 __attribute__((visibility("default"))) int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap;
-	size_t n;
 	va_start(ap, arg);
-	COUNT_ARGS(arg, ap, n);
-	if (n >= SB2_MAX_ARGS) {
-		va_end(ap);
-		errno = E2BIG;
-		return -1;
-	}
-	const char *argv[n + 1];
-	fill(argv, arg, ap, n);
+	PACK_ARGV(arg, ap, argv);
 	va_end(ap);
 	return execvp(file, (char *const *)argv);
 }
@@ -73,19 +60,8 @@ __attribute__((visibility("default"))) int execlp(const char *file, const char *
 __attribute__((visibility("default"))) int execle(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	size_t n;
 	va_start(ap, arg);
-	COUNT_ARGS(arg, ap, n);
-	if (n >= SB2_MAX_ARGS) {
-		va_end(ap);
-		errno = E2BIG;
-		return -1;
-	}
-	const char *argv[n + 1];
-	fill(argv, arg, ap, n);
-	/* fill() stopped before the NULL that ends the list; envp follows it. */
-	if (arg)
-		(void)va_arg(ap, const char *);
+	PACK_ARGV(arg, ap, argv);
 	char *const *envp = va_arg(ap, char *const *);
 	va_end(ap);
 	return execve(path, (char *const *)argv, envp);

@@ -427,8 +427,71 @@ fn select_policy<'t>(
     ctx.mode.exec_policy(name)
 }
 
+/// The active exec policy, as the child's environment carries it (what
+/// `if_active_exec_policy_is` tests).
+pub const POLICY_VAR: &[u8] = b"__SB2_EXEC_POLICY_NAME";
+/// The file the pipeline exec'd: a process whose AT_EXECFN is another
+/// file was started without the pipeline (by a target program under qemu)
+/// and re-plans itself (preload/src/exec.rs).
+pub const EXECED_VAR: &[u8] = b"__SB2_EXECED";
+
 /// Plans an exec. Errors are what the kernel (or execvp) would return.
+/// The plan's environment changes include the policy variable (removed
+/// when there is no policy: a bare name) and the exec marker.
 pub fn plan<'t, H: Host>(
+    ctx: &Ctx<'t>,
+    host: &H,
+    req: &ExecReq,
+    plan: &mut Plan<'t>,
+) -> Result<(), Errno> {
+    plan_program(ctx, host, req, plan)?;
+    let mut e = PathBuf::new();
+    e.push(POLICY_VAR)?;
+    if let Some(p) = plan.policy {
+        e.push(b"=")?;
+        e.push(p.name())?;
+    }
+    plan.env.push(e.as_bytes())?;
+    e.set(EXECED_VAR)?;
+    e.push(b"=")?;
+    e.push(plan.file.as_bytes())?;
+    plan.env.push(e.as_bytes())
+}
+
+/// Replaces the head's argv[0] by `starter PRE... ARGV0_FLAG ARGV0 POST...
+/// FILE`: the program is started by a loader or an emulator.
+fn start_through<'a>(
+    plan: &mut Plan,
+    starter: &[u8],
+    pre: impl Iterator<Item = &'a [u8]>,
+    argv0_flag: &[u8],
+    post: &[&[u8]],
+) -> Result<(), Errno> {
+    let argv0 = PathBuf::from_bytes(plan.head.get(0))?;
+    let file = PathBuf::from_bytes(plan.file.as_bytes())?;
+    plan.head.remove_first();
+    let mut i = 0;
+    let mut put = |plan: &mut Plan, a: &[u8]| {
+        let r = plan.head.insert(i, a);
+        i += 1;
+        r
+    };
+    put(plan, starter)?;
+    for a in pre {
+        put(plan, a)?;
+    }
+    put(plan, argv0_flag)?;
+    put(plan, argv0.as_bytes())?;
+    for a in post {
+        put(plan, a)?;
+    }
+    put(plan, file.as_bytes())?;
+    plan.file.set(starter)?;
+    plan.file.with_nul();
+    Ok(())
+}
+
+fn plan_program<'t, H: Host>(
     ctx: &Ctx<'t>,
     host: &H,
     req: &ExecReq,
@@ -552,16 +615,14 @@ pub fn plan<'t, H: Host>(
             .unwrap_or(0);
         if host_machine(elf.machine) {
             plan.policy = select_policy(ctx, &m, plan.file.as_bytes());
-            let ld_so = plan.policy.map(|p| p.ld_so()).unwrap_or(b"\0");
+            let ld_so = plan.policy.map(|p| p.ld_so()).unwrap_or(&[]);
             if !elf.dynamic {
                 plan.kind = Kind::Static;
-            } else if ld_so.len() > 1
+            } else if !ld_so.is_empty()
                 && native_machine(elf.machine)
                 && elf.class64 == cfg!(target_pointer_width = "64")
             {
                 plan.kind = Kind::RootLoader;
-                let argv0 = PathBuf::from_bytes(plan.head.get(0))?;
-                plan.head.remove_first();
                 let lib = plan.policy.map(|p| p.library_path()).unwrap_or(&[]);
                 let mut lp = PathBuf::new();
                 let mut user = PathBuf::new();
@@ -570,23 +631,13 @@ pub fn plan<'t, H: Host>(
                     lp.push(b":")?;
                 }
                 lp.push(lib)?;
-                let file = PathBuf::from_bytes(plan.file.as_bytes())?;
-                for (i, a) in [
-                    ld_so.strip_suffix(b"\0").unwrap_or(ld_so),
+                start_through(
+                    plan,
+                    ld_so,
+                    core::iter::empty(),
                     b"--argv0",
-                    argv0.as_bytes(),
-                    b"--library-path",
-                    lp.as_bytes(),
-                    b"--inhibit-cache",
-                    file.as_bytes(),
-                ]
-                .iter()
-                .enumerate()
-                {
-                    plan.head.insert(i, a)?;
-                }
-                plan.file.set(ld_so.strip_suffix(b"\0").unwrap_or(ld_so))?;
-                plan.file.with_nul();
+                    &[b"--library-path", lp.as_bytes(), b"--inhibit-cache"],
+                )?;
             } else {
                 plan.kind = Kind::Host;
             }
@@ -601,17 +652,10 @@ pub fn plan<'t, H: Host>(
             }
             plan.kind = Kind::Target;
             plan.binfmt = true;
-            let argv0 = PathBuf::from_bytes(plan.head.get(0))?;
-            plan.head.remove_first();
-            let file = PathBuf::from_bytes(plan.file.as_bytes())?;
-            for (i, a) in [qemu, b"-0", argv0.as_bytes(), file.as_bytes()]
-                .iter()
-                .enumerate()
-            {
-                plan.head.insert(i, a)?;
-            }
-            plan.file.set(qemu)?;
-            plan.file.with_nul();
+            // Options of the command (`sb2-init -c "qemu-aarch64 -cpu max"`).
+            let opts = ctx.tree.constant(b"cpu_transparency_args").unwrap_or(&[]);
+            let opts = opts.split(|c| *c == b' ').filter(|o| !o.is_empty());
+            start_through(plan, qemu, opts, b"-0", &[])?;
             let mut e = PathBuf::new();
             e.push(b"QEMU_LD_PREFIX=")?;
             e.push(ctx.tree.constant(b"target_root").unwrap_or(b"/"))?;

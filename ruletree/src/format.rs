@@ -567,18 +567,12 @@ impl<'a> PolicyRef<'a> {
             self.t.u32(self.off + i * 8 + 4),
         )
     }
-    fn c(&self, i: u32) -> &'a [u8] {
-        self.t.cstr(
-            self.t.u32(self.off + i * 8),
-            self.t.u32(self.off + i * 8 + 4),
-        )
-    }
     pub fn name(&self) -> &'a [u8] {
         self.s(0)
     }
-    /// The root's ld.so with its NUL (empty string: start programs directly).
+    /// The root's ld.so (empty: start programs directly).
     pub fn ld_so(&self) -> &'a [u8] {
-        self.c(1)
+        self.s(1)
     }
     pub fn library_path(&self) -> &'a [u8] {
         self.s(2)

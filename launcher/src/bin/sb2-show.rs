@@ -206,10 +206,11 @@ fn exec(ctx: &sb2_ruletree::mapping::Ctx, argv: &[std::ffi::OsString]) -> Result
     }
     println!("argv:   {line}");
     for e in p.env.iter() {
-        println!("env:     {}", s(e));
-    }
-    if let Some(pol) = p.policy {
-        println!("env:     __SB2_EXEC_POLICY_NAME={}", s(pol.name()));
+        if e.contains(&b'=') {
+            println!("env:     {}", s(e));
+        } else {
+            println!("env:     unset {}", s(e));
+        }
     }
     if p.binfmt {
         println!("binfmt:  target programs it execs run through the CPU transparency command too");

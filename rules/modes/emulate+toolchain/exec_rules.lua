@@ -4,14 +4,6 @@
 -- library prefix.
 -- emulate+toolchain: as emulate, with the cross toolchain.
 enable_cross_gcc_toolchain = true
-exec_policies = {
-	{ name = "Target", native_app_root = target_root },
-	{ name = "Host" },
-}
-exec_policy_selection = {
-	{ dir = session_dir, exec_policy_name = "Host" },
-	{ dir = sbox_dir, exec_policy_name = "Host" },
-	{ dir = target_root, exec_policy_name = "Target" },
-	{ dir = sbox_workdir, exec_policy_name = "Target" },
-	{ dir = "/", exec_policy_name = "Host" },
-}
+local e = import_from_fs_rule_library("emulate_exec")
+exec_policies = e.policies
+exec_policy_selection = e.selection

@@ -6,14 +6,6 @@
 -- directory, load the target root's libraries: a host-machine program
 -- there is started by the target root's ld.so. No cross toolchain.
 enable_cross_gcc_toolchain = false
-exec_policies = {
-	{ name = "Target", native_app_root = target_root },
-	{ name = "Host" },
-}
-exec_policy_selection = {
-	{ dir = session_dir, exec_policy_name = "Host" },
-	{ dir = sbox_dir, exec_policy_name = "Host" },
-	{ dir = target_root, exec_policy_name = "Target" },
-	{ dir = sbox_workdir, exec_policy_name = "Target" },
-	{ dir = "/", exec_policy_name = "Host" },
-}
+local e = import_from_fs_rule_library("emulate_exec")
+exec_policies = e.policies
+exec_policy_selection = e.selection
