@@ -6,6 +6,8 @@
 //! * [`config`] — targets under `$XDG_CONFIG_HOME/sb2` (versioned files).
 //! * [`session`] — creating, joining and deleting sessions; compiling the
 //!   ruletree; running the command.
+//! * [`vperm`] — the virtual permission table of `-R`/`-U`, saved and
+//!   loaded with `-s`/`-i`.
 //! * [`show`] — the pipeline's `Host` for `sb2-show` (raw system calls, so
 //!   the preload does not map our own lookups twice).
 
@@ -13,6 +15,7 @@ pub mod config;
 pub mod install;
 pub mod session;
 pub mod show;
+pub mod vperm;
 pub mod xtarget;
 
 /// Exit status for sb2's own errors (bad option, missing target...), as

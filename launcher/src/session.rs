@@ -37,7 +37,49 @@ pub struct Options {
     pub join: Option<PathBuf>,
     pub delete: Option<PathBuf>,
     pub tools_root: Option<PathBuf>,
+    /// `-R`: the session's processes are root (virtual permissions).
+    pub root: bool,
+    /// `-U UID.GID`: owner of unknown files (and the ids, without `-R`).
+    pub unknown: Option<String>,
+    /// `-s FILE`: save the virtual permission table at the end.
+    pub vperm_save: Option<PathBuf>,
+    /// `-i FILE`: load a saved virtual permission table first.
+    pub vperm_load: Option<PathBuf>,
     pub command: Vec<OsString>,
+}
+
+/// Virtual permissions asked for: the first command's ids and the owner
+/// of unknown files.
+#[derive(Clone, Copy, Debug)]
+pub struct Vperm {
+    pub ids: crate::vperm::Ids,
+    pub unknown: crate::vperm::Ids,
+}
+
+impl Options {
+    fn vperm(&self) -> Result<Option<Vperm>> {
+        let root = crate::vperm::Ids { uid: 0, gid: 0 };
+        let u = self
+            .unknown
+            .as_deref()
+            .map(crate::vperm::parse_ids)
+            .transpose()?;
+        let wanted =
+            self.root || u.is_some() || self.vperm_save.is_some() || self.vperm_load.is_some();
+        if !wanted {
+            return Ok(None);
+        }
+        if let Some(f) = &self.vperm_load {
+            crate::vperm::check_load_file(f)?;
+        }
+        Ok(Some(Vperm {
+            ids: match (self.root, u) {
+                (false, Some(u)) => u,
+                _ => root,
+            },
+            unknown: u.unwrap_or(root),
+        }))
+    }
 }
 
 fn canon(p: &Path) -> Result<String> {
@@ -62,16 +104,17 @@ pub fn run(o: Options) -> Result<i32> {
             );
         }
     }
+    let vp = o.vperm()?;
     // Already inside a session: run the command in it, say so, no nesting.
     if let Some(dir) = std::env::var_os(SESSION_VAR) {
         if Path::new(&dir).join("ruletree.bin").exists() {
-            if !o.quiet {
+            if !o.quiet && vp.is_none() {
                 eprintln!(
                     "sb2: already inside session {}; sessions do not nest, running the command in the current one",
                     Path::new(&dir).display()
                 );
             }
-            return exec_in_current(o.command);
+            return run_in_current(Path::new(&dir), &o, vp);
         }
     }
     if let Some(f) = &o.join {
@@ -90,7 +133,14 @@ pub fn run(o: Options) -> Result<i32> {
             _ => bail!("-m can be given once when joining a session"),
         };
         let target = Target::load(&info.target).unwrap_or_else(|_| Target::host());
-        return spawn(&info.dir, mode.as_deref(), &target, o.command, o.quiet);
+        if let Some(f) = &o.vperm_load {
+            crate::vperm::load(&info.dir, f)?;
+        }
+        let r = spawn(&info.dir, mode.as_deref(), &target, o.command, o.quiet, vp);
+        if let Some(f) = &o.vperm_save {
+            crate::vperm::save(&info.dir, f)?;
+        }
+        return r;
     }
     if o.modes.len() > 1 && o.save.is_none() {
         bail!("several -m options are only allowed when creating a persistent session (-S)");
@@ -119,7 +169,14 @@ pub fn run(o: Options) -> Result<i32> {
         Some(_) => Some(log_path(&o.command)?),
         None => None,
     };
-    let built = build(&o, &target, &rules, &modes, &dir, log_file.as_deref());
+    let built = build(&o, &target, &rules, &modes, &dir, log_file.as_deref()).and_then(|_| {
+        let unknown = vp.map_or(crate::vperm::Ids { uid: 0, gid: 0 }, |v| v.unknown);
+        crate::vperm::create(&dir, unknown)?;
+        match &o.vperm_load {
+            Some(f) => crate::vperm::load(&dir, f),
+            None => Ok(()),
+        }
+    });
     if let Err(e) = built {
         let _ = std::fs::remove_dir_all(&dir);
         return Err(e);
@@ -132,7 +189,11 @@ pub fn run(o: Options) -> Result<i32> {
         }
         .write(f)?;
     }
-    let r = spawn(&dir, None, &target, o.command, o.quiet);
+    let r = spawn(&dir, None, &target, o.command, o.quiet, vp);
+    let saved = match &o.vperm_save {
+        Some(f) => crate::vperm::save(&dir, f),
+        None => Ok(()),
+    };
     if o.save.is_none() {
         remove_session_dir(&dir);
     }
@@ -142,6 +203,7 @@ pub fn run(o: Options) -> Result<i32> {
             .unwrap_or(0);
         eprintln!("sb2: log: {} ({lines} lines)", f.display());
     }
+    saved?;
     r
 }
 
@@ -364,12 +426,43 @@ pub fn remove_session_dir(dir: &Path) {
     }
 }
 
-fn exec_in_current(cmd: Vec<OsString>) -> Result<i32> {
-    let Some((prog, args)) = cmd.split_first() else {
-        bail!("already inside a session: give a command to run");
+/// `sb2` (or `fakeroot`) inside a session: the command runs in the
+/// current session, as root with `-R`; `-i`/`-s` load into and save the
+/// session's table around it.
+fn run_in_current(dir: &Path, o: &Options, vp: Option<Vperm>) -> Result<i32> {
+    let cmd = if o.command.is_empty() {
+        vec![std::env::var_os("SHELL")
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "/bin/sh".into())]
+    } else {
+        o.command.clone()
     };
-    let err = Command::new(prog).args(args).exec();
-    Ok(report_spawn_error(prog, err))
+    let (prog, args) = cmd.split_first().expect("a command");
+    let mut c = Command::new(prog);
+    c.args(args);
+    if let Some(v) = vp {
+        c.env(
+            String::from_utf8_lossy(sb2_ruletree::vperm::IDS_VAR).as_ref(),
+            crate::vperm::ids_env(v.ids),
+        );
+    }
+    if let Some(f) = &o.vperm_load {
+        crate::vperm::load(dir, f)?;
+    }
+    if o.vperm_save.is_none() {
+        let err = c.exec();
+        return Ok(report_spawn_error(prog, err));
+    }
+    let status = match c.status() {
+        Ok(s) => s,
+        Err(e) => return Ok(report_spawn_error(prog, e)),
+    };
+    if let Some(f) = &o.vperm_save {
+        crate::vperm::save(dir, f)?;
+    }
+    Ok(status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
 }
 
 pub fn report_spawn_error(prog: &OsString, err: std::io::Error) -> i32 {
@@ -464,6 +557,7 @@ fn planned_command(
     dir: &Path,
     mode: Option<&str>,
     argv: &[OsString],
+    is_root: bool,
 ) -> Result<std::result::Result<Command, sb2_ruletree::Errno>> {
     use sb2_ruletree::exec::{plan, ExecReq, Plan};
     use std::os::unix::ffi::OsStrExt;
@@ -481,7 +575,7 @@ fn planned_command(
         mode: m,
         binary_name: b"sb2",
         exec_policy: b"",
-        is_root: false,
+        is_root,
     };
     let prog = argv[0].as_bytes();
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
@@ -502,7 +596,7 @@ fn planned_command(
         // without `#!`): run it with /bin/sh.
         let mut sh = vec![OsString::from("/bin/sh"), os(p.given.as_bytes())];
         sh.extend(argv[1..].iter().cloned());
-        return planned_command(dir, mode, &sh);
+        return planned_command(dir, mode, &sh, is_root);
     }
     let mut items = p.argv(argv[1..].iter().map(|a| a.as_bytes()));
     let mut c = Command::new(os(p.file.as_bytes()));
@@ -525,6 +619,7 @@ fn spawn(
     target: &Target,
     command: Vec<OsString>,
     quiet: bool,
+    vp: Option<Vperm>,
 ) -> Result<i32> {
     // The session's environment first: the first command is searched in
     // its PATH, as every later exec is.
@@ -542,10 +637,11 @@ fn spawn(
     } else {
         command.clone()
     };
-    let mut planned = planned_command(dir, mode, &argv)?;
+    let is_root = vp.is_some_and(|v| v.ids.uid == 0);
+    let mut planned = planned_command(dir, mode, &argv, is_root)?;
     if interactive && planned.is_err() {
         // $SHELL may not exist in the session's view (emulate): sh does.
-        planned = planned_command(dir, mode, &["/bin/sh".into()])?;
+        planned = planned_command(dir, mode, &["/bin/sh".into()], is_root)?;
     }
     let mut cmd = match planned {
         Ok(c) => c,
@@ -570,6 +666,11 @@ fn spawn(
         preload.push(old);
     }
     cmd.env(SESSION_VAR, dir).env("LD_PRELOAD", preload);
+    let vperm_var = String::from_utf8_lossy(sb2_ruletree::vperm::IDS_VAR).into_owned();
+    match vp {
+        Some(v) => cmd.env(&vperm_var, crate::vperm::ids_env(v.ids)),
+        None => cmd.env_remove(&vperm_var),
+    };
     match mode {
         Some(m) => cmd.env(MODE_VAR, m),
         None => cmd.env_remove(MODE_VAR),

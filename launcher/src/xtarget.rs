@@ -230,6 +230,7 @@ pub fn toolchain(target: &Target) -> Result<(Vec<ArgvMod>, PathBuf, Vec<String>)
                 new_filename: tool.display().to_string().into_bytes(),
                 add_tail: tail,
                 disable_mapping: false,
+                every_mode: false,
             });
         };
         for (name, tool) in COMPILERS {
@@ -280,6 +281,21 @@ pub fn toolchain(target: &Target) -> Result<(Vec<ArgvMod>, PathBuf, Vec<String>)
                 new_filename: host.display().to_string().into_bytes(),
                 add_tail: Vec::new(),
                 disable_mapping: true,
+                every_mode: false,
+            });
+        }
+    }
+    // `fakeroot` in a session is sb2's own (virtual permissions of the
+    // session, no second preload library fighting ours).
+    if let Ok(fr) = crate::install::exe_dir().map(|d| d.join("sb2-fakeroot")) {
+        for name in ["fakeroot", "fakeroot-sysv", "fakeroot-tcp"] {
+            mods.push(ArgvMod {
+                name: name.as_bytes().to_vec(),
+                dirs: usr_bin.clone(),
+                new_filename: fr.display().to_string().into_bytes(),
+                add_tail: Vec::new(),
+                disable_mapping: false,
+                every_mode: true,
             });
         }
     }

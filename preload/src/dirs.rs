@@ -79,6 +79,8 @@ unsafe extern "C" fn ftw_tramp(fpath: *const c_char, sb: *const c_void, flag: c_
     // SAFETY: user was set from the caller's ftw function pointer.
     let user: FtwFn = unsafe { core::mem::transmute::<*mut c_void, FtwFn>(w.user) };
     let mut v = PathBuf::new();
+    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
+    let sb = virtual_sb(fpath, sb, &mut st);
     if to_virtual(&w, fpath, &mut v) {
         // SAFETY: calling the user's callback with a NUL-terminated path.
         unsafe { user(v.as_ptr(), sb, flag) }
@@ -100,6 +102,8 @@ unsafe extern "C" fn nftw_tramp(
     // SAFETY: user was set from the caller's nftw function pointer.
     let user: NftwFn = unsafe { core::mem::transmute::<*mut c_void, NftwFn>(w.user) };
     let mut v = PathBuf::new();
+    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
+    let sb = virtual_sb(fpath, sb, &mut st);
     if !ftw.is_null() && to_virtual(&w, fpath, &mut v) {
         // FTW.base is the offset of the last component: shift it with the
         // prefix; for the start path itself find it in the virtual path
@@ -121,6 +125,81 @@ unsafe extern "C" fn nftw_tramp(
         // SAFETY: passing the walker's own arguments through.
         unsafe { user(fpath, sb, flag, ftw) }
     }
+}
+
+/// The walker's stat of `fpath` as the session shows it (virtual
+/// permissions): a patched copy in `out`, or `sb` itself.
+fn virtual_sb(
+    fpath: *const c_char,
+    sb: *const c_void,
+    out: &mut core::mem::MaybeUninit<libc::stat>,
+) -> *const c_void {
+    if sb.is_null() || !crate::vperm::on() {
+        return sb;
+    }
+    // SAFETY: the walker passes a filled struct stat; we copy it whole.
+    unsafe {
+        core::ptr::copy_nonoverlapping(sb as *const libc::stat, out.as_mut_ptr(), 1);
+        let p = out.as_mut_ptr() as *mut c_void;
+        crate::vperm::stat(0, p, crate::vperm::Again::path(fpath, true));
+        p
+    }
+}
+
+/// glibc's FTSENT (the same for fts64 on 64-bit targets).
+#[repr(C)]
+struct FtsEnt {
+    cycle: *mut FtsEnt,
+    parent: *mut FtsEnt,
+    link: *mut FtsEnt,
+    number: libc::c_long,
+    pointer: *mut c_void,
+    accpath: *mut c_char,
+    path: *mut c_char,
+    errno: c_int,
+    symfd: c_int,
+    pathlen: u16,
+    namelen: u16,
+    ino: libc::ino_t,
+    dev: libc::dev_t,
+    nlink: libc::nlink_t,
+    level: i16,
+    info: u16,
+    flags: u16,
+    instr: u16,
+    statp: *mut libc::stat,
+}
+
+/// fts_read: the entry's stat as the session shows it (glibc's fts stats
+/// with internal calls no hook sees).
+pub fn fts_virtual(e: *mut c_void) -> *mut c_void {
+    const WITH_STAT: [u16; 8] = [1, 2, 3, 4, 6, 8, 12, 13]; // D DC DEFAULT DNR DP F SL SLNONE
+    if e.is_null() || !crate::vperm::on() {
+        return e;
+    }
+    // SAFETY: fts returned this entry; its statp is fts's own buffer.
+    unsafe {
+        let ent = &*(e as *const FtsEnt);
+        if WITH_STAT.contains(&ent.info) && !ent.statp.is_null() && !ent.accpath.is_null() {
+            crate::vperm::stat(
+                0,
+                ent.statp as *mut c_void,
+                crate::vperm::Again::path(ent.accpath, true),
+            );
+        }
+    }
+    e
+}
+
+/// fts_children: every entry of the list.
+pub fn fts_list_virtual(first: *mut c_void) -> *mut c_void {
+    let mut e = first as *mut FtsEnt;
+    while !e.is_null() {
+        fts_virtual(e as *mut c_void);
+        // SAFETY: a list fts built, linked by fts_link.
+        e = unsafe { (*e).link };
+    }
+    first
 }
 
 /// ftw/nftw: the start path is mapped; every path the user's callback sees

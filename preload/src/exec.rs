@@ -207,9 +207,13 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
         &bytes(mode)[..crate::state::MODE_VAR.len() + 1]
     };
     let mut has_mode = mode.is_null();
+    let mut vperm_now = None;
     for e in entries(envp) {
         if !has_mode && e.starts_with(mode_key) {
             has_mode = true;
+        }
+        if let Some(v) = vperm_value(e) {
+            vperm_now = Some(v);
         }
         if e.starts_with(sess_key) {
             has_session = true;
@@ -219,12 +223,19 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
         }
         n += 1;
     }
-    if has_session && has_lib && has_mode && extra.is_empty() {
+    // The process's current virtual ids (they may have changed by set*id
+    // since it started, and env -i drops them).
+    let mut vbuf = [0u8; 512];
+    let vperm = crate::vperm::env_entry(vperm_now, &mut vbuf)
+        .map(|n| &vbuf[..n])
+        .filter(|e| vperm_value(e) != vperm_now);
+    if has_session && has_lib && has_mode && extra.is_empty() && vperm.is_none() {
         return Ok(f(envp));
     }
     text += b"LD_PRELOAD=".len() + lib.len() + 1 + preload.map_or(0, <[u8]>::len) + 1;
     text += extra.iter().map(|e| e.len() + 1).sum::<usize>();
-    let slots = n + 4 + extra.len();
+    text += vperm.map_or(0, |v| v.len() + 1);
+    let slots = n + 5 + extra.len();
     let block = Block::new(slots * core::mem::size_of::<*const c_char>() + text)?;
     let mut w = Writer::new(&block, slots);
     for e in entries(envp) {
@@ -232,6 +243,9 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
             continue;
         }
         if e.starts_with(b"LD_PRELOAD=") && !has_lib {
+            continue;
+        }
+        if vperm.is_some() && vperm_value(e).is_some() {
             continue;
         }
         w.ptr(e.as_ptr() as *const c_char);
@@ -253,7 +267,16 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
     for x in extra.iter().filter(|x| x.contains(&b'=')) {
         w.string(&[x]);
     }
+    if let Some(v) = vperm {
+        w.string(&[v]);
+    }
     Ok(f(w.finish()))
+}
+
+/// The value of an `SB2_VPERM=` environment entry.
+fn vperm_value(e: &[u8]) -> Option<&[u8]> {
+    e.strip_prefix(sb2_ruletree::vperm::IDS_VAR)?
+        .strip_prefix(b"=")
 }
 
 /// posix_spawn returns its error instead of setting errno.
@@ -586,7 +609,8 @@ fn id_map(buf: &mut PathBuf, a: u32, b: u32) -> &[u8] {
 
 /// Two nested user namespaces: in the outer one we are root and mount and
 /// register binfmt_misc (an instance per user namespace, Linux 6.7+); the
-/// inner one maps us back to our own ids, so `id` is unchanged. Files of
+/// inner one maps us back to our own ids, so `id` is unchanged (or to the
+/// virtual ids of `sb2 -R`/`-U`). Files of
 /// other owners show as nobody in there (documented). Any failure leaves
 /// the process as it is: target programs then cannot exec target programs.
 fn enter_binfmt(tree: &sb2_ruletree::format::Tree) {
@@ -636,8 +660,11 @@ fn enter_binfmt(tree: &sb2_ruletree::format::Tree) {
         }
         if libc::syscall(libc::SYS_unshare, libc::CLONE_NEWUSER) == 0 {
             write_file(b"/proc/self/setgroups\0", b"deny");
-            write_file(b"/proc/self/uid_map\0", id_map(&mut line, uid, 0));
-            write_file(b"/proc/self/gid_map\0", id_map(&mut line, gid, 0));
+            // With virtual permissions the target program sees its
+            // virtual ids (qemu makes real system calls: no hook can).
+            let (iu, ig) = crate::vperm::namespace_ids().unwrap_or((uid, gid));
+            write_file(b"/proc/self/uid_map\0", id_map(&mut line, iu, 0));
+            write_file(b"/proc/self/gid_map\0", id_map(&mut line, ig, 0));
             // The new namespace gave us every capability in it: drop them,
             // qemu and its guest run as the user they were.
             let hdr = [0x2008_0522u32, 0]; // _LINUX_CAPABILITY_VERSION_3, this process

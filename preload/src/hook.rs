@@ -14,6 +14,9 @@ pub trait CRet: Copy {
 impl CRet for i32 {
     const FAIL: Self = -1;
 }
+impl CRet for u32 {
+    const FAIL: Self = u32::MAX;
+}
 impl CRet for i64 {
     const FAIL: Self = -1;
 }

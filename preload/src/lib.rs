@@ -23,6 +23,7 @@ mod path;
 mod real;
 mod state;
 mod table;
+mod vperm;
 
 /// Runs when the library is loaded: attaches to the session. Real
 /// functions are resolved lazily, on a hook's first call: resolving all of

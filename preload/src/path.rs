@@ -363,15 +363,23 @@ pub fn stat_at(
     buf: *mut libc::c_void,
     real: impl FnOnce(*const libc::c_char) -> i32,
 ) -> Result<i32, Errno> {
-    follow_last_lazily(d, p, flags, real, |h, fl| {
-        // SAFETY: the caller's stat buffer and our NUL-terminated host path.
-        let r = unsafe { libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, h, buf, fl) } as i32;
-        // SAFETY: read only on success, when the kernel filled in the buffer
-        // (a bad buffer pointer gives EFAULT and is never read).
-        let link = r == 0
-            && unsafe { (*(buf as *const libc::stat)).st_mode } & libc::S_IFMT == libc::S_IFLNK;
-        (r, link)
-    })
+    follow_last_lazily(
+        d,
+        p,
+        flags,
+        real,
+        |h, fl| {
+            // SAFETY: the caller's stat buffer and our NUL-terminated host path.
+            let r =
+                unsafe { libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, h, buf, fl) } as i32;
+            // SAFETY: read only on success, when the kernel filled in the
+            // buffer (a bad buffer pointer gives EFAULT and is never read).
+            let link = r == 0
+                && unsafe { (*(buf as *const libc::stat)).st_mode } & libc::S_IFMT == libc::S_IFLNK;
+            (r, link)
+        },
+        |r, again| crate::vperm::stat(r, buf, again),
+    )
 }
 
 /// statx, like [`stat_at`].
@@ -384,21 +392,29 @@ pub fn statx_at(
     buf: *mut libc::c_void,
     real: impl FnOnce(*const libc::c_char) -> i32,
 ) -> Result<i32, Errno> {
-    follow_last_lazily(d, p, flags, real, |h, fl| {
-        let m = mask | libc::STATX_TYPE;
-        // SAFETY: the caller's statx buffer and our NUL-terminated host path.
-        let r = unsafe { libc::syscall(libc::SYS_statx, libc::AT_FDCWD, h, fl, m, buf) } as i32;
-        // SAFETY: read only on success, as in stat_at.
-        let link = r == 0
-            && (unsafe { (*(buf as *const libc::statx)).stx_mode } as u32) & libc::S_IFMT
-                == libc::S_IFLNK;
-        (r, link)
-    })
+    follow_last_lazily(
+        d,
+        p,
+        flags,
+        real,
+        |h, fl| {
+            let m = crate::vperm::statx_mask(mask | libc::STATX_TYPE);
+            // SAFETY: the caller's statx buffer and our NUL-terminated host path.
+            let r = unsafe { libc::syscall(libc::SYS_statx, libc::AT_FDCWD, h, fl, m, buf) } as i32;
+            // SAFETY: read only on success, as in stat_at.
+            let link = r == 0
+                && (unsafe { (*(buf as *const libc::statx)).stx_mode } as u32) & libc::S_IFMT
+                    == libc::S_IFLNK;
+            (r, link)
+        },
+        |r, again| crate::vperm::statx(r, buf, again),
+    )
 }
 
 /// The shared part of [`stat_at`] and [`statx_at`]: `nofollow(host, flags)`
 /// does the call with `AT_SYMLINK_NOFOLLOW` added and says whether it met
-/// a symlink.
+/// a symlink; `fin` makes a successful result virtual (virtual
+/// permissions), given how to ask about the same file again.
 #[inline]
 fn follow_last_lazily(
     d: i32,
@@ -406,25 +422,35 @@ fn follow_last_lazily(
     flags: i32,
     real: impl FnOnce(*const libc::c_char) -> i32,
     nofollow: impl FnOnce(*const libc::c_char, i32) -> (i32, bool),
+    fin: impl FnOnce(i32, crate::vperm::Again) -> i32,
 ) -> Result<i32, Errno> {
+    use crate::vperm::Again;
     let saved = errno();
     let ctx = crate::state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     resolve(&ctx, Some(d), p, LSTAT, false, &mut v, &mut h)?;
     if flags & libc::AT_SYMLINK_NOFOLLOW != 0 || v.as_bytes() == b"/" || v.is_empty() {
         set_errno(saved);
-        return Ok(real(h.as_ptr()));
+        let r = real(h.as_ptr());
+        return Ok(fin(r, Again::at(d, h.as_ptr(), flags)));
     }
     let (r, link) = nofollow(h.as_ptr(), flags | libc::AT_SYMLINK_NOFOLLOW);
     if !link {
         if r == 0 {
             set_errno(saved);
         }
-        return Ok(r);
+        return Ok(fin(r, Again::path(h.as_ptr(), false)));
     }
     resolve(&ctx, Some(d), p, STAT, false, &mut v, &mut h)?;
     set_errno(saved);
-    Ok(real(h.as_ptr()))
+    let r = real(h.as_ptr());
+    Ok(fin(r, Again::path(h.as_ptr(), true)))
+}
+
+/// Flattens a mapped call whose body can fail itself.
+#[inline]
+pub fn flat<R>(r: Result<Result<R, Errno>, Errno>) -> Result<R, Errno> {
+    r.and_then(|x| x)
 }
 
 /// The open family, without an extra system call for the final component:

@@ -49,7 +49,7 @@ pub fn active() -> bool {
     }
 }
 
-fn say(parts: &[&[u8]]) {
+pub fn say(parts: &[&[u8]]) {
     for p in parts {
         // SAFETY: writing a valid buffer to stderr; failures are ignored.
         unsafe { libc::write(2, p.as_ptr() as *const libc::c_void, p.len()) };
@@ -107,6 +107,7 @@ pub fn init() {
                 }
             }
             map_generation(dir);
+            crate::vperm::init(dir);
             crate::cache::init();
             crate::exec::init(&tree);
             if let (Some(level), Some(file)) =
@@ -158,7 +159,7 @@ fn map_generation(dir: &[u8]) {
         }
         let len = crate::cache::SHARED_LEN;
         let mut st: libc::stat = core::mem::zeroed();
-        if libc::fstat(fd, &mut st) != 0 || (st.st_size as usize) < len {
+        if libc::syscall(libc::SYS_fstat, fd, &mut st) != 0 || (st.st_size as usize) < len {
             libc::close(fd);
             return;
         }
@@ -191,7 +192,7 @@ fn map_tree(path: *const libc::c_char) -> Result<(*mut u8, usize), &'static str>
             return Err("its ruletree.bin cannot be opened (was the session directory removed?)");
         }
         let mut st: libc::stat = core::mem::zeroed();
-        if libc::fstat(fd, &mut st) != 0 || st.st_size <= 0 {
+        if libc::syscall(libc::SYS_fstat, fd, &mut st) != 0 || st.st_size <= 0 {
             libc::close(fd);
             return Err("its ruletree.bin is empty");
         }
@@ -244,7 +245,7 @@ pub fn ctx() -> Result<Ctx<'static>, Errno> {
         mode,
         binary_name: binary_name(),
         exec_policy,
-        is_root: false,
+        is_root: crate::vperm::is_root(),
     })
 }
 

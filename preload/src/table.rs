@@ -18,6 +18,7 @@
 
 use crate::cache::{changed, changed_if, cwd_changed, unmapped};
 use crate::path::*;
+use crate::vperm::{self, Again};
 use crate::{dirs, exec, fs, net};
 use libc::{
     c_char, c_int, c_long, c_uint, c_void, dev_t, gid_t, mode_t, off_t, size_t, ssize_t, uid_t,
@@ -48,17 +49,21 @@ hooks! {
     // --- stat ------------------------------------------------------------
     fs stat(p: P, b: V) -> c_int = |real| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(h, b));
     fs stat64(p: P, b: V) -> c_int = |real| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(h, b));
-    fs lstat(p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| real(h, b));
-    fs lstat64(p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| real(h, b));
+    fs lstat(p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| vperm::stat(real(h, b), b, Again::path(h, false)));
+    fs lstat64(p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| vperm::stat(real(h, b), b, Again::path(h, false)));
     fs fstatat(d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| stat_at(d, p, fl, b, |h| real(d, h, b, fl));
     fs fstatat64(d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| stat_at(d, p, fl, b, |h| real(d, h, b, fl));
     fs __xstat(ver: c_int, p: P, b: V) -> c_int = |real| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(ver, h, b));
     fs __xstat64(ver: c_int, p: P, b: V) -> c_int = |real| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(ver, h, b));
-    fs __lxstat(ver: c_int, p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| real(ver, h, b));
-    fs __lxstat64(ver: c_int, p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| real(ver, h, b));
-    fs __fxstatat(ver: c_int, d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| real(ver, d, h, b, fl));
-    fs __fxstatat64(ver: c_int, d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| real(ver, d, h, b, fl));
-    fs statx(d: c_int, p: P, fl: c_int, mask: c_uint, b: V) -> c_int = |real| statx_at(d, p, fl, mask, b, |h| real(d, h, fl, mask, b));
+    fs __lxstat(ver: c_int, p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| vperm::stat(real(ver, h, b), b, Again::path(h, false)));
+    fs __lxstat64(ver: c_int, p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| vperm::stat(real(ver, h, b), b, Again::path(h, false)));
+    fs __fxstatat(ver: c_int, d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| vperm::stat(real(ver, d, h, b, fl), b, Again::at(d, h, fl)));
+    fs __fxstatat64(ver: c_int, d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| vperm::stat(real(ver, d, h, b, fl), b, Again::at(d, h, fl)));
+    vperm fstat(fd: c_int, b: V) -> c_int = |real| Ok(vperm::stat(real(fd, b), b, Again::fd(fd)));
+    vperm fstat64(fd: c_int, b: V) -> c_int = |real| Ok(vperm::stat(real(fd, b), b, Again::fd(fd)));
+    vperm __fxstat(ver: c_int, fd: c_int, b: V) -> c_int = |real| Ok(vperm::stat(real(ver, fd, b), b, Again::fd(fd)));
+    vperm __fxstat64(ver: c_int, fd: c_int, b: V) -> c_int = |real| Ok(vperm::stat(real(ver, fd, b), b, Again::fd(fd)));
+    fs statx(d: c_int, p: P, fl: c_int, mask: c_uint, b: V) -> c_int = |real| statx_at(d, p, fl, mask, b, |h| real(d, h, fl, vperm::statx_mask(mask), b));
     fs statfs(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
     fs statfs64(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
     fs statvfs(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
@@ -74,10 +79,10 @@ hooks! {
     // --- create and remove ---------------------------------------------
     fs mkdir(p: P, m: mode_t) -> c_int = |real| map(p, CREAT, |h| real(h, m));
     fs mkdirat(d: c_int, p: P, m: mode_t) -> c_int = |real| map_at(d, p, CREAT, |h| real(d, h, m));
-    fs mknod(p: P, m: mode_t, dev: dev_t) -> c_int = |real| map(p, MKNOD, |h| real(h, m, dev));
-    fs mknodat(d: c_int, p: P, m: mode_t, dev: dev_t) -> c_int = |real| map_at(d, p, MKNOD, |h| real(d, h, m, dev));
-    fs __xmknod(ver: c_int, p: P, m: mode_t, dev: *mut dev_t) -> c_int = |real| map(p, MKNOD, |h| real(ver, h, m, dev));
-    fs __xmknodat(ver: c_int, d: c_int, p: P, m: mode_t, dev: *mut dev_t) -> c_int = |real| map_at(d, p, MKNOD, |h| real(ver, d, h, m, dev));
+    fs mknod(p: P, m: mode_t, dev: dev_t) -> c_int = |real| flat(map(p, MKNOD, |h| vperm::mknod(h, m, dev, || real(h, m, dev))));
+    fs mknodat(d: c_int, p: P, m: mode_t, dev: dev_t) -> c_int = |real| flat(map_at(d, p, MKNOD, |h| vperm::mknod(h, m, dev, || real(d, h, m, dev))));
+    fs __xmknod(ver: c_int, p: P, m: mode_t, dev: *mut dev_t) -> c_int = |real| flat(map(p, MKNOD, |h| vperm::xmknod(h, m, dev, || real(ver, h, m, dev))));
+    fs __xmknodat(ver: c_int, d: c_int, p: P, m: mode_t, dev: *mut dev_t) -> c_int = |real| flat(map_at(d, p, MKNOD, |h| vperm::xmknod(h, m, dev, || real(ver, d, h, m, dev))));
     fs mkfifo(p: P, m: mode_t) -> c_int = |real| map(p, MKNOD, |h| real(h, m));
     fs mkfifoat(d: c_int, p: P, m: mode_t) -> c_int = |real| map_at(d, p, MKNOD, |h| real(d, h, m));
     fs unlink(p: P) -> c_int = |real| map(p, REMOVE, |h| real(h));
@@ -110,12 +115,14 @@ hooks! {
     fs get_current_dir_name() -> *mut c_char = |_real| fs::getcwd(core::ptr::null_mut(), 0);
 
     // --- owner, mode, times ----------------------------------------------
-    fs chmod(p: P, m: mode_t) -> c_int = |real| map(p, WRITE, |h| real(h, m));
-    fs lchmod(p: P, m: mode_t) -> c_int = |real| map(p, LWRITE, |h| real(h, m));
-    fs fchmodat(d: c_int, p: P, m: mode_t, fl: c_int) -> c_int = |real| map_at(d, p, WRITE.at(fl), |h| real(d, h, m, fl));
-    fs chown(p: P, u: uid_t, g: gid_t) -> c_int = |real| map(p, WRITE, |h| real(h, u, g));
-    fs lchown(p: P, u: uid_t, g: gid_t) -> c_int = |real| map(p, LWRITE, |h| real(h, u, g));
-    fs fchownat(d: c_int, p: P, u: uid_t, g: gid_t, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, WRITE, |h| real(d, h, u, g, fl));
+    fs chmod(p: P, m: mode_t) -> c_int = |real| flat(map(p, WRITE, |h| vperm::chmod(Again::path(h, true), m, |m| real(h, m))));
+    fs lchmod(p: P, m: mode_t) -> c_int = |real| flat(map(p, LWRITE, |h| vperm::chmod(Again::path(h, false), m, |m| real(h, m))));
+    vperm fchmod(fd: c_int, m: mode_t) -> c_int = |real| vperm::chmod(Again::fd(fd), m, |m| real(fd, m));
+    fs fchmodat(d: c_int, p: P, m: mode_t, fl: c_int) -> c_int = |real| flat(map_at(d, p, WRITE.at(fl), |h| vperm::chmod(Again::at(d, h, fl), m, |m| real(d, h, m, fl))));
+    fs chown(p: P, u: uid_t, g: gid_t) -> c_int = |real| flat(map(p, WRITE, |h| vperm::chown(Again::path(h, true), u, g, || real(h, u, g))));
+    fs lchown(p: P, u: uid_t, g: gid_t) -> c_int = |real| flat(map(p, LWRITE, |h| vperm::chown(Again::path(h, false), u, g, || real(h, u, g))));
+    vperm fchown(fd: c_int, u: uid_t, g: gid_t) -> c_int = |real| vperm::chown(Again::fd(fd), u, g, || real(fd, u, g));
+    fs fchownat(d: c_int, p: P, u: uid_t, g: gid_t, fl: c_int) -> c_int = |real| flat(map_at_or_fd(d, p, fl, WRITE, |h| vperm::chown(Again::at(d, h, fl), u, g, || real(d, h, u, g, fl))));
     fs utime(p: P, t: V) -> c_int = |real| map(p, TIMES, |h| real(h, t));
     fs utimes(p: P, t: V) -> c_int = |real| map(p, TIMES, |h| real(h, t));
     fs lutimes(p: P, t: V) -> c_int = |real| map(p, LTIMES, |h| real(h, t));
@@ -123,14 +130,18 @@ hooks! {
     fs futimesat(d: c_int, p: P, t: V) -> c_int = |real| fs::map_at_opt(d, p, TIMES, |h| real(d, h, t));
 
     // --- extended attributes ---------------------------------------------
-    fs getxattr(p: P, n: P, v: V, s: size_t) -> ssize_t = |real| map(p, STAT, |h| real(h, n, v, s));
-    fs lgetxattr(p: P, n: P, v: V, s: size_t) -> ssize_t = |real| map(p, LSTAT, |h| real(h, n, v, s));
-    fs listxattr(p: P, l: *mut c_char, s: size_t) -> ssize_t = |real| map(p, STAT, |h| real(h, l, s));
-    fs llistxattr(p: P, l: *mut c_char, s: size_t) -> ssize_t = |real| map(p, LSTAT, |h| real(h, l, s));
-    fs setxattr(p: P, n: P, v: *const c_void, s: size_t, fl: c_int) -> c_int = |real| map(p, WRITE, |h| real(h, n, v, s, fl));
-    fs lsetxattr(p: P, n: P, v: *const c_void, s: size_t, fl: c_int) -> c_int = |real| map(p, LWRITE, |h| real(h, n, v, s, fl));
-    fs removexattr(p: P, n: P) -> c_int = |real| map(p, WRITE, |h| real(h, n));
-    fs lremovexattr(p: P, n: P) -> c_int = |real| map(p, LWRITE, |h| real(h, n));
+    fs getxattr(p: P, n: P, v: V, s: size_t) -> ssize_t = |real| flat(map(p, STAT, |h| vperm::xattr(n, true, |n| real(h, n, v, s))));
+    fs lgetxattr(p: P, n: P, v: V, s: size_t) -> ssize_t = |real| flat(map(p, LSTAT, |h| vperm::xattr(n, true, |n| real(h, n, v, s))));
+    vperm fgetxattr(fd: c_int, n: P, v: V, s: size_t) -> ssize_t = |real| vperm::xattr(n, true, |n| real(fd, n, v, s));
+    fs listxattr(p: P, l: *mut c_char, s: size_t) -> ssize_t = |real| flat(map(p, STAT, |h| vperm::xattr_list(l, real(h, l, s))));
+    fs llistxattr(p: P, l: *mut c_char, s: size_t) -> ssize_t = |real| flat(map(p, LSTAT, |h| vperm::xattr_list(l, real(h, l, s))));
+    vperm flistxattr(fd: c_int, l: *mut c_char, s: size_t) -> ssize_t = |real| vperm::xattr_list(l, real(fd, l, s));
+    fs setxattr(p: P, n: P, v: *const c_void, s: size_t, fl: c_int) -> c_int = |real| flat(map(p, WRITE, |h| vperm::xattr_set(n, |n| real(h, n, v, s, fl))));
+    fs lsetxattr(p: P, n: P, v: *const c_void, s: size_t, fl: c_int) -> c_int = |real| flat(map(p, LWRITE, |h| vperm::xattr_set(n, |n| real(h, n, v, s, fl))));
+    vperm fsetxattr(fd: c_int, n: P, v: *const c_void, s: size_t, fl: c_int) -> c_int = |real| vperm::xattr_set(n, |n| real(fd, n, v, s, fl));
+    fs removexattr(p: P, n: P) -> c_int = |real| flat(map(p, WRITE, |h| vperm::xattr_set(n, |n| real(h, n))));
+    fs lremovexattr(p: P, n: P) -> c_int = |real| flat(map(p, LWRITE, |h| vperm::xattr_set(n, |n| real(h, n))));
+    vperm fremovexattr(fd: c_int, n: P) -> c_int = |real| vperm::xattr_set(n, |n| real(fd, n));
 
     // --- temporary files -------------------------------------------------
     fs mkstemp(t: *mut c_char) -> c_int = |real| fs::mktemp(t, 0, |h| real(h), |fd, _| *fd >= 0);
@@ -158,6 +169,10 @@ hooks! {
     dirs nftw64(p: P, f: V, n: c_int, fl: c_int) -> c_int = |real| dirs::ftw(p, f, fl, |h, t| real(h, t, n, fl), true);
     dirs fts_open(argv: *const *mut c_char, o: c_int, cmp: V) -> V = |real| dirs::fts_open(argv, |a| real(a, o | dirs::FTS_NOCHDIR, cmp));
     dirs fts64_open(argv: *const *mut c_char, o: c_int, cmp: V) -> V = |real| dirs::fts_open(argv, |a| real(a, o | dirs::FTS_NOCHDIR, cmp));
+    dirs fts_read(f: V) -> V = |real| Ok(dirs::fts_virtual(real(f)));
+    dirs fts64_read(f: V) -> V = |real| Ok(dirs::fts_virtual(real(f)));
+    dirs fts_children(f: V, o: c_int) -> V = |real| Ok(dirs::fts_list_virtual(real(f, o)));
+    dirs fts64_children(f: V, o: c_int) -> V = |real| Ok(dirs::fts_list_virtual(real(f, o)));
     dirs glob(pat: P, fl: c_int, errf: V, g: V) -> c_int = |real| dirs::glob(fl, g, false, |fl| real(pat, fl, errf, g));
     dirs glob64(pat: P, fl: c_int, errf: V, g: V) -> c_int = |real| dirs::glob(fl, g, true, |fl| real(pat, fl, errf, g));
 
@@ -169,6 +184,28 @@ hooks! {
     net bind(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(SOCK_BIND, a, l, |a, l| real(fd, a, l));
     net connect(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(SOCK, a, l, |a, l| real(fd, a, l));
     net sendto(fd: c_int, b: *const c_void, n: size_t, fl: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> ssize_t = |real| net::unix_addr(SOCK, a, l, |a, l| real(fd, b, n, fl, a, l));
+
+    // --- ids: virtual with -R/-U (vperm.rs), else the real calls ---------
+    ids getuid() -> uid_t = |real| vperm::get(vperm::R, || real());
+    ids geteuid() -> uid_t = |real| vperm::get(vperm::E, || real());
+    ids getgid() -> gid_t = |real| vperm::get(vperm::G, || real());
+    ids getegid() -> gid_t = |real| vperm::get(vperm::EG, || real());
+    ids getresuid(r: *mut uid_t, e: *mut uid_t, s: *mut uid_t) -> c_int = |real| vperm::getres(vperm::R, r, e, s, || real(r, e, s));
+    ids getresgid(r: *mut gid_t, e: *mut gid_t, s: *mut gid_t) -> c_int = |real| vperm::getres(vperm::G, r, e, s, || real(r, e, s));
+    ids getgroups(n: c_int, l: *mut gid_t) -> c_int = |real| vperm::getgroups(n, l, || real(n, l));
+    ids setgroups(n: size_t, l: *const gid_t) -> c_int = |real| vperm::setgroups(n, l, || real(n, l));
+    ids initgroups(u: P, g: gid_t) -> c_int = |real| vperm::initgroups(u, g, || real(u, g));
+    ids setuid(u: uid_t) -> c_int = |real| vperm::set1(vperm::R, u, || real(u));
+    ids setgid(g: gid_t) -> c_int = |real| vperm::set1(vperm::G, g, || real(g));
+    ids seteuid(u: uid_t) -> c_int = |real| vperm::sete(vperm::R, u, || real(u));
+    ids setegid(g: gid_t) -> c_int = |real| vperm::sete(vperm::G, g, || real(g));
+    ids setreuid(r: uid_t, e: uid_t) -> c_int = |real| vperm::setre(vperm::R, r, e, || real(r, e));
+    ids setregid(r: gid_t, e: gid_t) -> c_int = |real| vperm::setre(vperm::G, r, e, || real(r, e));
+    ids setresuid(r: uid_t, e: uid_t, s: uid_t) -> c_int = |real| vperm::setres3(vperm::R, r, e, s, || real(r, e, s));
+    ids setresgid(r: gid_t, e: gid_t, s: gid_t) -> c_int = |real| vperm::setres3(vperm::G, r, e, s, || real(r, e, s));
+    ids setfsuid(u: uid_t) -> c_int = |real| vperm::setfs(vperm::R, u, || real(u));
+    ids setfsgid(g: gid_t) -> c_int = |real| vperm::setfs(vperm::G, g, || real(g));
+    ids capset(h: V, d: V) -> c_int = |real| vperm::capset(|| real(h, d));
 
     // --- exec: the exec pipeline (exec.rs; execl/execle/execlp: variadic.c) -
     exec execve(p: P, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |_real| exec::execve(p, argv, envp, false);

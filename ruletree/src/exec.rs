@@ -402,7 +402,7 @@ fn find_argvmod<'t>(ctx: &Ctx<'t>, given: &[u8]) -> Option<ArgvModRef<'t>> {
     let (dir, name) = (dirname(given), basename(given));
     ctx.tree.argvmods().find(|m| {
         m.name() == name
-            && (ctx.mode.toolchain() || m.disable_mapping())
+            && (ctx.mode.toolchain() || m.disable_mapping() || m.every_mode())
             && m.dirs().any(|d| d == dir)
     })
 }

@@ -148,7 +148,16 @@ pub fn write(session: &model::Session) -> Result<Vec<u8>, String> {
             let d = w.strlist(&a.dirs);
             let f = w.str(&a.new_filename);
             let t = w.strlist(&a.add_tail);
-            [n.0, n.1, d, f.0, f.1, t, a.disable_mapping as u32, 0]
+            [
+                n.0,
+                n.1,
+                d,
+                f.0,
+                f.1,
+                t,
+                a.disable_mapping as u32,
+                a.every_mode as u32,
+            ]
         })
         .collect();
     let argvmods_off = w.here();
@@ -605,6 +614,9 @@ impl<'a> ArgvModRef<'a> {
     }
     pub fn disable_mapping(&self) -> bool {
         self.t.u32(self.off + 24) & 1 != 0
+    }
+    pub fn every_mode(&self) -> bool {
+        self.t.u32(self.off + 28) & 1 != 0
     }
 }
 

@@ -23,6 +23,7 @@ pub mod lookup;
 pub mod mapping;
 pub mod model;
 pub mod sys;
+pub mod vperm;
 
 #[cfg(feature = "compiler")]
 pub mod compile;

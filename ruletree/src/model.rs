@@ -140,6 +140,8 @@ pub struct ArgvMod {
     pub add_tail: Vec<Vec<u8>>,
     /// `host-gcc` and friends: run the host tool with mapping disabled.
     pub disable_mapping: bool,
+    /// Applies in every mode (not only toolchain modes): `fakeroot`.
+    pub every_mode: bool,
 }
 
 /// Everything a session's ruletree holds.

@@ -57,6 +57,20 @@ struct Cli {
     /// Override the target's tools root
     #[arg(short = 'T', value_name = "DIR")]
     tools_root: Option<PathBuf>,
+    /// Virtual root: the command and its children see uid and gid 0 and
+    /// may chown, chmod, mknod... (virtual permissions, like fakeroot)
+    #[arg(short = 'R')]
+    root: bool,
+    /// Owner of files the user owns and nobody chowned (default 0.0); without
+    /// -R also the processes' ids
+    #[arg(short = 'U', value_name = "UID.GID")]
+    unknown: Option<String>,
+    /// Save the virtual permissions to FILE when the command ends (fakeroot -s)
+    #[arg(short = 's', value_name = "FILE")]
+    save_state: Option<PathBuf>,
+    /// Load virtual permissions saved with -s before the command starts (fakeroot -i)
+    #[arg(short = 'i', value_name = "FILE")]
+    load_state: Option<PathBuf>,
     /// The command and its arguments (none: an interactive shell)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<OsString>,
@@ -99,6 +113,10 @@ fn main() {
         join: cli.join,
         delete: cli.delete,
         tools_root: cli.tools_root,
+        root: cli.root,
+        unknown: cli.unknown,
+        vperm_save: cli.save_state,
+        vperm_load: cli.load_state,
         command: cli.command,
     };
     match session::run(o) {
