@@ -168,6 +168,7 @@ struct FtsEnt {
     flags: u16,
     instr: u16,
     statp: *mut libc::stat,
+    name: [c_char; 1],
 }
 
 /// fts_read: the entry's stat as the session shows it (glibc's fts stats
@@ -191,13 +192,42 @@ pub fn fts_virtual(e: *mut c_void) -> *mut c_void {
     e
 }
 
-/// fts_children: every entry of the list.
+/// fts_children: every entry of the list. Their `fts_accpath` is the
+/// directory's (fts fills in a child's path only when it reads it), so
+/// each is asked about as parent + "/" + name.
 pub fn fts_list_virtual(first: *mut c_void) -> *mut c_void {
+    if !crate::vperm::on() {
+        return first;
+    }
     let mut e = first as *mut FtsEnt;
     while !e.is_null() {
-        fts_virtual(e as *mut c_void);
-        // SAFETY: a list fts built, linked by fts_link.
-        e = unsafe { (*e).link };
+        // SAFETY: a list fts built, linked by fts_link; parents outlive it;
+        // names and paths are NUL-terminated.
+        unsafe {
+            let ent = &*e;
+            let mut p = PathBuf::new();
+            let name = core::ffi::CStr::from_ptr(ent.name.as_ptr()).to_bytes();
+            let parent = ent.parent;
+            let ok = if !parent.is_null() && (*parent).level >= 0 && !(*parent).accpath.is_null() {
+                let dir = core::ffi::CStr::from_ptr((*parent).accpath).to_bytes();
+                p.set(dir)
+                    .and_then(|_| p.push(b"/"))
+                    .and_then(|_| p.push(name))
+            } else {
+                p.set(name)
+            };
+            if ok.is_ok()
+                && !ent.statp.is_null()
+                && [1u16, 2, 3, 4, 6, 8, 12, 13].contains(&ent.info)
+            {
+                crate::vperm::stat(
+                    0,
+                    ent.statp as *mut c_void,
+                    crate::vperm::Again::path(p.as_ptr(), true),
+                );
+            }
+            e = ent.link;
+        }
     }
     first
 }

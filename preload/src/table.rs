@@ -77,8 +77,8 @@ hooks! {
     fs faccessat(d: c_int, p: P, m: c_int, fl: c_int) -> c_int = |real| map_at(d, p, fs::access_op(m).at(fl), |h| real(d, h, m, fl));
 
     // --- create and remove ---------------------------------------------
-    fs mkdir(p: P, m: mode_t) -> c_int = |real| map(p, CREAT, |h| real(h, m));
-    fs mkdirat(d: c_int, p: P, m: mode_t) -> c_int = |real| map_at(d, p, CREAT, |h| real(d, h, m));
+    fs mkdir(p: P, m: mode_t) -> c_int = |real| flat(map(p, CREAT, |h| vperm::mkdir(h, m, |m| real(h, m))));
+    fs mkdirat(d: c_int, p: P, m: mode_t) -> c_int = |real| flat(map_at(d, p, CREAT, |h| vperm::mkdir(h, m, |m| real(d, h, m))));
     fs mknod(p: P, m: mode_t, dev: dev_t) -> c_int = |real| flat(map(p, MKNOD, |h| vperm::mknod(h, m, dev, || real(h, m, dev))));
     fs mknodat(d: c_int, p: P, m: mode_t, dev: dev_t) -> c_int = |real| flat(map_at(d, p, MKNOD, |h| vperm::mknod(h, m, dev, || real(d, h, m, dev))));
     fs __xmknod(ver: c_int, p: P, m: mode_t, dev: *mut dev_t) -> c_int = |real| flat(map(p, MKNOD, |h| vperm::xmknod(h, m, dev, || real(ver, h, m, dev))));

@@ -773,6 +773,41 @@ pub fn chmod(a: Again, mode: u32, real: impl FnOnce(u32) -> c_int) -> Result<c_i
     Ok(0)
 }
 
+fn umask() -> u32 {
+    // SAFETY: umask cannot fail; set back at once (another thread could
+    // see 0 in between, as with any umask query).
+    unsafe {
+        let u = libc::syscall(libc::SYS_umask, 0) as u32;
+        libc::syscall(libc::SYS_umask, u);
+        u
+    }
+}
+
+/// mkdir family: root can use a directory whatever its mode (tar makes
+/// them mode 0 and fills them), so the real one always has `u+rwx`; a
+/// mode without them is recorded.
+pub fn mkdir(
+    host: *const c_char,
+    mode: u32,
+    real: impl FnOnce(u32) -> c_int,
+) -> Result<c_int, Errno> {
+    if !on() || mode & 0o700 == 0o700 {
+        return Ok(real(mode));
+    }
+    let r = real(mode | 0o700);
+    if r != 0 {
+        return Ok(r);
+    }
+    let saved = errno();
+    let db = db().ok_or(Errno::EIO)?;
+    let m = meta(Again::path(host, false))?;
+    db.entry(&m)
+        .map_err(|_| full())?
+        .set_perm(Some(mode & 0o7777 & !umask()));
+    set_errno(saved);
+    Ok(0)
+}
+
 /// mknod family: character and block devices become an empty placeholder
 /// file recorded with the device's type and number (root's mknod works;
 /// ours makes something tar and dpkg-deb archive as that device). Other
@@ -806,13 +841,7 @@ pub fn mknod(
     // SAFETY: our fd.
     unsafe { libc::syscall(libc::SYS_close, fd) };
     let m = m?;
-    // SAFETY: umask has no failure; set back at once (another thread could
-    // see 0 in between, as with any umask query).
-    let um = unsafe {
-        let u = libc::syscall(libc::SYS_umask, 0) as u32;
-        libc::syscall(libc::SYS_umask, u);
-        u
-    };
+    let um = umask();
     let e = db.entry(&m).map_err(|_| full())?;
     e.set_dev(t, dev);
     e.set_perm(Some(mode & 0o7777 & !um));

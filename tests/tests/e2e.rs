@@ -9,3 +9,5 @@ mod fs;
 mod probes;
 mod regression;
 mod rules;
+mod vperm;
+mod vperm_probes;
