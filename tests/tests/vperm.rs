@@ -269,8 +269,8 @@ fn eight_writers_lose_no_chown_even_when_killed() {
     let out = sh_ok(
         &w,
         &["-R", "--"],
-        "for p in 0 1 2 3 4 5 6 7; do python3 writer.py klog$p $((p * 100000 + 1000)) 1000000 $(for f in $(seq 0 24); do echo d$p.$f; done) & done
-         sleep 1.5; kill -KILL $(jobs -p); wait
+        "for p in 0 1 2 3 4 5 6 7; do python3 writer.py klog$p $((p * 100000 + 1000)) 1000000 $(for f in $(seq 0 24); do echo d$p.$f; done) & pids=\"$pids $!\"; done
+         sleep 1.5; kill -KILL $pids; wait
          stat -c '%n %u %g' d*.*",
     );
     let now: std::collections::HashMap<String, (u32, u32)> = out
