@@ -45,7 +45,8 @@ pub fn repo() -> PathBuf {
 pub fn require(tool: &str) {
     let ok = Command::new("sh")
         .arg("-c")
-        .arg(format!("command -v {tool}"))
+        // sbin too: setcap and friends live there, off a user's PATH.
+        .arg(format!("PATH=$PATH:/usr/sbin:/sbin command -v {tool}"))
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);

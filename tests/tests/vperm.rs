@@ -382,7 +382,7 @@ fn setuid_changes_what_children_and_files_see() {
     let out = sh_ok(
         &w,
         &["-R", "--"],
-        "python3 -c 'import os; os.setgroups([4, 24]); os.setresgid(20, 21, 22); os.setresuid(10, 11, 12); print(os.getresuid(), os.getresgid(), os.getgroups()); os.execvp(\"env\", [\"env\", \"-i\", \"/usr/bin/python3\", \"-c\", \"import os; print(os.getresuid(), os.getresgid(), os.getgroups())\"])'",
+        "python3 -c 'import os; os.setgroups([4, 24]); os.setresgid(20, 21, 22); os.setresuid(10, 11, 12); print(os.getresuid(), os.getresgid(), os.getgroups(), flush=True); os.execvp(\"env\", [\"env\", \"-i\", \"/usr/bin/python3\", \"-c\", \"import os; print(os.getresuid(), os.getresgid(), os.getgroups())\"])'",
     );
     assert_eq!(
         out, "(10, 11, 12) (20, 21, 22) [4, 24]\n(10, 11, 12) (20, 21, 22) [4, 24]\n",
@@ -425,4 +425,72 @@ fn arm64_programs_run_by_qemu_see_the_virtual_root() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(stdout(&o).trim(), "0", "{}", text(&o));
+}
+
+#[test]
+fn dpkg_buildpackage_with_rfakeroot_in_a_session_and_with_r_sb2() {
+    require("dpkg-buildpackage");
+    let w = World::new("vperm-dpkg");
+    w.write("p/debian/control", "Source: sb2demo\nSection: misc\nPriority: optional\nMaintainer: sb2 <sb2@example.org>\nStandards-Version: 4.6.2\n\nPackage: sb2demo\nArchitecture: all\nDescription: demo\n demo\n");
+    w.write("p/debian/changelog", "sb2demo (1.0) unstable; urgency=low\n\n  * demo\n\n -- sb2 <sb2@example.org>  Sun, 22 Nov 2026 00:00:00 +0000\n");
+    w.write("p/debian/source/format", "3.0 (native)\n");
+    let rules = w.write(
+        "p/debian/rules",
+        "#!/usr/bin/make -f\nbuild build-arch build-indep:\n\ttrue\nclean:\n\trm -rf debian/tmp\nbinary binary-arch binary-indep:\n\t\
+         install -d debian/tmp/DEBIAN debian/tmp/usr/bin\n\tinstall -m 755 /bin/true debian/tmp/usr/bin/demo\n\t\
+         chown -R root:root debian/tmp\n\tchown daemon:daemon debian/tmp/usr/bin/demo\n\tchmod 4755 debian/tmp/usr/bin/demo\n\t\
+         dpkg-gencontrol -Pdebian/tmp\n\tdpkg-deb --build debian/tmp ..\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&rules, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let deb = w.work.join("sb2demo_1.0_all.deb");
+    let sb2_r = format!("{} -R", bin_dir().join("sb2").display());
+    for how in [
+        // In a session, unmodified: its fakeroot is sb2's.
+        vec![
+            "sb2",
+            "--",
+            "dpkg-buildpackage",
+            "-b",
+            "-us",
+            "-uc",
+            "-d",
+            "-rfakeroot",
+        ],
+        // Outside: sb2 -R where the gain-root command goes.
+        vec![
+            "dpkg-buildpackage",
+            "-b",
+            "-us",
+            "-uc",
+            "-d",
+            sb2_r.as_str(),
+        ],
+    ] {
+        let _ = std::fs::remove_file(&deb);
+        let mut args: Vec<String> = how.iter().map(|s| s.to_string()).collect();
+        if args[0] == "dpkg-buildpackage" {
+            let last = args.pop().unwrap();
+            args.push(format!("-r{last}"));
+        }
+        let o = w
+            .cmd(&args[0])
+            .args(&args[1..])
+            .current_dir(w.work.join("p"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}\n{}", text(&o));
+        let c = Command::new("dpkg-deb")
+            .arg("-c")
+            .arg(&deb)
+            .output()
+            .unwrap();
+        let c = stdout(&c);
+        assert!(
+            c.contains("drwxr-xr-x root/root")
+                && c.contains("-rwsr-xr-x daemon/daemon")
+                && c.contains("./usr/bin/demo"),
+            "{args:?}\n{c}"
+        );
+    }
 }
