@@ -145,37 +145,45 @@ fn map_generation(dir: &[u8]) {
     if p.set(dir).and_then(|_| p.push(b"/generation")).is_err() {
         return;
     }
-    // SAFETY: raw syscalls on our NUL-terminated path; the mapping is one
-    // page of the session's counter file, kept for the life of the process.
+    let len = crate::cache::SHARED_LEN;
+    if let Some((m, _)) = map_shared(p.as_ptr(), Some(len)) {
+        crate::cache::SHARED_GEN.store(m as *mut core::sync::atomic::AtomicU64, Ordering::Release);
+    }
+}
+
+/// Maps a session file shared and writable for the life of the process:
+/// its first `len` bytes (the file must be that long), or all of it.
+/// Raw system calls only: this runs before the session is ready.
+pub fn map_shared(path: *const libc::c_char, len: Option<usize>) -> Option<(*mut u8, usize)> {
+    // SAFETY: raw syscalls on a NUL-terminated path and our stat buffer.
     unsafe {
         let fd = libc::syscall(
             libc::SYS_openat,
             libc::AT_FDCWD,
-            p.as_ptr(),
+            path,
             libc::O_RDWR | libc::O_CLOEXEC,
         ) as i32;
         if fd < 0 {
-            return;
+            return None;
         }
-        let len = crate::cache::SHARED_LEN;
         let mut st: libc::stat = core::mem::zeroed();
-        if libc::syscall(libc::SYS_fstat, fd, &mut st) != 0 || (st.st_size as usize) < len {
-            libc::close(fd);
-            return;
-        }
-        let m = libc::mmap(
-            core::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
-            fd,
-            0,
-        );
-        libc::close(fd);
-        if m != libc::MAP_FAILED {
-            crate::cache::SHARED_GEN
-                .store(m as *mut core::sync::atomic::AtomicU64, Ordering::Release);
-        }
+        let ok = libc::syscall(libc::SYS_fstat, fd, &mut st) == 0;
+        let size = st.st_size.max(0) as usize;
+        let len = len.unwrap_or(size);
+        let m = if ok && len > 0 && size >= len {
+            libc::mmap(
+                core::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd,
+                0,
+            )
+        } else {
+            libc::MAP_FAILED
+        };
+        libc::syscall(libc::SYS_close, fd);
+        (m != libc::MAP_FAILED).then_some((m as *mut u8, len))
     }
 }
 

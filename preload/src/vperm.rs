@@ -106,43 +106,18 @@ pub fn init(session_dir: &[u8]) {
     {
         return;
     }
-    // SAFETY: raw syscalls on our NUL-terminated path; the shared mapping
-    // is kept for the life of the process.
+    let Some((m, len)) = crate::state::map_shared(p.as_ptr(), None) else {
+        return;
+    };
+    // SAFETY: our fresh mapping of len bytes, kept for the process's life
+    // (unmapped at once if it is not a table); raw id syscalls.
     unsafe {
-        let fd = libc::syscall(
-            libc::SYS_openat,
-            libc::AT_FDCWD,
-            p.as_ptr(),
-            libc::O_RDWR | libc::O_CLOEXEC,
-        ) as i32;
-        if fd < 0 {
-            return;
-        }
-        let mut st: libc::stat = core::mem::zeroed();
-        let ok = libc::syscall(libc::SYS_fstat, fd, &mut st) == 0;
-        let len = st.st_size as usize;
-        let m = if ok && len > 0 {
-            libc::mmap(
-                core::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd,
-                0,
-            )
-        } else {
-            libc::MAP_FAILED
-        };
-        libc::syscall(libc::SYS_close, fd);
-        if m == libc::MAP_FAILED {
-            return;
-        }
-        if Db::from_raw(m as *mut u8, len).is_none() {
+        if Db::from_raw(m, len).is_none() {
             libc::syscall(libc::SYS_munmap, m, len);
             return;
         }
         DB_LEN.store(len, Ordering::Relaxed);
-        DB.store(m as *mut u8, Ordering::Release);
+        DB.store(m, Ordering::Release);
         REAL_UID.store(libc::syscall(libc::SYS_getuid) as u32, Ordering::Relaxed);
         REAL_GID.store(libc::syscall(libc::SYS_getgid) as u32, Ordering::Relaxed);
     }
@@ -478,27 +453,41 @@ fn dec(mut x: u32, buf: &mut [u8; 10]) -> &[u8] {
 
 // ---------------------------------------------------------------- stat
 
+/// One raw statx (never our own hook).
+fn raw_statx(a: Again, mask: u32) -> Result<libc::statx, Errno> {
+    // SAFETY: our statx buffer; a.path is NUL-terminated (ours or "").
+    unsafe {
+        let mut sx: libc::statx = core::mem::zeroed();
+        if libc::syscall(libc::SYS_statx, a.dirfd, a.path, a.flags, mask, &mut sx) != 0 {
+            return Err(Errno(errno()));
+        }
+        Ok(sx)
+    }
+}
+
 /// The file the kernel just described, asked again with statx for what a
 /// `struct stat` lacks: the birth time (0 if the file system has none).
 /// `None` if it is no longer the same inode.
-fn birth(dirfd: c_int, path: *const c_char, flags: c_int, ino: u64) -> Option<u64> {
-    // SAFETY: our statx buffer; path is NUL-terminated (ours or "").
-    unsafe {
-        let mut sx: libc::statx = core::mem::zeroed();
-        let saved = errno();
-        let r = libc::syscall(
-            libc::SYS_statx,
-            dirfd,
-            path,
-            flags,
-            libc::STATX_INO | libc::STATX_BTIME,
-            &mut sx,
-        );
-        set_errno(saved);
-        if r != 0 || sx.stx_ino != ino {
-            return None;
-        }
-        Some(stx_birth(&sx))
+fn birth(a: Again, ino: u64) -> Option<u64> {
+    let saved = errno();
+    let r = raw_statx(a, libc::STATX_INO | libc::STATX_BTIME);
+    set_errno(saved);
+    r.ok()
+        .filter(|sx| sx.stx_ino == ino)
+        .map(|sx| stx_birth(&sx))
+}
+
+/// A statx result as [`Meta`].
+fn stx_meta(sx: &libc::statx) -> Meta {
+    use sb2_ruletree::vperm::makedev;
+    Meta {
+        dev: makedev(sx.stx_dev_major, sx.stx_dev_minor),
+        ino: sx.stx_ino,
+        uid: sx.stx_uid,
+        gid: sx.stx_gid,
+        mode: sx.stx_mode as u32,
+        rdev: makedev(sx.stx_rdev_major, sx.stx_rdev_minor),
+        birth: stx_birth(sx),
     }
 }
 
@@ -585,8 +574,8 @@ pub fn stat(r: c_int, buf: *mut c_void, again: Again) -> c_int {
     } else {
         again.flags
     };
-    let ino = m.ino;
-    view(&db, &mut m, || birth(again.dirfd, again.path, flags, ino));
+    let (ino, again) = (m.ino, Again { flags, ..again });
+    view(&db, &mut m, || birth(again, ino));
     st.st_uid = m.uid;
     st.st_gid = m.gid;
     st.st_mode = m.mode;
@@ -604,24 +593,13 @@ pub fn statx(r: c_int, buf: *mut c_void, again: Again) -> c_int {
     let Some(db) = db() else { return r };
     // SAFETY: the kernel just wrote this buffer.
     let sx = unsafe { &mut *(buf as *mut libc::statx) };
-    let mut m = Meta {
-        dev: sb2_ruletree::vperm::makedev(sx.stx_dev_major, sx.stx_dev_minor),
-        ino: sx.stx_ino,
-        uid: sx.stx_uid,
-        gid: sx.stx_gid,
-        mode: sx.stx_mode as u32,
-        rdev: sb2_ruletree::vperm::makedev(sx.stx_rdev_major, sx.stx_rdev_minor),
-        birth: 0,
-    };
-    let have = sx.stx_mask & libc::STATX_BTIME != 0;
-    let (b, ino) = (stx_birth(sx), m.ino);
-    view(&db, &mut m, || {
-        if have {
-            Some(b)
-        } else {
-            birth(again.dirfd, again.path, again.flags, ino)
-        }
-    });
+    let mut m = stx_meta(sx);
+    let (have, b, ino) = (sx.stx_mask & libc::STATX_BTIME != 0, m.birth, m.ino);
+    view(
+        &db,
+        &mut m,
+        || if have { Some(b) } else { birth(again, ino) },
+    );
     sx.stx_uid = m.uid;
     sx.stx_gid = m.gid;
     sx.stx_mode = m.mode as u16;
@@ -643,30 +621,7 @@ pub fn statx_mask(mask: u32) -> u32 {
 
 /// The real metadata of `again`'s file (with birth), or its errno.
 fn meta(a: Again) -> Result<Meta, Errno> {
-    // SAFETY: our statx buffer; NUL-terminated path.
-    unsafe {
-        let mut sx: libc::statx = core::mem::zeroed();
-        let r = libc::syscall(
-            libc::SYS_statx,
-            a.dirfd,
-            a.path,
-            a.flags,
-            libc::STATX_BASIC_STATS | libc::STATX_BTIME,
-            &mut sx,
-        );
-        if r != 0 {
-            return Err(Errno(errno()));
-        }
-        Ok(Meta {
-            dev: sb2_ruletree::vperm::makedev(sx.stx_dev_major, sx.stx_dev_minor),
-            ino: sx.stx_ino,
-            uid: sx.stx_uid,
-            gid: sx.stx_gid,
-            mode: sx.stx_mode as u32,
-            rdev: sb2_ruletree::vperm::makedev(sx.stx_rdev_major, sx.stx_rdev_minor),
-            birth: stx_birth(&sx),
-        })
-    }
+    raw_statx(a, libc::STATX_BASIC_STATS | libc::STATX_BTIME).map(|sx| stx_meta(&sx))
 }
 
 /// chown family: recorded, never done for real (the real user could not,

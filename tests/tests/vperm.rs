@@ -217,6 +217,19 @@ for i in range(n):
     log.write('%s %d\n' % (f, base + i))
 "#;
 
+/// `stat -c '%n %u %g'` output as name → (uid, gid).
+fn parse_owners(out: &str) -> std::collections::HashMap<String, (u32, u32)> {
+    out.lines()
+        .map(|l| {
+            let v: Vec<&str> = l.split_whitespace().collect();
+            (
+                v[0].to_string(),
+                (v[1].parse().unwrap(), v[2].parse().unwrap()),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn eight_writers_lose_no_chown_even_when_killed() {
     require("python3");
@@ -235,16 +248,7 @@ fn eight_writers_lose_no_chown_even_when_killed() {
          wait
          stat -c '%n %u %g' d*.* s.*",
     );
-    let owners: std::collections::HashMap<String, (u32, u32)> = out
-        .lines()
-        .map(|l| {
-            let v: Vec<&str> = l.split_whitespace().collect();
-            (
-                v[0].to_string(),
-                (v[1].parse().unwrap(), v[2].parse().unwrap()),
-            )
-        })
-        .collect();
+    let owners = parse_owners(&out);
     assert_eq!(owners.len(), 210, "{out}");
     for p in 0..8u32 {
         for f in 0..25u32 {
@@ -273,16 +277,7 @@ fn eight_writers_lose_no_chown_even_when_killed() {
          sleep 1.5; kill -KILL $pids; wait
          stat -c '%n %u %g' d*.*",
     );
-    let now: std::collections::HashMap<String, (u32, u32)> = out
-        .lines()
-        .map(|l| {
-            let v: Vec<&str> = l.split_whitespace().collect();
-            (
-                v[0].to_string(),
-                (v[1].parse().unwrap(), v[2].parse().unwrap()),
-            )
-        })
-        .collect();
+    let now = parse_owners(&out);
     let mut checked = 0;
     for p in 0..8 {
         let log = std::fs::read_to_string(w.work.join(format!("klog{p}"))).unwrap_or_default();
