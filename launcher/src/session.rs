@@ -171,11 +171,7 @@ pub fn run(o: Options) -> Result<i32> {
     };
     let built = build(&o, &target, &rules, &modes, &dir, log_file.as_deref()).and_then(|_| {
         let unknown = vp.map_or(crate::vperm::Ids { uid: 0, gid: 0 }, |v| v.unknown);
-        crate::vperm::create(&dir, unknown)?;
-        match &o.vperm_load {
-            Some(f) => crate::vperm::load(&dir, f),
-            None => Ok(()),
-        }
+        crate::vperm::create(&dir, unknown, o.vperm_load.as_deref())
     });
     if let Err(e) = built {
         let _ = std::fs::remove_dir_all(&dir);

@@ -37,17 +37,51 @@ pub fn ids_env(ids: Ids) -> String {
 }
 
 /// Creates the session's (sparse) table; files the user owns and nobody
-/// chowned show as `unknown`.
-pub fn create(dir: &Path, unknown: Ids) -> Result<()> {
+/// chowned show as `unknown`. `-i FILE`'s records are stored first, in
+/// memory, and only the pages they touch are written: storing them
+/// through a shared mapping would fault in every page one at a time.
+pub fn create(dir: &Path, unknown: Ids, load_from: Option<&Path>) -> Result<()> {
     let slots = vperm::DEFAULT_SLOTS;
-    let mut head = vec![0u8; vperm::HEADER];
-    Db::init(&mut head, slots, (unknown.uid, unknown.gid));
+    let size = Db::size(slots);
+    // u64s: the table's words must be aligned.
+    let mut mem = vec![0u64; size / 8];
+    // SAFETY: a u64 buffer viewed as its bytes.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(mem.as_mut_ptr() as *mut u8, size) };
+    Db::init(bytes, slots, (unknown.uid, unknown.gid));
+    if let Some(file) = load_from {
+        let recs = read_saved(file)?;
+        // SAFETY: the buffer outlives the Db.
+        let db = unsafe { Db::from_raw(bytes.as_mut_ptr(), size) }
+            .ok_or_else(|| anyhow!("virtual permission table"))?;
+        vperm::load(&db, &recs).map_err(|_| too_many(file, recs.len()))?;
+    }
     let p = dir.join(vperm::FILE);
     let f = std::fs::File::create(&p).with_context(|| format!("creating {}", p.display()))?;
     use std::os::unix::fs::FileExt;
-    f.write_all_at(&head, 0)?;
-    f.set_len(Db::size(slots) as u64)?;
+    for (i, page) in mem.chunks(4096 / 8).enumerate() {
+        if i == 0 || page.iter().any(|w| *w != 0) {
+            // SAFETY: the page's words viewed as bytes.
+            let b =
+                unsafe { std::slice::from_raw_parts(page.as_ptr() as *const u8, page.len() * 8) };
+            f.write_all_at(b, (i * 4096) as u64)
+                .with_context(|| format!("writing {}", p.display()))?;
+        }
+    }
+    f.set_len(size as u64)?;
     Ok(())
+}
+
+fn read_saved(file: &Path) -> Result<Vec<vperm::Saved>> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("-i {}: cannot read the saved state", file.display()))?;
+    vperm::parse(&text).map_err(|e| anyhow!("-i {}: {e}", file.display()))
+}
+
+fn too_many(file: &Path, n: usize) -> anyhow::Error {
+    anyhow!(
+        "-i {}: {n} records do not fit the session's table",
+        file.display()
+    )
 }
 
 /// Runs `f` over the session's table, mapped shared.
@@ -68,18 +102,11 @@ fn with_db<R>(dir: &Path, f: impl FnOnce(&Db) -> R) -> Result<R> {
     Ok(f(&db))
 }
 
-/// `-i FILE`: the whole file is checked before anything is stored.
+/// `-i FILE` into a running session's table: the whole file is checked
+/// before anything is stored.
 pub fn load(dir: &Path, file: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("-i {}: cannot read the saved state", file.display()))?;
-    let recs = vperm::parse(&text).map_err(|e| anyhow!("-i {}: {e}", file.display()))?;
-    with_db(dir, |db| vperm::load(db, &recs))?.map_err(|_| {
-        anyhow!(
-            "-i {}: {} records do not fit the session's table",
-            file.display(),
-            recs.len()
-        )
-    })
+    let recs = read_saved(file)?;
+    with_db(dir, |db| vperm::load(db, &recs))?.map_err(|_| too_many(file, recs.len()))
 }
 
 /// `-s FILE`: written to a temporary name, then renamed over FILE, so a

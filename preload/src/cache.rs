@@ -19,6 +19,13 @@
 //! * the virtual cwd, valid while this process has not changed directory
 //!   (chdir/fchdir hooks and nftw bump `CWD_GEN`) and nothing was renamed
 //!   or removed in the session (the shared counter);
+//! * directory fds' virtual paths (for `*at` calls with a relative path):
+//!   asking the kernel (`readlink` of /proc/self/fd/N) costs about ten
+//!   times an `fstat` of the fd, and the reverse mapping more again, so a
+//!   few recent ones are kept, each checked by one `fstat` (same device
+//!   and inode: the number was not reused for another directory) and by
+//!   the shared generation (nothing in the session was renamed or removed
+//!   since);
 //! * readable pages, so a path argument is copied without first asking the
 //!   kernel whether its memory is readable (see `cstr`); flushed by munmap.
 //!
@@ -32,7 +39,9 @@
 
 use core::cell::{Cell, UnsafeCell};
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
-use sb2_ruletree::PATH_MAX;
+use sb2_ruletree::mapping::{Host, PathBuf};
+use sb2_ruletree::sys::Sys;
+use sb2_ruletree::{Errno, PATH_MAX};
 
 /// The session-wide generation counter (a shared mapping of the session's
 /// `generation` file), or null when unavailable (then nothing is cached).
@@ -75,6 +84,28 @@ struct PageCache {
     next: Cell<usize>,
 }
 
+const FDS: usize = 4;
+/// Longest directory path the fd cache keeps (longer ones are asked for
+/// each time).
+const FD_PATH: usize = 1024;
+
+struct FdEntry {
+    /// The shared generation the entry was made under; 0: empty.
+    shared: Cell<u64>,
+    fd: Cell<i32>,
+    dev: Cell<u64>,
+    ino: Cell<u64>,
+    len: Cell<usize>,
+    /// The virtual path is the host path.
+    same: Cell<bool>,
+    buf: UnsafeCell<[u8; FD_PATH]>,
+}
+
+struct FdCache {
+    ents: [FdEntry; FDS],
+    next: Cell<usize>,
+}
+
 #[allow(clippy::declare_interior_mutable_const)]
 const ZERO: Cell<u64> = Cell::new(0);
 #[allow(clippy::declare_interior_mutable_const)]
@@ -88,6 +119,14 @@ thread_local! {
     };
     static RULE: RuleCache = const { RuleCache { keys: [ZERO; RULES], rules: [NORULE; RULES] } };
     static PAGE: PageCache = const { PageCache { gen: Cell::new(0), pages: [NOPAGE; PAGES], next: Cell::new(0) } };
+    static FDP: FdCache = const {
+        FdCache {
+            ents: [const {
+                FdEntry { shared: Cell::new(0), fd: Cell::new(-1), dev: Cell::new(0), ino: Cell::new(0), len: Cell::new(0), same: Cell::new(false), buf: UnsafeCell::new([0; FD_PATH]) }
+            }; FDS],
+            next: Cell::new(0),
+        }
+    };
 }
 
 extern "C" fn after_fork_child() {
@@ -240,6 +279,75 @@ pub fn rule_remember(key: u64, rule: u32) {
             r.set(rule.wrapping_add(1));
         }
     });
+}
+
+/// The virtual path of the directory open as `fd`, into `out` (see
+/// [`Host::fd_vpath`]).
+pub fn fd_vpath(
+    fd: i32,
+    out: &mut PathBuf,
+    scratch: &mut PathBuf,
+    virt: impl FnOnce(&[u8], &mut PathBuf) -> Result<(), Errno>,
+) -> Result<bool, Errno> {
+    let token = token();
+    let uncached = |out: &mut PathBuf, scratch: &mut PathBuf| {
+        Sys.fd_path(fd, scratch)?;
+        virt(scratch.as_bytes(), out)?;
+        Ok(out.as_bytes() == scratch.as_bytes())
+    };
+    if token == 0 || fd < 0 {
+        return uncached(out, scratch);
+    }
+    // SAFETY: a stat buffer of our own; a raw call, never our own hook.
+    let st = unsafe {
+        let mut st: libc::stat = core::mem::zeroed();
+        if libc::syscall(libc::SYS_fstat, fd, &mut st) != 0 {
+            return Err(Errno(crate::hook::errno()));
+        }
+        st
+    };
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return uncached(out, scratch);
+    }
+    let same = |e: &FdEntry| {
+        e.shared.get() == token
+            && e.fd.get() == fd
+            && e.dev.get() == st.st_dev
+            && e.ino.get() == st.st_ino
+    };
+    let hit = FDP.with(|c| {
+        c.ents.iter().find_map(|e| {
+            // SAFETY: only this thread touches its own buffers; len <= FD_PATH.
+            let b = unsafe { &*e.buf.get() }.get(..e.len.get()).unwrap_or(&[]);
+            (same(e) && out.set(b).is_ok()).then(|| e.same.get())
+        })
+    });
+    if let Some(same) = hit {
+        return Ok(same);
+    }
+    let is_host = uncached(out, scratch)?;
+    let p = out.as_bytes();
+    if p.len() <= FD_PATH {
+        FDP.with(|c| {
+            let i = c.next.get() % FDS;
+            c.next.set(i + 1);
+            if let Some(e) = c.ents.get(i) {
+                // Invalid while written: a signal handler's lookup misses.
+                e.shared.set(0);
+                // SAFETY: only this thread touches its own buffer.
+                if let Some(dst) = unsafe { &mut *e.buf.get() }.get_mut(..p.len()) {
+                    dst.copy_from_slice(p);
+                    e.len.set(p.len());
+                    e.fd.set(fd);
+                    e.dev.set(st.st_dev);
+                    e.ino.set(st.st_ino);
+                    e.same.set(is_host);
+                    e.shared.set(token);
+                }
+            }
+        });
+    }
+    Ok(is_host)
 }
 
 /// Was the page at `page` (an address rounded down) found readable since

@@ -30,6 +30,15 @@ impl Host for Cached {
     fn fd_path(&self, fd: i32, out: &mut PathBuf) -> Result<(), Errno> {
         Sys.fd_path(fd, out)
     }
+    fn fd_vpath(
+        &self,
+        fd: i32,
+        out: &mut PathBuf,
+        scratch: &mut PathBuf,
+        virt: impl FnOnce(&[u8], &mut PathBuf) -> Result<(), Errno>,
+    ) -> Result<bool, Errno> {
+        crate::cache::fd_vpath(fd, out, scratch, virt)
+    }
     fn cached_cwd(&self, out: &mut PathBuf) -> bool {
         crate::cache::cached_cwd(out)
     }
@@ -223,6 +232,7 @@ pub fn resolve<'a>(
             readonly: false,
             kind: MapKind::Normal,
             exec_policy: None,
+            rel: 0,
         });
     }
     let dirfd = match dirfd {
@@ -368,10 +378,9 @@ pub fn stat_at(
         p,
         flags,
         real,
-        |h, fl| {
+        |kd, h, fl| {
             // SAFETY: the caller's stat buffer and our NUL-terminated host path.
-            let r =
-                unsafe { libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, h, buf, fl) } as i32;
+            let r = unsafe { libc::syscall(libc::SYS_newfstatat, kd, h, buf, fl) } as i32;
             // SAFETY: read only on success, when the kernel filled in the
             // buffer (a bad buffer pointer gives EFAULT and is never read).
             let link = r == 0
@@ -397,10 +406,10 @@ pub fn statx_at(
         p,
         flags,
         real,
-        |h, fl| {
+        |kd, h, fl| {
             let m = crate::vperm::statx_mask(mask | libc::STATX_TYPE);
             // SAFETY: the caller's statx buffer and our NUL-terminated host path.
-            let r = unsafe { libc::syscall(libc::SYS_statx, libc::AT_FDCWD, h, fl, m, buf) } as i32;
+            let r = unsafe { libc::syscall(libc::SYS_statx, kd, h, fl, m, buf) } as i32;
             // SAFETY: read only on success, as in stat_at.
             let link = r == 0
                 && (unsafe { (*(buf as *const libc::statx)).stx_mode } as u32) & libc::S_IFMT
@@ -411,7 +420,22 @@ pub fn statx_at(
     )
 }
 
-/// The shared part of [`stat_at`] and [`statx_at`]: `nofollow(host, flags)`
+/// The path to give the kernel with the caller's dirfd: the caller's own
+/// relative name when the mapping left it as it was (the kernel walks one
+/// name instead of the whole absolute path again), else the host path
+/// (absolute, so the dirfd is ignored; or empty, naming the dirfd).
+#[inline]
+fn kernel_path(m: &Mapped, h: &mut PathBuf) -> *const libc::c_char {
+    let p = h.as_ptr();
+    if m.rel != 0 && m.rel < h.len() {
+        // SAFETY: rel < len: inside the NUL-terminated buffer.
+        unsafe { p.add(m.rel) }
+    } else {
+        p
+    }
+}
+
+/// The shared part of [`stat_at`] and [`statx_at`]: `nofollow(dirfd, host, flags)`
 /// does the call with `AT_SYMLINK_NOFOLLOW` added and says whether it met
 /// a symlink; `fin` makes a successful result virtual (virtual
 /// permissions), given how to ask about the same file again.
@@ -421,25 +445,27 @@ fn follow_last_lazily(
     p: *const libc::c_char,
     flags: i32,
     real: impl FnOnce(*const libc::c_char) -> i32,
-    nofollow: impl FnOnce(*const libc::c_char, i32) -> (i32, bool),
+    nofollow: impl FnOnce(i32, *const libc::c_char, i32) -> (i32, bool),
     fin: impl FnOnce(i32, crate::vperm::Again) -> i32,
 ) -> Result<i32, Errno> {
     use crate::vperm::Again;
     let saved = errno();
     let ctx = crate::state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
-    resolve(&ctx, Some(d), p, LSTAT, false, &mut v, &mut h)?;
+    let m = resolve(&ctx, Some(d), p, LSTAT, false, &mut v, &mut h)?;
+    let kp = kernel_path(&m, &mut h);
     if flags & libc::AT_SYMLINK_NOFOLLOW != 0 || v.as_bytes() == b"/" || v.is_empty() {
         set_errno(saved);
-        let r = real(h.as_ptr());
-        return Ok(fin(r, Again::at(d, h.as_ptr(), flags)));
+        let r = real(kp);
+        return Ok(fin(r, Again::at(d, kp, flags)));
     }
-    let (r, link) = nofollow(h.as_ptr(), flags | libc::AT_SYMLINK_NOFOLLOW);
+    let nf = flags | libc::AT_SYMLINK_NOFOLLOW;
+    let (r, link) = nofollow(d, kp, nf);
     if !link {
         if r == 0 {
             set_errno(saved);
         }
-        return Ok(fin(r, Again::path(h.as_ptr(), false)));
+        return Ok(fin(r, Again::at(d, kp, nf)));
     }
     resolve(&ctx, Some(d), p, STAT, false, &mut v, &mut h)?;
     set_errno(saved);
@@ -493,7 +519,7 @@ pub fn open_at(
     // then decide on the fully resolved path below.
     if !(op.write && m.readonly) {
         set_errno(saved);
-        let fd = real(h.as_ptr(), flags | libc::O_NOFOLLOW);
+        let fd = real(kernel_path(&m, &mut h), flags | libc::O_NOFOLLOW);
         // A final symlink: ELOOP, or ENOTDIR when O_DIRECTORY was asked.
         let e = errno();
         let link = e == libc::ELOOP || (e == libc::ENOTDIR && flags & libc::O_DIRECTORY != 0);

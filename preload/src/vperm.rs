@@ -488,6 +488,11 @@ fn stx_meta(sx: &libc::statx) -> Meta {
         mode: sx.stx_mode as u32,
         rdev: makedev(sx.stx_rdev_major, sx.stx_rdev_minor),
         birth: stx_birth(sx),
+        ctime: if sx.stx_mask & libc::STATX_CTIME != 0 {
+            ns(sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec as i64)
+        } else {
+            0
+        },
     }
 }
 
@@ -495,26 +500,49 @@ fn stx_birth(sx: &libc::statx) -> u64 {
     if sx.stx_mask & libc::STATX_BTIME == 0 {
         return 0;
     }
-    (sx.stx_btime.tv_sec as u64)
-        .wrapping_mul(1_000_000_000)
-        .wrapping_add(sx.stx_btime.tv_nsec as u64)
+    ns(sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec as i64)
 }
 
 /// The virtual view of `m` (whose birth is fetched only if a record may
-/// apply).
+/// apply and the slot cannot vouch for the inode by its ctime).
 fn view(db: &Db, m: &mut Meta, birth_of: impl FnOnce() -> Option<u64>) {
-    let rec = if db.has(m.dev, m.ino) {
-        match birth_of() {
-            Some(b) => {
-                m.birth = b;
-                db.lookup(m)
+    let rec = match db.find(m.dev, m.ino) {
+        None => None,
+        Some(e) => match e.read_seen(m) {
+            Some(rec) => rec,
+            None => {
+                let checked_at = realtime_ns();
+                match birth_of() {
+                    Some(b) => {
+                        m.birth = b;
+                        let rec = e.read(m);
+                        if rec.is_some() {
+                            e.note_seen(m, checked_at);
+                        }
+                        rec
+                    }
+                    None => None,
+                }
             }
-            None => None,
-        }
-    } else {
-        None
+        },
     };
     overlay(rec, &who(db), m);
+}
+
+/// The real time in ns (vDSO: no system call).
+fn realtime_ns() -> u64 {
+    // SAFETY: a valid timespec to fill.
+    unsafe {
+        let mut t: libc::timespec = core::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_REALTIME, &mut t);
+        ns(t.tv_sec, t.tv_nsec)
+    }
+}
+
+fn ns(sec: i64, nsec: i64) -> u64 {
+    (sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(nsec as u64)
 }
 
 /// How to ask the kernel again about the file a stat call described.
@@ -534,13 +562,18 @@ impl Again {
         }
     }
     /// An `*at` call's target: the dirfd itself when the mapped path is
-    /// empty (`AT_EMPTY_PATH`), else the (absolute) host path.
+    /// empty (`AT_EMPTY_PATH`), else the host path (absolute, or relative
+    /// to `dirfd`).
     pub fn at(dirfd: c_int, host: *const c_char, flags: c_int) -> Again {
         // SAFETY: host is our NUL-terminated buffer.
         if unsafe { *host } == 0 {
             return Again::fd(dirfd);
         }
-        Again::path(host, flags & libc::AT_SYMLINK_NOFOLLOW == 0)
+        Again {
+            dirfd,
+            path: host,
+            flags: flags & libc::AT_SYMLINK_NOFOLLOW,
+        }
     }
     pub fn path(path: *const c_char, follow: bool) -> Again {
         Again {
@@ -568,6 +601,7 @@ pub fn stat(r: c_int, buf: *mut c_void, again: Again) -> c_int {
         mode: st.st_mode,
         rdev: st.st_rdev,
         birth: 0,
+        ctime: ns(st.st_ctime, st.st_ctime_nsec),
     };
     let flags = if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
         again.flags | libc::AT_SYMLINK_NOFOLLOW
@@ -608,10 +642,11 @@ pub fn statx(r: c_int, buf: *mut c_void, again: Again) -> c_int {
     r
 }
 
-/// statx mask addition: ask for the birth time as well.
+/// statx mask addition: ask for the birth time (and the ctime that can
+/// vouch for it next time) as well.
 pub fn statx_mask(mask: u32) -> u32 {
     if on() {
-        mask | libc::STATX_BTIME | libc::STATX_INO
+        mask | libc::STATX_BTIME | libc::STATX_INO | libc::STATX_CTIME
     } else {
         mask
     }
@@ -637,6 +672,7 @@ pub fn chown(
     }
     let db = db().ok_or(Errno::EIO)?;
     let saved = errno();
+    let checked_at = realtime_ns();
     let real_m = meta(a)?;
     let mut shown = real_m;
     let rec = db.lookup(&real_m);
@@ -657,6 +693,8 @@ pub fn chown(
         return Ok(0);
     }
     let e = db.entry(&real_m).map_err(|_| full())?;
+    // The real file is untouched: its ctime can vouch for it from now on.
+    e.note_seen(&real_m, checked_at);
     if (nu, ng) == (plain.uid, plain.gid) {
         e.clear_owner();
     } else {

@@ -170,6 +170,20 @@ pub trait Host {
     fn host_cwd(&self, out: &mut PathBuf) -> Result<(), Errno>;
     /// The host path of an open directory fd.
     fn fd_path(&self, fd: i32, out: &mut PathBuf) -> Result<(), Errno>;
+    /// The virtual path of an open directory fd, into `out`: its host path
+    /// (in `scratch`) turned virtual by `virt`; true if both are the same.
+    /// A host may cache the result while the fd names the same directory.
+    fn fd_vpath(
+        &self,
+        fd: i32,
+        out: &mut PathBuf,
+        scratch: &mut PathBuf,
+        virt: impl FnOnce(&[u8], &mut PathBuf) -> Result<(), Errno>,
+    ) -> Result<bool, Errno> {
+        self.fd_path(fd, scratch)?;
+        virt(scratch.as_bytes(), out)?;
+        Ok(out.as_bytes() == scratch.as_bytes())
+    }
     /// The virtual current directory, if the host keeps it cached (then the
     /// pipeline needs no getcwd and no reverse mapping for relative paths).
     fn cached_cwd(&self, _out: &mut PathBuf) -> bool {
@@ -270,6 +284,11 @@ pub struct Mapped<'a> {
     pub readonly: bool,
     pub kind: MapKind,
     pub exec_policy: Option<&'a [u8]>,
+    /// Non-zero: the request's path, relative to its dirfd, names the host
+    /// file as well, and is `out[rel..]` (the mapping left it as given
+    /// under a directory that maps to itself). The kernel then walks one
+    /// relative name instead of the whole absolute host path.
+    pub rel: usize,
 }
 
 const MAX_LINKS: u32 = 40;
@@ -293,11 +312,13 @@ pub fn resolve<'a, H: Host>(
     let mut b = PathBuf::new();
     let (mut rem, mut spare) = (&mut a, &mut b);
     // Stage 1: absolutize.
+    let mut fd_is_host = false;
     if req.path.first() != Some(&b'/') {
         match req.dirfd {
             Some(fd) => {
-                host.fd_path(fd, out)?;
-                reverse(ctx, host, out.as_bytes(), crate::class::GETCWD, rem)?;
+                fd_is_host = host.fd_vpath(fd, rem, out, |h, v| {
+                    reverse(ctx, host, h, crate::class::GETCWD, v)
+                })?
             }
             None => {
                 if !host.cached_cwd(rem) {
@@ -436,13 +457,27 @@ pub fn resolve<'a, H: Host>(
         res.push(b"/")?;
     }
     // Stages 3 and 4.
-    let m = map_final(ctx, host, res.as_bytes(), req.class, req.want_union, out)?;
+    let mut m = map_final(ctx, host, res.as_bytes(), req.class, req.want_union, out)?;
     if dot_tail {
         out.push(b"/.")?;
     } else if trailing_slash && out.as_bytes().last() != Some(&b'/') {
         out.push(b"/")?;
     }
+    // No symlink taken and a plain relative name: the virtual path is the
+    // dirfd's path + "/" + name; mapped to itself, the host path is too.
+    if fd_is_host && links == 0 && plain_relative(req.path) && out.as_bytes() == res.as_bytes() {
+        m.rel = out.len() - req.path.len();
+    }
     Ok(m)
+}
+
+/// A relative path with no empty, `.` or `..` component and no trailing
+/// slash.
+fn plain_relative(p: &[u8]) -> bool {
+    !p.is_empty()
+        && p.first() != Some(&b'/')
+        && p.split(|c| *c == b'/')
+            .all(|c| !c.is_empty() && c != b"." && c != b"..")
 }
 
 /// If `p` is absolute with no `//`, no `.` or `..` component and no
@@ -538,6 +573,7 @@ fn map_with<'a, H: Host>(
             readonly: false,
             kind: MapKind::Normal,
             exec_policy: None,
+            rel: 0,
         });
     };
     match apply(ctx, host, rule, rule, vpath, want_union, 0, out) {
@@ -565,6 +601,7 @@ fn apply<'a, H: Host>(
         readonly,
         kind: MapKind::Normal,
         exec_policy: r.exec_policy_name().or(top.exec_policy_name()),
+        rel: 0,
     };
     let sel_len = top.selector().len().min(vpath.len());
     let rest = vpath.get(sel_len..).unwrap_or(&[]);

@@ -15,7 +15,11 @@
 //! * the inode's birth time (statx `btime`) is recorded with it: an inode
 //!   number reused after an unlink (even by a program without the preload)
 //!   has a different birth, so its old record is ignored, then reset by the
-//!   next writer.
+//!   next writer. Checking the birth costs a `statx` (a `struct stat`
+//!   has none), so a slot also keeps the change time (ctime) its inode
+//!   showed when its birth was last checked: while a stat shows that same
+//!   ctime, it is the same inode and no check is needed (see
+//!   [`Entry::note_seen`] for why that is sound).
 //!
 //! [`overlay`] is the one function that turns a real `stat` result into the
 //! virtual one; the preload calls it for every stat form, and the launcher
@@ -31,12 +35,12 @@ pub const FILE: &str = "vperm.db";
 /// turns virtual permissions on for the process.
 pub const IDS_VAR: &[u8] = b"SB2_VPERM";
 
-const MAGIC: [u8; 8] = *b"SB2VPRM1";
+const MAGIC: [u8; 8] = *b"SB2VPRM2";
 /// Bytes before the first slot.
 pub const HEADER: usize = 64;
 /// Bytes per slot.
-pub const SLOT: usize = 32;
-/// Default number of slots (a power of two): 8 MiB, sparse.
+pub const SLOT: usize = 40;
+/// Default number of slots (a power of two): 10 MiB, sparse.
 pub const DEFAULT_SLOTS: u32 = 1 << 18;
 /// Probes before a lookup gives up (the table is then treated as full).
 const MAX_PROBE: usize = 512;
@@ -72,6 +76,9 @@ struct Slot {
     mode: AtomicU32,
     /// Kernel-encoded (`new_encode_dev`) device number.
     rdev: AtomicU32,
+    /// ctime (ns) the inode showed when its birth was last found equal to
+    /// `birth`; 0 if none.
+    seen: AtomicU64,
 }
 
 const _: () = assert!(core::mem::size_of::<Slot>() == SLOT);
@@ -121,6 +128,15 @@ fn key(dev: u64, ino: u64) -> u64 {
     }
 }
 
+/// Where a key's probe starts: inodes numbered alike (made together,
+/// usually walked together) share a block of slots, so a tree's records
+/// sit on few pages rather than one page each; the blocks themselves are
+/// spread by a hash.
+fn home(k: u64, ino: u64) -> usize {
+    const BLOCK: u64 = 64;
+    ((mix(k / BLOCK) & !(BLOCK - 1)) | (ino % BLOCK)) as usize
+}
+
 fn mix(mut x: u64) -> u64 {
     // splitmix64's finalizer.
     x ^= x >> 30;
@@ -142,6 +158,8 @@ pub struct Meta {
     pub rdev: u64,
     /// Birth time in ns, 0 if unknown.
     pub birth: u64,
+    /// Change time in ns, 0 if unknown.
+    pub ctime: u64,
 }
 
 /// A valid record's contents.
@@ -265,7 +283,7 @@ impl<'a> Db<'a> {
     fn probe(&self, dev: u64, ino: u64, claim: bool) -> Result<Option<Entry<'a>>, Full> {
         let k = key(dev, ino);
         let mask = self.slots.len() - 1;
-        let start = mix(k) as usize & mask;
+        let start = home(k, ino) & mask;
         for i in 0..MAX_PROBE.min(self.slots.len()) {
             let s = &self.slots[(start + i) & mask];
             let mut cur = s.key.load(Ordering::Acquire);
@@ -305,16 +323,16 @@ impl<'a> Db<'a> {
         e.read(m)
     }
 
-    /// Does the table hold anything under this inode number (valid or not)?
-    /// A cheap test before fetching the birth time for [`Db::lookup`].
+    /// The slot holding something under this inode number (valid or not):
+    /// a cheap test before fetching the birth time for [`Entry::read`].
     #[inline]
-    pub fn has(&self, dev: u64, ino: u64) -> bool {
+    pub fn find(&self, dev: u64, ino: u64) -> Option<Entry<'a>> {
         if self.is_empty() {
-            return false;
+            return None;
         }
         match self.probe(dev, ino, false) {
-            Ok(Some(e)) => !e.raw().is_empty(),
-            _ => false,
+            Ok(Some(e)) if !e.raw().is_empty() => Some(e),
+            _ => None,
         }
     }
 
@@ -343,6 +361,7 @@ impl<'a> Db<'a> {
                 dev: decode_dev(((k >> 43) & 0xf_ffff) as u32),
                 ino: k & ((1 << 43) - 1),
                 birth: s.birth.load(Ordering::Acquire),
+                seen: s.seen.load(Ordering::Acquire),
                 rtype: ((s.mode.load(Ordering::Relaxed) >> M_RTYPE_SHIFT) & 0xf) << 12,
                 rec,
             })
@@ -380,6 +399,43 @@ impl<'a> Entry<'a> {
         rt == 0 || rt == (m.mode & libc::S_IFMT) >> 12
     }
 
+    /// The record, without a birth check, if `m` shows the ctime noted by
+    /// [`Entry::note_seen`]: `None` means "check the birth".
+    #[inline]
+    pub fn read_seen(&self, m: &Meta) -> Option<Option<Rec>> {
+        let seen = self.0.seen.load(Ordering::Acquire);
+        if seen == 0 || seen != m.ctime {
+            return None;
+        }
+        let r = self.raw();
+        Some((!r.is_empty()).then_some(r))
+    }
+
+    /// After [`Entry::read`] found `m`'s birth equal to the slot's, with
+    /// `checked_at` the real time (ns) read *before* the birth was asked:
+    /// remembers `m.ctime` so the next stat showing it needs no check.
+    ///
+    /// Sound because ctimes only grow: another inode that gets this number
+    /// later is created after `checked_at` and so has a ctime after it
+    /// (less the kernel's coarse clock lag), while `m.ctime` is noted only
+    /// when it is older than `checked_at` by more than that lag and the
+    /// file system's timestamp granularity (whole seconds when it keeps no
+    /// nanoseconds). Fresh files are checked each time until then.
+    pub fn note_seen(&self, m: &Meta, checked_at: u64) {
+        const NS: u64 = 1_000_000_000;
+        let margin = if m.ctime.is_multiple_of(NS) {
+            2 * NS
+        } else {
+            NS / 10
+        };
+        if m.ctime == 0 || m.ctime.saturating_add(margin) > checked_at {
+            return;
+        }
+        if self.0.birth.load(Ordering::Acquire) == m.birth {
+            self.0.seen.store(m.ctime, Ordering::Release);
+        }
+    }
+
     /// The record, if it belongs to the inode `m` describes.
     pub fn read(&self, m: &Meta) -> Option<Rec> {
         if !self.matches(m) {
@@ -411,6 +467,7 @@ impl<'a> Entry<'a> {
                     .compare_exchange(b, m.birth, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
             {
+                s.seen.store(0, Ordering::Release);
                 let _ = s
                     .owner
                     .compare_exchange(o, 0, Ordering::AcqRel, Ordering::Relaxed);
@@ -504,6 +561,10 @@ pub struct Saved {
     pub birth: u64,
     /// Real file type (`S_IFMT` bits) the record was made for, 0 unknown.
     pub rtype: u32,
+    /// The ctime that vouches for the inode (see [`Entry::note_seen`]), 0
+    /// none: it stays valid across sessions, so a loaded table needs no
+    /// birth check for files unchanged since.
+    pub seen: u64,
     pub rec: Rec,
 }
 
@@ -529,6 +590,9 @@ fn format_line(s: &Saved) -> String {
         "dev={} ino={} birth={} rtype={:o}",
         s.dev, s.ino, s.birth, s.rtype
     );
+    if s.seen != 0 {
+        l += &format!(" seen={}", s.seen);
+    }
     if let Some((u, g)) = s.rec.owner {
         l += &format!(" owner={u}:{g}");
     }
@@ -578,6 +642,7 @@ fn parse_line(line: &str) -> Result<Saved, String> {
         ino: 0,
         birth: 0,
         rtype: 0,
+        seen: 0,
         rec: Rec::default(),
     };
     let (mut has_dev, mut has_ino) = (false, false);
@@ -601,6 +666,7 @@ fn parse_line(line: &str) -> Result<Saved, String> {
             "ino" => (s.ino, has_ino) = (num(v, 10)?, true),
             "birth" => s.birth = num(v, 10)?,
             "rtype" => s.rtype = num(v, 8)? as u32,
+            "seen" => s.seen = num(v, 10)?,
             "owner" => {
                 let (u, g) = pair(v)?;
                 if u > u32::MAX as u64 - 1 || g > u32::MAX as u64 - 1 {
@@ -649,6 +715,7 @@ pub fn load(db: &Db, recs: &[Saved]) -> Result<(), Full> {
         };
         let e = db.entry(&m)?;
         e.store(&r.rec);
+        e.0.seen.store(r.seen, Ordering::Release);
     }
     Ok(())
 }
@@ -726,6 +793,61 @@ mod tests {
                 dev: None
             }
         );
+    }
+
+    #[test]
+    fn an_old_ctime_vouches_for_the_inode_until_it_is_reused() {
+        const S: u64 = 1_000_000_000;
+        let mut v = table(64);
+        let d = db(&mut v);
+        let m = Meta {
+            dev: 1,
+            ino: 77,
+            mode: libc::S_IFREG | 0o644,
+            birth: 10 * S + 1,
+            ctime: 20 * S + 5,
+            ..Meta::default()
+        };
+        d.entry(&m).unwrap().set_owner(Some(3), Some(4), (0, 0));
+        let e = d.find(1, 77).unwrap();
+        // Not checked yet: the birth must be asked for.
+        assert_eq!(e.read_seen(&m), None);
+        // A ctime younger than the margin at check time is not trusted...
+        e.note_seen(&m, 20 * S + 5 + S / 20);
+        assert_eq!(e.read_seen(&m), None);
+        // ...an older one is, for that exact ctime only.
+        e.note_seen(&m, 30 * S);
+        assert_eq!(e.read_seen(&m).unwrap().unwrap().owner, Some((3, 4)));
+        assert_eq!(
+            e.read_seen(&Meta {
+                ctime: m.ctime + 1,
+                ..m
+            }),
+            None
+        );
+        // Whole-second ctimes (coarse file systems) need a 2 s margin.
+        let coarse = Meta { ctime: 20 * S, ..m };
+        e.note_seen(&coarse, 21 * S);
+        assert_eq!(e.read_seen(&coarse), None);
+        // A birth check that fails notes nothing; a reused inode's writer
+        // forgets the old ctime along with the old record.
+        let reborn = Meta {
+            birth: 40 * S,
+            ctime: 40 * S + 7,
+            ..m
+        };
+        e.note_seen(&reborn, 50 * S);
+        assert_eq!(e.read_seen(&reborn), None);
+        d.entry(&reborn).unwrap();
+        assert_eq!(e.read_seen(&m), None);
+        // Saved and loaded with the record.
+        d.entry(&reborn).unwrap().set_owner(Some(5), None, (0, 0));
+        d.find(1, 77).unwrap().note_seen(&reborn, 50 * S);
+        let mut v2 = table(64);
+        let d2 = db(&mut v2);
+        load(&d2, &parse(&save(&d)).unwrap()).unwrap();
+        let e2 = d2.find(1, 77).unwrap();
+        assert_eq!(e2.read_seen(&reborn).unwrap().unwrap().owner, Some((5, 0)));
     }
 
     #[test]

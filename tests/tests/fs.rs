@@ -97,6 +97,42 @@ fn fs_python_os_functions() {
 }
 
 #[test]
+fn fs_directory_fds_follow_reuse_and_renames() {
+    // A dirfd's path is cached (checked by the fd's inode and the
+    // session's rename counter) and a name under a directory mapped to
+    // itself goes to the kernel relative to the fd: neither may answer
+    // for the wrong directory.
+    let w = World::new("dirfds");
+    w.init_target(target_root(), "tgt", &["-m", "emulate"]);
+    let script = "import os\n\
+        d = os.open('/data/sub', os.O_RDONLY)\n\
+        print(os.stat('deep', dir_fd=d).st_size)\n\
+        os.close(d)\n\
+        e = os.open('/etc', os.O_RDONLY)\n\
+        print(e == d, os.stat('hostname', dir_fd=e).st_size, os.path.exists('/etc/deep'))\n\
+        try:\n    os.stat('deep', dir_fd=e)\nexcept OSError as x:\n    print(x.strerror)\n\
+        os.close(e)\n\
+        os.makedirs('a/in')\n\
+        open('a/f', 'w').write('12345')\n\
+        a = os.open('a', os.O_RDONLY)\n\
+        print(os.stat('f', dir_fd=a).st_size, os.path.isdir(os.path.join('/proc/self/fd', str(a), 'in')))\n\
+        os.rename('a', 'b')\n\
+        os.mkdir('a')\n\
+        open('a/f', 'w').write('1')\n\
+        print(os.stat('f', dir_fd=a).st_size, sorted(os.listdir(a)))\n\
+        fd = os.open('f', os.O_RDONLY, dir_fd=a)\n\
+        print(os.read(fd, 9))\n";
+    let f = w.write("t.py", script);
+    let o = w.sb2(&["python3", f.to_str().unwrap()]);
+    assert_eq!(
+        stdout(&o),
+        "5\nTrue 16 False\nNo such file or directory\n5 True\n5 ['f', 'in']\nb'12345'\n",
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
 fn fs_target_is_read_only_and_workdir_is_real() {
     let w = World::new("writes");
     w.init_target(target_root(), "tgt", &["-m", "emulate"]);

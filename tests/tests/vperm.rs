@@ -327,6 +327,39 @@ fn a_reused_inode_never_shows_a_stale_owner() {
 }
 
 #[test]
+fn a_record_vouched_for_by_ctime_still_drops_on_reuse() {
+    require("python3");
+    let w = World::new("vperm-seen");
+    // Older than the 100 ms margin, a stat notes the file's ctime and
+    // later stats skip the birth check; a reused inode must still show
+    // nothing stale, in the session and in a later one loading the state.
+    let out = sh_ok(
+        &w,
+        &["-R", "--"],
+        "for i in $(seq 1 5); do
+           touch f; chown 5:6 f; sleep 0.3; stat -c '%u %g' f; stat -c '%u %g' f
+           python3 -c 'import ctypes; ctypes.CDLL(None).syscall(87, b\"f\")'
+           touch f; stat -c '%u %g' f; rm f
+         done",
+    );
+    assert_eq!(out, "5 6\n5 6\n0 0\n".repeat(5), "{out}");
+    let state = w.dir.join("state");
+    let st = state.to_str().unwrap();
+    sh_ok(
+        &w,
+        &["-R", "-s", st, "--"],
+        "touch kept gone; chown 5:6 kept gone; sleep 0.2; stat kept gone >/dev/null",
+    );
+    let saved = std::fs::read_to_string(&state).unwrap();
+    assert_eq!(saved.matches(" seen=").count(), 2, "{saved}");
+    // Replaced between sessions, without any sandbox.
+    std::fs::remove_file(w.work.join("gone")).unwrap();
+    std::fs::write(w.work.join("gone"), "").unwrap();
+    let out = sh_ok(&w, &["-R", "-i", st, "--"], "stat -c '%n %u %g' kept gone");
+    assert_eq!(out, "kept 5 6\ngone 0 0\n");
+}
+
+#[test]
 fn without_r_nothing_is_virtual() {
     let w = World::new("vperm-off");
     let uid = real_uid();
