@@ -45,7 +45,53 @@ pub struct Options {
     pub vperm_save: Option<PathBuf>,
     /// `-i FILE`: load a saved virtual permission table first.
     pub vperm_load: Option<PathBuf>,
+    /// `-n MODE|FILE`: network rules (default online).
+    pub net: Option<String>,
+    /// `--allow-write DIR`: writes only below these (and the session's own
+    /// directory).
+    pub allow_write: Vec<PathBuf>,
+    /// `--strict`: violations make the exit status non-zero.
+    pub strict: bool,
+    /// `--trace FILE`: the access trace.
+    pub trace: Option<PathBuf>,
     pub command: Vec<OsString>,
+}
+
+/// The network modes shipped in `rules/net`.
+pub fn net_modes(rules: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(rules.join("net"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".lua"))
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// `-n`'s argument as (name, rule file): a shipped mode, or a path.
+fn net_file(rules: &Path, arg: Option<&str>) -> Result<(String, PathBuf)> {
+    let arg = arg.unwrap_or("online");
+    if arg.contains('/') || arg.ends_with(".lua") {
+        let p = Path::new(arg)
+            .canonicalize()
+            .with_context(|| format!("-n {arg}: network rule file"))?;
+        return Ok((p.display().to_string(), p));
+    }
+    let f = rules.join("net").join(format!("{arg}.lua"));
+    if !f.is_file() {
+        bail!(
+            "unknown network mode '{arg}'; valid modes: {} (or a rule file path)",
+            net_modes(rules).join(", ")
+        );
+    }
+    Ok((arg.to_string(), f))
 }
 
 /// Virtual permissions asked for: the first command's ids and the owner
@@ -185,11 +231,16 @@ pub fn run(o: Options) -> Result<i32> {
         }
         .write(f)?;
     }
+    if !o.allow_write.is_empty() {
+        // The session's own temporary directory: writable, private.
+        std::env::set_var("TMPDIR", dir.join("tmp"));
+    }
     let r = spawn(&dir, None, &target, o.command, o.quiet, vp);
     let saved = match &o.vperm_save {
         Some(f) => crate::vperm::save(&dir, f),
         None => Ok(()),
     };
+    let violations = report_violations(&dir, o.quiet);
     if o.save.is_none() {
         remove_session_dir(&dir);
     }
@@ -200,7 +251,91 @@ pub fn run(o: Options) -> Result<i32> {
         eprintln!("sb2: log: {} ({lines} lines)", f.display());
     }
     saved?;
-    r
+    match r {
+        Ok(0) if o.strict && violations > 0 => {
+            eprintln!("sb2: --strict: exit status 1 because of {violations} access violation(s)");
+            Ok(1)
+        }
+        other => other,
+    }
+}
+
+/// The file in the session directory where every process appends its
+/// denials (JSON lines, see preload/src/log.rs).
+pub const VIOLATIONS: &str = "violations";
+
+/// `--trace FILE` as an absolute path, emptied for this run.
+fn trace_path(t: &Path) -> Result<PathBuf> {
+    let abs = if t.is_absolute() {
+        t.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(t)
+    };
+    std::fs::write(&abs, b"").with_context(|| format!("--trace {}", abs.display()))?;
+    Ok(abs)
+}
+
+/// Prints the session's violations (deduplicated) on stderr and returns
+/// how many there were.
+pub fn report_violations(dir: &Path, quiet: bool) -> usize {
+    let Ok(text) = std::fs::read_to_string(dir.join(VIOLATIONS)) else {
+        return 0;
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut n = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        n += 1;
+        seen.insert(describe_violation(line));
+    }
+    if n > 0 && !quiet {
+        // Counted as listed: the same denial repeated is one.
+        eprintln!("sb2: {} access violation(s):", seen.len());
+        for d in &seen {
+            eprintln!("sb2:   {d}");
+        }
+    }
+    n
+}
+
+/// One violation line of the violations file, for people.
+fn describe_violation(line: &str) -> String {
+    // Our own JSON lines: flat objects of strings and numbers.
+    let field = |k: &str| -> String {
+        let key = format!("\"{k}\":");
+        let Some(i) = line.find(&key) else {
+            return String::new();
+        };
+        let rest = &line[i + key.len()..];
+        if let Some(r) = rest.strip_prefix('"') {
+            let mut out = String::new();
+            let mut chars = r.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => {
+                        if let Some(e) = chars.next() {
+                            out.push(e);
+                        }
+                    }
+                    c => out.push(c),
+                }
+            }
+            out
+        } else {
+            rest.chars().take_while(|c| c.is_ascii_digit()).collect()
+        }
+    };
+    let (prog, func) = (field("prog"), field("fn"));
+    match field("ev").as_str() {
+        "net" => format!(
+            "{prog}: {func} {} port {} ({})",
+            field("addr"),
+            field("port"),
+            field("errno")
+        ),
+        "name" => format!("{prog}: {func} {} (name lookup denied)", field("name")),
+        _ => format!("{prog}: {func} {} ({})", field("vpath"), field("errno")),
+    }
 }
 
 /// `$SB2_LOG_DIR` or `~/sb2_logs`, file `<command>.<date-time>.<pid>.log`
@@ -330,11 +465,26 @@ fn build(
         };
         mode_files.push((m.clone(), file));
     }
+    if !o.allow_write.is_empty() {
+        let mut dirs = vec![canon(dir)?];
+        for d in &o.allow_write {
+            dirs.push(canon(d).with_context(|| format!("--allow-write {}", d.display()))?);
+        }
+        constants.push(("allow_write".into(), dirs.join("\n")));
+    }
+    constants.push((
+        "violations_file".into(),
+        dir.join(VIOLATIONS).display().to_string(),
+    ));
+    if let Some(t) = &o.trace {
+        constants.push(("trace_file".into(), trace_path(t)?.display().to_string()));
+    }
     let input = compile::Input {
         rules_dir: rules.to_path_buf(),
         modes: mode_files,
         constants,
         argvmods,
+        net: Some(net_file(rules, o.net.as_deref())?),
     };
     let session = compile::compile(&input).map_err(|e| anyhow!("rule file error: {e}"))?;
     let bytes =

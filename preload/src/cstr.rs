@@ -8,6 +8,7 @@
 //! are handled one at a time, so a string ending just before an unmapped
 //! page still reads.
 
+use libc::c_void;
 use sb2_ruletree::mapping::PathBuf;
 use sb2_ruletree::{Errno, PATH_MAX};
 
@@ -93,4 +94,47 @@ fn read_direct(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno> {
         return Err(Errno::ENAMETOOLONG);
     }
     out.set(s)
+}
+
+/// Copies `src` to the caller's memory through the kernel: EFAULT for a
+/// bad pointer instead of a crash.
+pub fn give(dst: *mut c_void, src: &[u8]) -> Result<(), Errno> {
+    if src.is_empty() {
+        return Ok(());
+    }
+    let local = libc::iovec {
+        iov_base: src.as_ptr() as *mut c_void,
+        iov_len: src.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: dst,
+        iov_len: src.len(),
+    };
+    // SAFETY: the kernel checks the remote range; local is our slice.
+    let n = unsafe { libc::process_vm_writev(libc::getpid(), &local, 1, &remote, 1, 0) };
+    if n != src.len() as isize {
+        return Err(Errno::EFAULT);
+    }
+    Ok(())
+}
+
+/// Reads the caller's memory through the kernel (EFAULT, never a crash).
+pub fn take(dst: &mut [u8], src: *const c_void) -> Result<(), Errno> {
+    if dst.is_empty() {
+        return Ok(());
+    }
+    let local = libc::iovec {
+        iov_base: dst.as_mut_ptr() as *mut c_void,
+        iov_len: dst.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: src as *mut c_void,
+        iov_len: dst.len(),
+    };
+    // SAFETY: as in give.
+    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    if n != dst.len() as isize {
+        return Err(Errno::EFAULT);
+    }
+    Ok(())
 }

@@ -331,7 +331,10 @@ fn exec_found(
     let mut plan = Plan::new();
     let r = xexec::plan(&ctx, &Cached, &req, &mut plan);
     found.set(plan.given.as_bytes())?;
-    if crate::log::enabled(crate::log::INFO) || (r.is_ok() && plan.kind == Kind::Static) {
+    if crate::log::enabled(crate::log::INFO)
+        || crate::log::tracing()
+        || (r.is_ok() && plan.kind == Kind::Static)
+    {
         crate::log::exec_event(vin.as_bytes(), &plan, r.err());
     }
     r?;

@@ -109,11 +109,9 @@ macro_rules! hooks {
                     // SAFETY: forwarding the caller's own arguments.
                     return unsafe { $real($($a),*) };
                 }
-                // Only log lines need the name: skip the thread-local write
-                // when logging is off.
-                if $crate::log::enabled($crate::log::WARNING) {
-                    $crate::hook::set_current_fn(stringify!($name));
-                }
+                // For log, violation and trace lines (one thread-local
+                // store).
+                $crate::hook::set_current_fn(stringify!($name));
                 $crate::hook::boundary::<$r>(|| {
                     #[allow(unused_unsafe)]
                     // SAFETY: the body forwards the caller's arguments, with

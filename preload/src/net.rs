@@ -1,6 +1,10 @@
-//! Socket gates. For now: AF_UNIX socket paths in bind/connect/sendto are mapped
-//! like any path (class SOCKADDR); abstract sockets and other families pass
-//! through. (Network rules come with `-n`.)
+//! Socket gates (DESIGN §10): AF_UNIX socket paths are mapped like any
+//! path (class SOCKADDR; abstract sockets pass); internet addresses of
+//! connect, bind, listen, accept, sendto, sendmsg, sendmmsg, recvfrom and
+//! recvmsg are judged by the session's `-n` rules (allowed, denied with an
+//! errno, or rewritten); name lookups are judged at the resolver's entry
+//! points, because glibc's resolver makes its own sockets below any hook.
+//! Every verdict is logged; denials are violations.
 
 use crate::path::resolve;
 use sb2_ruletree::mapping::PathBuf;
@@ -73,4 +77,499 @@ fn relative_is_same(host: &PathBuf, name: &[libc::c_char]) -> bool {
 fn unsafe_bytes(s: &[libc::c_char]) -> &[u8] {
     // SAFETY: c_char and u8 have the same size and alignment.
     unsafe { core::slice::from_raw_parts(s.as_ptr() as *const u8, s.len()) }
+}
+
+// ------------------------------------------------------------ -n rules
+
+use sb2_ruletree::net::{self as rules, func, Chain, Verdict};
+
+/// An internet socket address, decoded, with the caller's bytes kept so a
+/// rewrite can change them.
+pub struct Inet {
+    v6: bool,
+    /// IPv4 in the first 4 bytes.
+    addr: [u8; 16],
+    port: u16,
+    raw: libc::sockaddr_in6,
+    len: libc::socklen_t,
+}
+
+impl Inet {
+    /// The caller's address, if it is AF_INET or AF_INET6 (read through
+    /// the kernel: a bad pointer is EFAULT).
+    fn read(a: *const libc::sockaddr, len: libc::socklen_t) -> Result<Option<Inet>, Errno> {
+        if a.is_null() || (len as usize) < 2 {
+            return Ok(None);
+        }
+        // SAFETY: an all-zero sockaddr_in6 is valid; we fill a prefix.
+        let mut raw: libc::sockaddr_in6 = unsafe { core::mem::zeroed() };
+        let cap = core::mem::size_of::<libc::sockaddr_in6>();
+        let n = (len as usize).min(cap);
+        // SAFETY: a byte view of our own struct.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(&mut raw as *mut _ as *mut u8, cap) };
+        crate::cstr::take(
+            bytes.get_mut(..n).unwrap_or(&mut []),
+            a as *const libc::c_void,
+        )?;
+        Ok(Inet::decode(raw, len))
+    }
+
+    fn decode(raw: libc::sockaddr_in6, len: libc::socklen_t) -> Option<Inet> {
+        let mut addr = [0u8; 16];
+        match raw.sin6_family as i32 {
+            libc::AF_INET if len as usize >= core::mem::size_of::<libc::sockaddr_in>() => {
+                // SAFETY: the first bytes of sockaddr_in6 hold a sockaddr_in.
+                let sin = unsafe { &*(&raw as *const _ as *const libc::sockaddr_in) };
+                addr[..4].copy_from_slice(&sin.sin_addr.s_addr.to_ne_bytes());
+                Some(Inet {
+                    v6: false,
+                    addr,
+                    port: u16::from_be(sin.sin_port),
+                    raw,
+                    len,
+                })
+            }
+            libc::AF_INET6 if len as usize >= core::mem::size_of::<libc::sockaddr_in6>() => {
+                addr.copy_from_slice(&raw.sin6_addr.s6_addr);
+                Some(Inet {
+                    v6: true,
+                    addr,
+                    port: u16::from_be(raw.sin6_port),
+                    raw,
+                    len,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn rewrite(&mut self, addr: Option<[u8; 16]>, port: Option<u16>) {
+        if self.v6 {
+            if let Some(a) = addr {
+                self.raw.sin6_addr.s6_addr = a;
+            }
+            if let Some(p) = port {
+                self.raw.sin6_port = p.to_be();
+            }
+        } else {
+            // SAFETY: as in decode.
+            let sin = unsafe { &mut *(&mut self.raw as *mut _ as *mut libc::sockaddr_in) };
+            if let Some(a) = addr {
+                sin.sin_addr.s_addr = u32::from_ne_bytes([a[0], a[1], a[2], a[3]]);
+            }
+            if let Some(p) = port {
+                sin.sin_port = p.to_be();
+            }
+        }
+        if let Some(a) = addr {
+            self.addr = a;
+        }
+        if let Some(p) = port {
+            self.port = p;
+        }
+    }
+
+    fn ptr(&self) -> *const libc::sockaddr {
+        &self.raw as *const _ as *const libc::sockaddr
+    }
+}
+
+/// The address as text, for logs.
+struct AddrText {
+    buf: [u8; 64],
+    len: usize,
+}
+
+fn text(v6: bool, a: &[u8; 16]) -> AddrText {
+    let mut t = AddrText {
+        buf: [0; 64],
+        len: 0,
+    };
+    let af = if v6 { libc::AF_INET6 } else { libc::AF_INET };
+    // SAFETY: inet_ntop writes at most 64 bytes (NUL included) into buf.
+    let p = unsafe {
+        inet_ntop(
+            af,
+            a.as_ptr() as *const libc::c_void,
+            t.buf.as_mut_ptr() as *mut libc::c_char,
+            t.buf.len() as libc::socklen_t,
+        )
+    };
+    if !p.is_null() {
+        t.len = t.buf.iter().position(|c| *c == 0).unwrap_or(0);
+    }
+    t
+}
+
+/// What the session's `-n` rules say about `inet` for `f`; the address is
+/// rewritten in place when the rule says so. Logs and records the verdict.
+fn judge(f: u32, out: bool, inet: &mut Inet) -> Result<(), Errno> {
+    let ctx = crate::state::ctx()?;
+    let Some(net) = rules::Net::of(ctx.tree) else {
+        return Ok(());
+    };
+    let chain = match (inet.v6, out) {
+        (false, true) => Chain::Ipv4Out,
+        (false, false) => Chain::Ipv4In,
+        (true, true) => Chain::Ipv6Out,
+        (true, false) => Chain::Ipv6In,
+    };
+    let call = rules::Call {
+        func: f,
+        chain,
+        addr: inet.addr,
+        port: inet.port,
+        binary: ctx.binary_name,
+    };
+    let (verdict, why) = rules::decide(&net, &call);
+    let before = text(inet.v6, &inet.addr);
+    let mut ev = crate::log::NetEvent {
+        v6: inet.v6,
+        addr: before.buf.get(..before.len).unwrap_or(&[]),
+        port: inet.port,
+        denied: None,
+        rewritten: None,
+        why,
+    };
+    match verdict {
+        Verdict::Deny(e) => {
+            ev.denied = Some(e);
+            crate::log::net(&ev);
+            Err(Errno(e))
+        }
+        Verdict::Allow { addr, port } => {
+            let moved =
+                addr.is_some_and(|a| a != inet.addr) || port.is_some_and(|p| p != inet.port);
+            inet.rewrite(addr, port);
+            let after = text(inet.v6, &inet.addr);
+            if moved {
+                ev.rewritten = Some((after.buf.get(..after.len).unwrap_or(&[]), inet.port));
+            }
+            crate::log::net(&ev);
+            Ok(())
+        }
+    }
+}
+
+/// connect, bind, sendto: AF_UNIX paths are mapped, internet addresses
+/// judged (and maybe rewritten); other families pass.
+pub fn gate<R>(
+    op: crate::path::Op,
+    f: u32,
+    out: bool,
+    a: *const libc::sockaddr,
+    len: libc::socklen_t,
+    real: impl FnOnce(*const libc::sockaddr, libc::socklen_t) -> R,
+) -> Result<R, Errno> {
+    let saved = crate::hook::errno();
+    match Inet::read(a, len)? {
+        Some(mut inet) => {
+            judge(f, out, &mut inet)?;
+            crate::hook::set_errno(saved);
+            Ok(real(inet.ptr(), inet.len))
+        }
+        None => unix_addr(op, a, len, real),
+    }
+}
+
+/// sendmsg: the destination in `msg_name`, if any.
+pub fn sendmsg(
+    m: *const libc::msghdr,
+    real: impl FnOnce(*const libc::msghdr) -> isize,
+) -> Result<isize, Errno> {
+    // SAFETY: an all-zero msghdr is valid; filled from the caller's.
+    let mut h: libc::msghdr = unsafe { core::mem::zeroed() };
+    if m.is_null() {
+        return Ok(real(m));
+    }
+    // SAFETY: a byte view of our own struct.
+    let bytes = unsafe {
+        core::slice::from_raw_parts_mut(
+            &mut h as *mut _ as *mut u8,
+            core::mem::size_of::<libc::msghdr>(),
+        )
+    };
+    crate::cstr::take(bytes, m as *const libc::c_void)?;
+    let Some(mut inet) = Inet::read(h.msg_name as *const libc::sockaddr, h.msg_namelen)? else {
+        return Ok(real(m));
+    };
+    let saved = crate::hook::errno();
+    judge(func::SENDMSG, true, &mut inet)?;
+    h.msg_name = inet.ptr() as *mut libc::c_void;
+    crate::hook::set_errno(saved);
+    Ok(real(&h))
+}
+
+/// sendmmsg: every message's destination is judged first; one denied
+/// message refuses the call. (A rewrite of one message's address applies
+/// to that message only: the vector is copied when needed.)
+pub fn sendmmsg(
+    v: *mut libc::mmsghdr,
+    n: libc::c_uint,
+    real: impl Fn(*mut libc::mmsghdr, libc::c_uint) -> libc::c_int,
+) -> Result<libc::c_int, Errno> {
+    if v.is_null() || n == 0 {
+        return Ok(real(v, n));
+    }
+    let saved = crate::hook::errno();
+    let mut sent = 0;
+    for i in 0..n as usize {
+        // SAFETY: pointer arithmetic only; the contents are read through
+        // the kernel by take().
+        let one = unsafe { v.add(i) };
+        let mut h: libc::mmsghdr = unsafe { core::mem::zeroed() };
+        // SAFETY: a byte view of our own struct.
+        let bytes = unsafe {
+            core::slice::from_raw_parts_mut(
+                &mut h as *mut _ as *mut u8,
+                core::mem::size_of::<libc::mmsghdr>(),
+            )
+        };
+        crate::cstr::take(bytes, one as *const libc::c_void)?;
+        let a = h.msg_hdr.msg_name as *const libc::sockaddr;
+        match Inet::read(a, h.msg_hdr.msg_namelen)? {
+            None => {
+                crate::hook::set_errno(saved);
+                let r = real(one, 1);
+                if r != 1 {
+                    return Ok(if sent > 0 { sent } else { r });
+                }
+            }
+            Some(mut inet) => {
+                if let Err(e) = judge(func::SENDMMSG, true, &mut inet) {
+                    return if sent > 0 { Ok(sent) } else { Err(e) };
+                }
+                h.msg_hdr.msg_name = inet.ptr() as *mut libc::c_void;
+                crate::hook::set_errno(saved);
+                let r = real(&mut h, 1);
+                if r != 1 {
+                    return Ok(if sent > 0 { sent } else { r });
+                }
+                // The count the kernel wrote into our copy goes back.
+                crate::cstr::give(
+                    // SAFETY: address of the caller's msg_len field.
+                    unsafe { core::ptr::addr_of_mut!((*one).msg_len) } as *mut libc::c_void,
+                    &h.msg_len.to_ne_bytes(),
+                )?;
+            }
+        }
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// The local address of socket `fd` (raw getsockname).
+fn local(fd: libc::c_int, peer: bool) -> Option<Inet> {
+    // SAFETY: our buffer and its size; a raw system call.
+    unsafe {
+        let mut raw: libc::sockaddr_in6 = core::mem::zeroed();
+        let mut len = core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        let nr = if peer {
+            libc::SYS_getpeername
+        } else {
+            libc::SYS_getsockname
+        };
+        if libc::syscall(nr, fd, &mut raw as *mut _ as *mut libc::sockaddr, &mut len) != 0 {
+            return None;
+        }
+        Inet::decode(raw, len)
+    }
+}
+
+/// listen: the address the socket is bound to.
+pub fn listen(fd: libc::c_int, real: impl FnOnce() -> libc::c_int) -> Result<libc::c_int, Errno> {
+    let saved = crate::hook::errno();
+    if let Some(mut inet) = local(fd, false) {
+        judge(func::LISTEN, false, &mut inet)?;
+    }
+    crate::hook::set_errno(saved);
+    Ok(real())
+}
+
+/// accept/accept4: a connection from a denied peer is closed and the next
+/// one awaited (a non-blocking socket then says EAGAIN, as with none).
+pub fn accept(real: impl Fn() -> libc::c_int) -> Result<libc::c_int, Errno> {
+    loop {
+        let fd = real();
+        if fd < 0 {
+            return Ok(fd);
+        }
+        let saved = crate::hook::errno();
+        if local(fd, true).is_none_or(|mut inet| judge(func::ACCEPT, false, &mut inet).is_ok()) {
+            crate::hook::set_errno(saved);
+            return Ok(fd);
+        }
+        // SAFETY: closing the connection we just accepted.
+        unsafe { libc::syscall(libc::SYS_close, fd) };
+    }
+}
+
+/// recvfrom/recvmsg on datagram sockets: a datagram from a denied source
+/// is dropped and the next awaited. `source` reads the source address the
+/// kernel wrote for the caller (only when the caller asked for it);
+/// `peek` calls must consume the dropped datagram.
+pub fn recv(
+    fd: libc::c_int,
+    f: u32,
+    peek: bool,
+    real: impl Fn() -> isize,
+    source: impl Fn() -> Option<Inet>,
+) -> Result<isize, Errno> {
+    loop {
+        let r = real();
+        if r < 0 {
+            return Ok(r);
+        }
+        let saved = crate::hook::errno();
+        match source().is_some_and(|mut inet| judge(f, false, &mut inet).is_err()) {
+            true => {
+                if peek {
+                    // SAFETY: receive into nothing: drops the datagram.
+                    unsafe {
+                        libc::syscall(
+                            libc::SYS_recvfrom,
+                            fd,
+                            core::ptr::null_mut::<libc::c_void>(),
+                            0usize,
+                            libc::MSG_DONTWAIT,
+                            core::ptr::null_mut::<libc::sockaddr>(),
+                            core::ptr::null_mut::<libc::socklen_t>(),
+                        )
+                    };
+                }
+            }
+            false => {
+                crate::hook::set_errno(saved);
+                return Ok(r);
+            }
+        }
+    }
+}
+
+/// The source address the kernel wrote into a caller's buffer (valid:
+/// the call succeeded), if it asked for one.
+pub fn written_source(a: *const libc::sockaddr, len: *const libc::socklen_t) -> Option<Inet> {
+    if a.is_null() || len.is_null() {
+        return None;
+    }
+    // SAFETY: the kernel just wrote both for a successful call.
+    let n = unsafe { *len };
+    Inet::read(a, n).ok().flatten()
+}
+
+/// recvmsg's source (`msg_name`), after a successful call.
+pub fn msg_source(m: *const libc::msghdr) -> Option<Inet> {
+    if m.is_null() {
+        return None;
+    }
+    // SAFETY: the kernel accepted this msghdr for a successful call.
+    let h = unsafe { &*m };
+    written_source(h.msg_name as *const libc::sockaddr, &h.msg_namelen)
+}
+
+// ------------------------------------------------------------ names
+
+/// How each API says "not found" besides its return value.
+pub enum NameApi {
+    /// getaddrinfo: EAI_NONAME.
+    Gai,
+    /// gethostbyname(2): NULL with h_errno HOST_NOT_FOUND.
+    Hostent,
+    /// gethostbyname(2)_r: *result NULL, *h_errnop HOST_NOT_FOUND, ENOENT.
+    HostentR(*mut *mut libc::c_void, *mut libc::c_int),
+    /// res_*: -1 with h_errno HOST_NOT_FOUND.
+    Res,
+}
+
+extern "C" {
+    fn __h_errno_location() -> *mut libc::c_int;
+    fn inet_ntop(
+        af: libc::c_int,
+        src: *const libc::c_void,
+        dst: *mut libc::c_char,
+        size: libc::socklen_t,
+    ) -> *const libc::c_char;
+    fn inet_pton(af: libc::c_int, src: *const libc::c_char, dst: *mut libc::c_void) -> libc::c_int;
+}
+const HOST_NOT_FOUND: libc::c_int = 1;
+/// getaddrinfo's "name not known".
+pub const EAI_NONAME: libc::c_int = -2;
+
+/// A name lookup: the real function if the rules allow `name` (or it is
+/// numeric, or there are no name rules), else `denied` with the API's
+/// other "not found" signals set, without asking any resolver.
+pub fn names<R>(
+    name: *const libc::c_char,
+    api: NameApi,
+    denied: R,
+    real: impl FnOnce() -> R,
+) -> Result<R, Errno> {
+    if name.is_null() {
+        return Ok(real());
+    }
+    let ctx = crate::state::ctx()?;
+    let Some(net) = rules::Net::of(ctx.tree) else {
+        return Ok(real());
+    };
+    let saved = crate::hook::errno();
+    let mut n = PathBuf::new();
+    crate::cstr::read_path(name, &mut n)?;
+    let verdict = if numeric(n.as_bytes()) {
+        None
+    } else {
+        rules::decide_name(&net, n.as_bytes())
+    };
+    if let Some((allowed, why)) = verdict {
+        crate::log::name(n.as_bytes(), allowed, why);
+        if !allowed {
+            // SAFETY: h_errno is this thread's; the _r out pointers are the
+            // caller's, written through the kernel (EFAULT if bad).
+            unsafe {
+                match api {
+                    NameApi::Gai => {}
+                    NameApi::Hostent | NameApi::Res => *__h_errno_location() = HOST_NOT_FOUND,
+                    NameApi::HostentR(result, herr) => {
+                        if !result.is_null() {
+                            crate::cstr::give(result as *mut libc::c_void, &0usize.to_ne_bytes())?;
+                        }
+                        if !herr.is_null() {
+                            crate::cstr::give(
+                                herr as *mut libc::c_void,
+                                &HOST_NOT_FOUND.to_ne_bytes(),
+                            )?;
+                        }
+                    }
+                }
+            }
+            crate::hook::set_errno(saved);
+            return Ok(denied);
+        }
+    }
+    crate::hook::set_errno(saved);
+    Ok(real())
+}
+
+/// A numeric IPv4 or IPv6 address: parsing it asks nobody.
+fn numeric(n: &[u8]) -> bool {
+    let mut buf = [0u8; 16];
+    let mut s = [0 as libc::c_char; 64];
+    if n.is_empty() || n.len() >= s.len() {
+        return false;
+    }
+    for (d, c) in s.iter_mut().zip(n) {
+        *d = *c as libc::c_char;
+    }
+    // SAFETY: NUL-terminated input, 16-byte output.
+    unsafe {
+        inet_pton(
+            libc::AF_INET,
+            s.as_ptr(),
+            buf.as_mut_ptr() as *mut libc::c_void,
+        ) == 1
+            || inet_pton(
+                libc::AF_INET6,
+                s.as_ptr(),
+                buf.as_mut_ptr() as *mut libc::c_void,
+            ) == 1
+    }
 }

@@ -220,6 +220,85 @@ pub fn resolve<'a>(
     vout: &mut PathBuf,
     out: &mut PathBuf,
 ) -> Result<Mapped<'a>, Errno> {
+    let m = resolve_untraced(ctx, dirfd, p, op, want_union, vout, out)?;
+    trace(op, vout, out);
+    Ok(m)
+}
+
+/// The access trace (`--trace`): what the call does with the path.
+#[inline]
+fn trace(op: Op, v: &PathBuf, h: &PathBuf) {
+    if !crate::log::tracing() {
+        return;
+    }
+    let ev: &[u8] = if op.class & (C::CREAT | C::SYMLINK | C::MKNOD) != 0 {
+        b"create"
+    } else if op.class & C::REMOVE != 0 {
+        b"remove"
+    } else if op.class & C::RENAME != 0 {
+        return; // map2_at traces the pair
+    } else if op.write {
+        b"write"
+    } else if op.class & C::OPEN != 0 {
+        b"read"
+    } else {
+        return;
+    };
+    crate::log::trace_path(ev, v.as_bytes(), h.as_bytes());
+}
+
+/// Is this write refused (a read-only rule, or outside `--allow-write`)?
+/// A refusal is a violation, logged and recorded.
+fn refused(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> bool {
+    if !op.write || (!m.readonly && may_write(ctx, v, h)) {
+        return false;
+    }
+    crate::log::denied(v, h, m.rule);
+    true
+}
+
+/// `--allow-write DIR...` (the launcher adds the session directory): a
+/// write must fall below one of them. Terminals and the null devices stay
+/// writable, as in Gentoo's sandbox.
+fn may_write(ctx: &Ctx, v: &[u8], h: &[u8]) -> bool {
+    let Some(list) = ctx.tree.constant(b"allow_write") else {
+        return true;
+    };
+    if list.is_empty() || v.is_empty() {
+        return true;
+    }
+    const ALWAYS: [&[u8]; 9] = [
+        b"/dev/null",
+        b"/dev/zero",
+        b"/dev/full",
+        b"/dev/tty",
+        b"/dev/pts",
+        b"/dev/ptmx",
+        b"/dev/fd",
+        b"/dev/std",
+        b"/proc/self/fd",
+    ];
+    let under = |p: &[u8], d: &[u8]| {
+        !d.is_empty()
+            && p.starts_with(d)
+            && (d == b"/" || matches!(p.get(d.len()), None | Some(b'/')) || d == b"/dev/std")
+    };
+    ALWAYS
+        .iter()
+        .copied()
+        .chain(list.split(|c| *c == b'\n'))
+        .any(|d| under(v, d) || under(h, d))
+}
+
+fn resolve_untraced<'a>(
+    ctx: &Ctx<'a>,
+    dirfd: Option<i32>,
+    p: *const libc::c_char,
+    op: Op,
+    want_union: bool,
+    vout: &mut PathBuf,
+    out: &mut PathBuf,
+) -> Result<Mapped<'a>, Errno> {
     let mut vin = PathBuf::new();
     read_path(p, &mut vin)?;
     if vin.is_empty() {
@@ -247,10 +326,7 @@ pub fn resolve<'a>(
         want_union,
     };
     let m = mapping::resolve(ctx, &Cached, &req, vout, out)?;
-    if op.write && m.readonly {
-        if crate::log::enabled(crate::log::WARNING) {
-            crate::log::denied(vout.as_bytes(), out.as_bytes(), m.rule);
-        }
+    if refused(ctx, op, &m, vout.as_bytes(), out.as_bytes()) {
         return Err(Errno::EROFS);
     }
     if crate::log::enabled(crate::log::DEBUG) {
@@ -315,6 +391,9 @@ pub fn map2_at<R>(
     let ctx = crate::state::ctx()?;
     let (mut v, mut h1, mut h2) = (PathBuf::new(), PathBuf::new(), PathBuf::new());
     resolve(&ctx, Some(d1), p1, op, false, &mut v, &mut h1)?;
+    if op.class & C::RENAME != 0 {
+        crate::log::trace_path(b"remove", v.as_bytes(), h1.as_bytes());
+    }
     resolve(
         &ctx,
         Some(d2),
@@ -327,6 +406,9 @@ pub fn map2_at<R>(
         &mut v,
         &mut h2,
     )?;
+    if op.class & C::RENAME != 0 {
+        crate::log::trace_path(b"create", v.as_bytes(), h2.as_bytes());
+    }
     set_errno(saved);
     Ok(f(h1.as_ptr(), h2.as_ptr()))
 }
@@ -514,10 +596,11 @@ pub fn open_at(
         write: false,
         ..op
     };
-    let m = resolve(&ctx, Some(d), p, first, false, &mut v, &mut h)?;
+    let m = resolve_untraced(&ctx, Some(d), p, first, false, &mut v, &mut h)?;
     // A read-only verdict on the unfollowed path may not be the target's:
     // then decide on the fully resolved path below.
-    if !(op.write && m.readonly) {
+    if !(op.write && (m.readonly || !may_write(&ctx, v.as_bytes(), h.as_bytes()))) {
+        trace(op, &v, &h);
         set_errno(saved);
         let fd = real(kernel_path(&m, &mut h), flags | libc::O_NOFOLLOW);
         // A final symlink: ELOOP, or ENOTDIR when O_DIRECTORY was asked.
@@ -527,13 +610,11 @@ pub fn open_at(
             return Ok(fd);
         }
     }
-    let m = resolve(&ctx, Some(d), p, op, false, &mut v, &mut h)?;
-    if op.write && m.readonly {
-        if crate::log::enabled(crate::log::WARNING) {
-            crate::log::denied(v.as_bytes(), h.as_bytes(), m.rule);
-        }
+    let m = resolve_untraced(&ctx, Some(d), p, op, false, &mut v, &mut h)?;
+    if refused(&ctx, op, &m, v.as_bytes(), h.as_bytes()) {
         return Err(Errno::EROFS);
     }
+    trace(op, &v, &h);
     set_errno(saved);
     Ok(real(h.as_ptr(), flags))
 }

@@ -115,6 +115,10 @@ pub fn init() {
             {
                 crate::log::init(level, file);
             }
+            crate::log::init_files(
+                tree.constant(b"trace_file").unwrap_or(b""),
+                tree.constant(b"violations_file").unwrap_or(b""),
+            );
             if let Some(pol) = env(POLICY_VAR) {
                 POLICY.store(pol.as_ptr() as *mut u8, Ordering::Release);
                 POLICY_LEN.store(pol.len(), Ordering::Release);

@@ -17,12 +17,14 @@
 #![allow(clippy::missing_safety_doc)]
 
 use crate::cache::{changed, changed_if, cwd_changed, unmapped};
+use crate::net::NameApi;
 use crate::path::*;
 use crate::vperm::{self, Again};
 use crate::{dirs, exec, fs, net};
 use libc::{
     c_char, c_int, c_long, c_uint, c_void, dev_t, gid_t, mode_t, off_t, size_t, ssize_t, uid_t,
 };
+use sb2_ruletree::net::func as nf;
 
 type P = *const c_char;
 type V = *mut c_void;
@@ -181,9 +183,29 @@ hooks! {
     fs dlmopen(ns: c_long, p: P, fl: c_int) -> V = |real| fs::dlopen(p, |h| real(ns, h, fl));
     fs inotify_add_watch(fd: c_int, p: P, mask: u32) -> c_int = |real| map(p, Op { follow: mask & libc::IN_DONT_FOLLOW == 0, ..READ }, |h| real(fd, h, mask));
     fs name_to_handle_at(d: c_int, p: P, hd: V, mnt: *mut c_int, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, LSTAT.at_follow(fl), |h| real(d, h, hd, mnt, fl));
-    net bind(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(SOCK_BIND, a, l, |a, l| real(fd, a, l));
-    net connect(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::unix_addr(SOCK, a, l, |a, l| real(fd, a, l));
-    net sendto(fd: c_int, b: *const c_void, n: size_t, fl: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> ssize_t = |real| net::unix_addr(SOCK, a, l, |a, l| real(fd, b, n, fl, a, l));
+    net bind(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::gate(SOCK_BIND, nf::BIND, false, a, l, |a, l| real(fd, a, l));
+    net connect(fd: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> c_int = |real| net::gate(SOCK, nf::CONNECT, true, a, l, |a, l| real(fd, a, l));
+    net sendto(fd: c_int, b: *const c_void, n: size_t, fl: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> ssize_t = |real| net::gate(SOCK, nf::SENDTO, true, a, l, |a, l| real(fd, b, n, fl, a, l));
+    net sendmsg(fd: c_int, m: *const libc::msghdr, fl: c_int) -> ssize_t = |real| net::sendmsg(m, |m| real(fd, m, fl));
+    net sendmmsg(fd: c_int, v: *mut libc::mmsghdr, n: c_uint, fl: c_int) -> c_int = |real| net::sendmmsg(v, n, |v, n| real(fd, v, n, fl));
+    net listen(fd: c_int, backlog: c_int) -> c_int = |real| net::listen(fd, || real(fd, backlog));
+    net accept(fd: c_int, a: *mut libc::sockaddr, l: *mut libc::socklen_t) -> c_int = |real| net::accept(|| real(fd, a, l));
+    net accept4(fd: c_int, a: *mut libc::sockaddr, l: *mut libc::socklen_t, fl: c_int) -> c_int = |real| net::accept(|| real(fd, a, l, fl));
+    net recvfrom(fd: c_int, b: V, n: size_t, fl: c_int, a: *mut libc::sockaddr, l: *mut libc::socklen_t) -> ssize_t = |real| net::recv(fd, nf::RECVFROM, fl & libc::MSG_PEEK != 0, || real(fd, b, n, fl, a, l), || net::written_source(a, l));
+    net recvmsg(fd: c_int, m: *mut libc::msghdr, fl: c_int) -> ssize_t = |real| net::recv(fd, nf::RECVMSG, fl & libc::MSG_PEEK != 0, || real(fd, m, fl), || net::msg_source(m));
+    net getaddrinfo(node: P, svc: P, hints: V, res: V) -> c_int = |real| net::names(node, NameApi::Gai, net::EAI_NONAME, || real(node, svc, hints, res));
+    net gethostbyname(name: P) -> V = |real| net::names(name, NameApi::Hostent, core::ptr::null_mut(), || real(name));
+    net gethostbyname2(name: P, af: c_int) -> V = |real| net::names(name, NameApi::Hostent, core::ptr::null_mut(), || real(name, af));
+    net gethostbyname_r(name: P, ret: V, buf: *mut c_char, n: size_t, result: *mut V, herr: *mut c_int) -> c_int = |real| net::names(name, NameApi::HostentR(result, herr), libc::ENOENT, || real(name, ret, buf, n, result, herr));
+    net gethostbyname2_r(name: P, af: c_int, ret: V, buf: *mut c_char, n: size_t, result: *mut V, herr: *mut c_int) -> c_int = |real| net::names(name, NameApi::HostentR(result, herr), libc::ENOENT, || real(name, af, ret, buf, n, result, herr));
+    net res_query(d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(d, c, t, ans, n));
+    net res_search(d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(d, c, t, ans, n));
+    net res_querydomain(d: P, dom: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(d, dom, c, t, ans, n));
+    net res_nquery(st: V, d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(st, d, c, t, ans, n));
+    net res_nsearch(st: V, d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(st, d, c, t, ans, n));
+    net res_nquerydomain(st: V, d: P, dom: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(st, d, dom, c, t, ans, n));
+    net __res_query(d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(d, c, t, ans, n));
+    net __res_search(d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(d, c, t, ans, n));
 
     // --- ids: virtual with -R/-U (vperm.rs), else the real calls ---------
     ids getuid() -> uid_t = |real| vperm::get(vperm::R, || real());

@@ -12,6 +12,7 @@
 //! shared with a vfork child, which is what vfork means). The real
 //! set*id system calls are never made.
 
+use crate::cstr::{give, take};
 use crate::hook::{errno, set_errno};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use libc::{c_char, c_int, c_void, gid_t, uid_t};
@@ -168,49 +169,6 @@ pub const R: usize = RUID;
 pub const E: usize = EUID;
 pub const G: usize = GID0;
 pub const EG: usize = GID0 + 1;
-
-/// Copies `src` to the caller's memory through the kernel: EFAULT for a
-/// bad pointer instead of a crash.
-fn give(dst: *mut c_void, src: &[u8]) -> Result<(), Errno> {
-    if src.is_empty() {
-        return Ok(());
-    }
-    let local = libc::iovec {
-        iov_base: src.as_ptr() as *mut c_void,
-        iov_len: src.len(),
-    };
-    let remote = libc::iovec {
-        iov_base: dst,
-        iov_len: src.len(),
-    };
-    // SAFETY: the kernel checks the remote range; local is our slice.
-    let n = unsafe { libc::process_vm_writev(libc::getpid(), &local, 1, &remote, 1, 0) };
-    if n != src.len() as isize {
-        return Err(Errno::EFAULT);
-    }
-    Ok(())
-}
-
-/// Reads the caller's memory through the kernel (EFAULT, never a crash).
-fn take(dst: &mut [u8], src: *const c_void) -> Result<(), Errno> {
-    if dst.is_empty() {
-        return Ok(());
-    }
-    let local = libc::iovec {
-        iov_base: dst.as_mut_ptr() as *mut c_void,
-        iov_len: dst.len(),
-    };
-    let remote = libc::iovec {
-        iov_base: src as *mut c_void,
-        iov_len: dst.len(),
-    };
-    // SAFETY: as in give.
-    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
-    if n != dst.len() as isize {
-        return Err(Errno::EFAULT);
-    }
-    Ok(())
-}
 
 /// getresuid/getresgid (`base` 0 or 4).
 pub fn getres(

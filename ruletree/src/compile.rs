@@ -41,6 +41,8 @@ pub struct Input {
     pub constants: Vec<(String, String)>,
     /// The session's argv rewrites (the target's toolchain).
     pub argvmods: Vec<ArgvMod>,
+    /// The `-n` network rule file: (mode name, file).
+    pub net: Option<(String, PathBuf)>,
 }
 
 /// Compiles every mode of a session.
@@ -49,10 +51,15 @@ pub fn compile(input: &Input) -> Result<Session, CompileError> {
     for (name, file) in &input.modes {
         modes.push(compile_mode(input, name, file)?);
     }
+    let net = match &input.net {
+        Some((name, file)) => Some(crate::compile_net::compile_net(name, file)?),
+        None => None,
+    };
     Ok(Session {
         constants: input.constants.clone(),
         modes,
         argvmods: input.argvmods.clone(),
+        net,
     })
 }
 
@@ -186,7 +193,7 @@ pub fn instrument(src: &str) -> String {
     out
 }
 
-fn lua_err(file: &Path, e: mlua::Error) -> CompileError {
+pub(crate) fn lua_err(file: &Path, e: mlua::Error) -> CompileError {
     // Lua's messages already start with "file:line:" (chunks are named "@file").
     let msg = match &e {
         mlua::Error::SyntaxError { message, .. } => message.clone(),
@@ -212,7 +219,7 @@ fn lua_err(file: &Path, e: mlua::Error) -> CompileError {
     }
 }
 
-fn load_file(lua: &Lua, file: &Path) -> Result<Value, CompileError> {
+pub(crate) fn load_file(lua: &Lua, file: &Path) -> Result<Value, CompileError> {
     let src = std::fs::read_to_string(file).map_err(|e| CompileError {
         file: file.display().to_string(),
         line: 0,
@@ -233,7 +240,7 @@ fn load_file(lua: &Lua, file: &Path) -> Result<Value, CompileError> {
     r
 }
 
-const PRELUDE: &str = r#"
+pub(crate) const PRELUDE: &str = r#"
 local origins = setmetatable({}, { __mode = "k" })
 __sb2_origins = origins
 function __sb2_t(line, t)

@@ -6,6 +6,7 @@
 //! ```text
 //! header  magic "SB2RTREE" | version u32 | file_len u32 | checksum u64
 //!         | n_modes u32 | modes_off u32 | consts_off u32 | argvmods_off u32
+//!         | net_off u32 (0: no network rules; layout in `crate::net`) | reserved u32
 //! mode    name str | fs RuleList off | rev RuleList off
 //!         | exec selection RuleList off | policies off | flags u32 | 2 x reserved
 //! policy  name str | ld_so str | library_path str | root str
@@ -26,8 +27,8 @@ use crate::model::{self, Action, Condition, Selector};
 
 pub const MAGIC: &[u8; 8] = b"SB2RTREE";
 /// Bumped whenever the layout changes.
-pub const VERSION: u32 = 3;
-const HDR: usize = 40;
+pub const VERSION: u32 = 4;
+const HDR: usize = 48;
 const RULE_WORDS: usize = 18;
 /// Deepest selector (in path components) the trie index accepts.
 pub const MAX_DEPTH: usize = 48;
@@ -177,6 +178,10 @@ pub fn write(session: &model::Session) -> Result<Vec<u8>, String> {
     for c in &consts {
         c.iter().for_each(|x| w.u32(*x));
     }
+    let net_off = match &session.net {
+        Some(n) => w.net(n),
+        None => 0,
+    };
     let modes_off = w.here();
     for m in &mode_offs {
         m.iter().for_each(|x| w.u32(*x));
@@ -193,6 +198,7 @@ pub fn write(session: &model::Session) -> Result<Vec<u8>, String> {
     b[28..32].copy_from_slice(&modes_off.to_le_bytes());
     b[32..36].copy_from_slice(&consts_off.to_le_bytes());
     b[36..40].copy_from_slice(&argvmods_off.to_le_bytes());
+    b[40..44].copy_from_slice(&net_off.to_le_bytes());
     let sum = checksum(b);
     b[16..24].copy_from_slice(&sum.to_le_bytes());
     Ok(w.buf)
@@ -293,6 +299,58 @@ impl Writer {
             Some(s) => self.str(s),
             None => (0, 0),
         }
+    }
+    fn net(&mut self, n: &crate::net::NetRules) -> u32 {
+        let chains: Vec<u32> = n
+            .chains
+            .iter()
+            .map(|c| c.as_ref().map_or(0, |c| self.net_chain(c)))
+            .collect();
+        let names = n.names.as_ref().map_or(0, |rules| {
+            let words: Vec<[u32; 7]> = rules
+                .iter()
+                .map(|r| {
+                    use crate::net::NameMatch;
+                    let (how, s) = match &r.what {
+                        NameMatch::Any => (0, self.str(b"")),
+                        NameMatch::Exact(x) => (1, self.str(x)),
+                        NameMatch::Suffix(x) => (2, self.str(x)),
+                    };
+                    let f = self.str(r.origin.file.as_bytes());
+                    [r.allow as u32, how, s.0, s.1, f.0, f.1, r.origin.line]
+                })
+                .collect();
+            let off = self.here();
+            self.u32(words.len() as u32);
+            words.iter().flatten().for_each(|x| self.u32(*x));
+            off
+        });
+        let name = self.str(n.name.as_bytes());
+        let off = self.here();
+        chains.iter().for_each(|c| self.u32(*c));
+        self.u32(names);
+        self.u32(name.0);
+        self.u32(name.1);
+        off
+    }
+    fn net_chain(&mut self, rules: &[crate::net::NetRule]) -> u32 {
+        let words: Vec<[u32; 20]> = rules
+            .iter()
+            .map(|r| {
+                let sub = if r.sub.is_empty() {
+                    0
+                } else {
+                    self.net_chain(&r.sub)
+                };
+                let b = self.str(r.binary.as_deref().unwrap_or(b""));
+                let f = self.str(r.origin.file.as_bytes());
+                crate::net::rule_words(r, b, f, sub)
+            })
+            .collect();
+        let off = self.here();
+        self.u32(words.len() as u32);
+        words.iter().flatten().for_each(|x| self.u32(*x));
+        off
     }
     fn strlist(&mut self, l: &[Vec<u8>]) -> u32 {
         let strs: Vec<(u32, u32)> = l.iter().map(|s| self.str(s)).collect();
@@ -459,6 +517,11 @@ impl<'a> Tree<'a> {
             return Err(FormatError::Checksum);
         }
         Ok(t)
+    }
+
+    /// The network rules' section (0: none).
+    pub(crate) fn net_off(&self) -> u32 {
+        self.u32(40)
     }
 
     /// A tree already verified by [`Tree::new`] (in this process or the one

@@ -8,6 +8,7 @@
 //! * [`lookup`] — first-match rule selection indexed by path component.
 //! * [`mapping`] — THE pipeline: absolutize, normalize, resolve symlinks in
 //!   the virtual view, map; and its inverse for getcwd/realpath.
+//! * [`net`] — the `-n` network rules and their decisions.
 //! * [`dump`] — the text form printed by `sb2-show ruletree`.
 //! * `compile` (feature `compiler`) — Lua rule files to [`model`], with
 //!   file:line errors. Only the launcher enables it; the preload links no Lua.
@@ -22,11 +23,14 @@ pub mod format;
 pub mod lookup;
 pub mod mapping;
 pub mod model;
+pub mod net;
 pub mod sys;
 pub mod vperm;
 
 #[cfg(feature = "compiler")]
 pub mod compile;
+#[cfg(feature = "compiler")]
+pub mod compile_net;
 
 /// Maximum length of a path, including its terminating NUL, as the kernel
 /// counts it (`PATH_MAX`).

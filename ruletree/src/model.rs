@@ -153,6 +153,8 @@ pub struct Session {
     pub modes: Vec<Mode>,
     /// The session's argv rewrites (from the target's toolchain).
     pub argvmods: Vec<ArgvMod>,
+    /// The `-n` network rules (none: no network checks).
+    pub net: Option<crate::net::NetRules>,
 }
 
 /// Reverse rules for a mode (Scratchbox2's `create_reverse_rules.lua`): each

@@ -71,6 +71,22 @@ struct Cli {
     /// Load virtual permissions saved with -s before the command starts (fakeroot -i)
     #[arg(short = 'i', value_name = "FILE")]
     load_state: Option<PathBuf>,
+    /// Network mode: online (default), offline, localhost,
+    /// online_privatenets, or a network rule file (docs/net-rules.md)
+    #[arg(short = 'n', value_name = "MODE|FILE")]
+    net: Option<String>,
+    /// Allow writes only below DIR (repeatable) and the session's own
+    /// temporary directory; others fail with EROFS and are violations
+    #[arg(long = "allow-write", value_name = "DIR")]
+    allow_write: Vec<PathBuf>,
+    /// Exit with status 1 if there were access violations (denied writes or
+    /// network calls) and the command itself succeeded
+    #[arg(long)]
+    strict: bool,
+    /// Record every path read, written, created, removed or executed, and
+    /// every network decision, to FILE (JSON lines; see sb2-logz --report)
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
     /// The command and its arguments (none: an interactive shell)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<OsString>,
@@ -117,6 +133,10 @@ fn main() {
         unknown: cli.unknown,
         vperm_save: cli.save_state,
         vperm_load: cli.load_state,
+        net: cli.net,
+        allow_write: cli.allow_write,
+        strict: cli.strict,
+        trace: cli.trace,
         command: cli.command,
     };
     match session::run(o) {

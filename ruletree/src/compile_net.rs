@@ -1,0 +1,367 @@
+//! The `-n` rule file compiler (feature `compiler`): runs a network rule
+//! file (docs/net-rules.md) with mlua and turns `net_rules` and
+//! `name_rules` into [`crate::net::NetRules`], naming file and line on
+//! every error, like the fs rule compiler it shares its loader with.
+
+use crate::compile::{load_file, lua_err, CompileError, PRELUDE};
+use crate::model::Origin;
+use crate::net::*;
+use mlua::{Lua, Table, Value};
+use std::path::Path;
+
+/// Compiles the network rule file `file`; `name` is the mode's name.
+pub fn compile_net(name: &str, file: &Path) -> Result<NetRules, CompileError> {
+    let lua = Lua::new();
+    lua.load(PRELUDE)
+        .set_name("=sb2-prelude")
+        .exec()
+        .map_err(|e| lua_err(file, e))?;
+    load_file(&lua, file)?;
+    let g = lua.globals();
+    let fname = file.display().to_string();
+    let whole = |m: String| CompileError {
+        file: fname.clone(),
+        line: 0,
+        message: m,
+    };
+    if let Ok(Some(v)) = g.get::<Option<String>>("net_rule_file_interface_version") {
+        if v != "100" {
+            return Err(whole(format!(
+                "net_rule_file_interface_version is \"{v}\", expected \"100\""
+            )));
+        }
+    }
+    let cx = Cx {
+        origins: g.get("__sb2_origins").map_err(|e| lua_err(file, e))?,
+        file: fname.clone(),
+    };
+    let rules: Table = match g.get::<Value>("net_rules") {
+        Ok(Value::Table(t)) => t,
+        _ => {
+            return Err(whole(
+                "defines no net_rules = { ipv4_out = {...}, ... }".into(),
+            ))
+        }
+    };
+    let mut out = NetRules {
+        name: name.to_string(),
+        ..Default::default()
+    };
+    let o = cx.origin(&rules);
+    for pair in rules.clone().pairs::<Value, Value>() {
+        let (k, v) = pair.map_err(|e| cx.err(&o, e.to_string()))?;
+        let key = match &k {
+            Value::String(s) => s.to_string_lossy(),
+            _ => return Err(cx.err(&o, "net_rules keys are chain names")),
+        };
+        let Some(i) = CHAIN_NAMES.iter().position(|c| *c == key) else {
+            return Err(cx.err(
+                &o,
+                format!("unknown chain '{key}'; chains: {}", CHAIN_NAMES.join(", ")),
+            ));
+        };
+        let Value::Table(t) = v else {
+            return Err(cx.err(&o, format!("'{key}' must be a list of rules")));
+        };
+        let v6 = i >= 2;
+        if let Some(slot) = out.chains.get_mut(i) {
+            *slot = Some(cx.chain(&t, v6)?);
+        }
+    }
+    out.names = match g.get::<Value>("name_rules") {
+        Ok(Value::Table(t)) => Some(cx.names(&t)?),
+        Ok(Value::Nil) => None,
+        _ => return Err(whole("name_rules must be a list of rules".into())),
+    };
+    Ok(out)
+}
+
+struct Cx {
+    origins: Table,
+    file: String,
+}
+
+const RULE_KEYS: &[&str] = &[
+    "allow",
+    "deny",
+    "rules",
+    "address",
+    "port",
+    "func_name",
+    "binary_name",
+    "new_address",
+    "new_port",
+    "errno",
+    "log_level",
+    "log_msg",
+];
+
+impl Cx {
+    fn origin(&self, t: &Table) -> Origin {
+        match self.origins.get::<Option<Table>>(t.clone()) {
+            Ok(Some(o)) => Origin {
+                file: o.get::<String>(1).unwrap_or_else(|_| self.file.clone()),
+                line: o.get::<u32>(2).unwrap_or(0),
+            },
+            _ => Origin {
+                file: self.file.clone(),
+                line: 0,
+            },
+        }
+    }
+
+    fn err(&self, o: &Origin, msg: impl Into<String>) -> CompileError {
+        CompileError {
+            file: o.file.clone(),
+            line: o.line,
+            message: msg.into(),
+        }
+    }
+
+    fn chain(&self, t: &Table, v6: bool) -> Result<Vec<NetRule>, CompileError> {
+        let o = self.origin(t);
+        let mut out = Vec::new();
+        for v in t.clone().sequence_values::<Value>() {
+            match v {
+                Ok(Value::Table(r)) => out.push(self.rule(&r, v6)?),
+                Ok(other) => {
+                    return Err(self.err(
+                        &o,
+                        format!(
+                            "a rule chain holds a {}, expected rule tables",
+                            other.type_name()
+                        ),
+                    ))
+                }
+                Err(e) => return Err(self.err(&o, e.to_string())),
+            }
+        }
+        Ok(out)
+    }
+
+    fn rule(&self, t: &Table, v6: bool) -> Result<NetRule, CompileError> {
+        let o = self.origin(t);
+        for pair in t.clone().pairs::<Value, Value>() {
+            let (k, _) = pair.map_err(|e| self.err(&o, e.to_string()))?;
+            let key = match &k {
+                Value::String(s) => s.to_string_lossy(),
+                _ => return Err(self.err(&o, "a rule's keys are field names")),
+            };
+            if !RULE_KEYS.contains(&key.as_str()) {
+                return Err(self.err(
+                    &o,
+                    format!("unknown field '{key}'; fields: {}", RULE_KEYS.join(", ")),
+                ));
+            }
+        }
+        let get = |k: &str| t.get::<Value>(k).unwrap_or(Value::Nil);
+        let set = |k: &str| !matches!(get(k), Value::Nil | Value::Boolean(false));
+        let kinds = [
+            set("allow"),
+            set("deny"),
+            !matches!(get("rules"), Value::Nil),
+        ];
+        let kind = match kinds {
+            [true, false, false] => Kind::Allow,
+            [false, true, false] => Kind::Deny,
+            [false, false, true] => Kind::Rules,
+            _ => {
+                return Err(self.err(
+                    &o,
+                    "a rule needs exactly one of allow = true, deny = true, rules = {...}",
+                ))
+            }
+        };
+        let text = |k: &str| -> Result<Option<String>, CompileError> {
+            match get(k) {
+                Value::Nil => Ok(None),
+                Value::String(s) => Ok(Some(s.to_string_lossy())),
+                other => Err(self.err(
+                    &o,
+                    format!("'{k}' must be a string, not a {}", other.type_name()),
+                )),
+            }
+        };
+        let port = |k: &str| -> Result<Option<u16>, CompileError> {
+            match get(k) {
+                Value::Nil => Ok(None),
+                Value::Integer(n) if (0..=65535).contains(&n) => Ok(Some(n as u16)),
+                Value::Number(n) if n.fract() == 0.0 && (0.0..=65535.0).contains(&n) => {
+                    Ok(Some(n as u16))
+                }
+                other => Err(self.err(&o, format!("'{k}' must be a port number, got {other:?}"))),
+            }
+        };
+        let addr = match text("address")? {
+            None => None,
+            Some(a) => Some(self.addr(&o, &a, v6)?),
+        };
+        let new_addr = match text("new_address")? {
+            None => None,
+            Some(a) => {
+                let m = self.addr(&o, &a, v6)?;
+                if m.wildcard || m.prefix != if v6 { 128 } else { 32 } {
+                    return Err(self.err(&o, format!("new_address '{a}' must be one address")));
+                }
+                Some(m.bytes)
+            }
+        };
+        let funcs = match text("func_name")? {
+            None => 0,
+            Some(f) => match func::NAMES.iter().find(|(n, _)| *n == f) {
+                Some((_, b)) => *b,
+                None => {
+                    let names: Vec<&str> = func::NAMES.iter().map(|(n, _)| *n).collect();
+                    return Err(self.err(
+                        &o,
+                        format!("unknown func_name '{f}'; functions: {}", names.join(", ")),
+                    ));
+                }
+            },
+        };
+        let errno = match text("errno")? {
+            None => 0,
+            Some(e) => match ERRNOS.iter().find(|(n, _)| *n == e) {
+                Some((_, v)) => *v,
+                None => {
+                    let names: Vec<&str> = ERRNOS.iter().map(|(n, _)| *n).collect();
+                    return Err(self.err(
+                        &o,
+                        format!("unknown errno '{e}'; errnos: {}", names.join(", ")),
+                    ));
+                }
+            },
+        };
+        if errno != 0 && kind != Kind::Deny {
+            return Err(self.err(&o, "errno goes with deny = true"));
+        }
+        let sub = match get("rules") {
+            Value::Table(s) => self.chain(&s, v6)?,
+            Value::Nil => Vec::new(),
+            _ => return Err(self.err(&o, "'rules' must be a list of rules")),
+        };
+        Ok(NetRule {
+            kind,
+            addr,
+            port: port("port")?,
+            funcs,
+            binary: text("binary_name")?.map(String::into_bytes),
+            new_addr,
+            new_port: port("new_port")?,
+            errno,
+            sub,
+            origin: o,
+        })
+    }
+
+    fn addr(&self, o: &Origin, a: &str, v6: bool) -> Result<AddrMatch, CompileError> {
+        let wild = |bytes| AddrMatch {
+            bytes,
+            prefix: 0,
+            wildcard: true,
+        };
+        match (a, v6) {
+            ("INADDR_ANY", false) => return Ok(wild([0; 16])),
+            ("IN6ADDR_ANY", true) => return Ok(wild([0; 16])),
+            ("INADDR_ANY", true) | ("IN6ADDR_ANY", false) => {
+                return Err(self.err(o, format!("'{a}' does not belong in this chain")))
+            }
+            _ => {}
+        }
+        let (ip, bits) = match a.split_once('/') {
+            Some((ip, b)) => (ip, Some(b)),
+            None => (ip_only(a), None),
+        };
+        let bad = || {
+            self.err(
+                o,
+                format!(
+                    "bad address '{a}' for an {} chain",
+                    if v6 { "ipv6" } else { "ipv4" }
+                ),
+            )
+        };
+        let mut bytes = [0u8; 16];
+        let max = if v6 {
+            let x: std::net::Ipv6Addr = ip.parse().map_err(|_| bad())?;
+            bytes = x.octets();
+            128
+        } else {
+            let x: std::net::Ipv4Addr = ip.parse().map_err(|_| bad())?;
+            bytes[..4].copy_from_slice(&x.octets());
+            32
+        };
+        let prefix = match bits {
+            None => max,
+            Some(b) => match b.parse::<u8>() {
+                Ok(n) if n <= max => n,
+                _ => return Err(bad()),
+            },
+        };
+        Ok(AddrMatch {
+            bytes,
+            prefix,
+            wildcard: false,
+        })
+    }
+
+    fn names(&self, t: &Table) -> Result<Vec<NameRule>, CompileError> {
+        let mut out = Vec::new();
+        let lo = self.origin(t);
+        for v in t.clone().sequence_values::<Value>() {
+            let r = match v {
+                Ok(Value::Table(r)) => r,
+                _ => return Err(self.err(&lo, "name_rules holds rule tables")),
+            };
+            let o = self.origin(&r);
+            let get = |k: &str| r.get::<Value>(k).unwrap_or(Value::Nil);
+            for pair in r.clone().pairs::<Value, Value>() {
+                let (k, _) = pair.map_err(|e| self.err(&o, e.to_string()))?;
+                let key = match &k {
+                    Value::String(s) => s.to_string_lossy(),
+                    _ => String::new(),
+                };
+                if !["allow", "deny", "name", "name_suffix"].contains(&key.as_str()) {
+                    return Err(self.err(
+                        &o,
+                        format!("unknown field '{key}'; fields: allow, deny, name, name_suffix"),
+                    ));
+                }
+            }
+            let on = |k: &str| !matches!(get(k), Value::Nil | Value::Boolean(false));
+            let allow = match (on("allow"), on("deny")) {
+                (true, false) => true,
+                (false, true) => false,
+                _ => {
+                    return Err(self.err(
+                        &o,
+                        "a name rule needs exactly one of allow = true, deny = true",
+                    ))
+                }
+            };
+            let s = |k: &str| match get(k) {
+                Value::String(s) => Some(s.as_bytes().to_vec()),
+                _ => None,
+            };
+            let what = match (s("name"), s("name_suffix")) {
+                (Some(n), None) => NameMatch::Exact(n),
+                (None, Some(n)) => NameMatch::Suffix(n),
+                (None, None) => NameMatch::Any,
+                _ => return Err(self.err(&o, "use name or name_suffix, not both")),
+            };
+            out.push(NameRule {
+                allow,
+                what,
+                origin: o,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// "::1" and "127.0.0.1" as given (IPv6 in brackets is accepted too).
+fn ip_only(a: &str) -> &str {
+    a.strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(a)
+}

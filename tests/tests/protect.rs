@@ -1,0 +1,398 @@
+//! Write protection and accounting, end to end: with `--allow-write DIR` a
+//! build writes its own directory, the session's TMPDIR and /dev/null, and
+//! every other write fails with EROFS and leaves nothing behind; sb2 sums
+//! up the violations when the session ends and `--strict` turns them into
+//! exit status 1. `--trace FILE` records what a real gcc/make build read,
+//! wrote and ran, and `sb2-logz --report` turns that into its inputs from
+//! outside the tree (with their Debian packages) and its outputs;
+//! `sb2-logz LOGFILE` sums up a session log per program.
+
+use sb2_tests::*;
+use std::path::PathBuf;
+use std::process::Output;
+
+fn stderr_of(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The violations sb2 listed on stderr: the header `sb2: N access
+/// violation(s):` and the N lines `sb2:   PROG: FN PATH (ERRNO)` after it
+/// (without the `sb2:   ` prefix). None: no header.
+fn violations(o: &Output) -> Vec<String> {
+    let err = stderr_of(o);
+    let lines: Vec<&str> = err.lines().collect();
+    let Some(i) = lines.iter().position(|l| {
+        l.starts_with("sb2: ") && l.contains(" access violation") && l.ends_with(':')
+    }) else {
+        return Vec::new();
+    };
+    let n: usize = lines[i]["sb2: ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("bad violation header {:?}:\n{}", lines[i], text(o)));
+    let items: Vec<String> = lines[i + 1..]
+        .iter()
+        .take_while(|l| l.starts_with("sb2:   "))
+        .map(|l| l["sb2:   ".len()..].to_owned())
+        .collect();
+    assert_eq!(items.len(), n, "the header counts {n}:\n{}", text(o));
+    items
+}
+
+/// The sections of an sb2-logz output: an unindented line ending in ':'
+/// starts one; its items are the following lines indented by two spaces.
+fn sections(s: &str) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for l in s.lines() {
+        if let Some(item) = l.strip_prefix("  ") {
+            if let Some(last) = out.last_mut() {
+                last.1.push(item.trim().to_owned());
+            }
+        } else if l.trim_end().ends_with(':') {
+            out.push((l.trim_end().to_owned(), Vec::new()));
+        }
+    }
+    out
+}
+
+/// The items of the section whose header starts with `head`.
+fn section<'a>(secs: &'a [(String, Vec<String>)], head: &str, o: &Output) -> &'a [String] {
+    secs.iter()
+        .find(|(h, _)| h.starts_with(head))
+        .map(|(_, v)| v.as_slice())
+        .unwrap_or_else(|| panic!("no section {head:?} in:\n{}", text(o)))
+}
+
+/// The items of `v` that contain `pat`.
+fn matching<'a>(v: &'a [String], pat: &str) -> Vec<&'a String> {
+    v.iter().filter(|i| i.contains(pat)).collect()
+}
+
+/// `sb2-logz ARGS...`, run outside any session.
+fn logz(w: &World, args: &[&str]) -> Output {
+    let b = bin_dir().join("sb2-logz");
+    assert!(
+        b.exists(),
+        "{} missing: build everything first (cargo build --release --workspace)",
+        b.display()
+    );
+    w.cmd(&b).args(args).output().expect("run sb2-logz")
+}
+
+/// A build step that writes its own directory, the session's TMPDIR and
+/// /dev/null, and tries to write outside: a file next to the build
+/// directory (twice: one violation), a file in $HOME, an existing file's
+/// removal and a directory. It carries on and exits 0.
+const BUILD_SH: &str = r#"echo built > out.txt
+echo x > ../outside.txt || echo "outside: failed"
+echo x > ../outside.txt || echo "outside again: failed"
+touch "$HOME/stray" || echo "stray: failed"
+rm -f ../existing.txt
+[ -e ../existing.txt ] && echo "existing: kept"
+mkdir ../newdir || echo "mkdir-outside: failed"
+mkdir -p sub && echo "mkdir-inside: ok"
+echo "tmpdir: $TMPDIR"
+echo tmp > "$TMPDIR/t.txt" && echo "tmp: $(cat "$TMPDIR/t.txt")"
+echo null > /dev/null && echo "devnull: ok"
+exit 0
+"#;
+
+#[test]
+fn allow_write_keeps_a_build_inside_its_directory() {
+    let w = World::new("protect-build");
+    let build = w.work.join("build");
+    std::fs::create_dir_all(&build).expect("mkdir build");
+    std::fs::write(build.join("build.sh"), BUILD_SH).expect("write build.sh");
+    std::fs::write(w.work.join("existing.txt"), "keep\n").expect("write existing.txt");
+    let b = build.to_str().expect("build dir");
+    let home = w.home.to_str().expect("home");
+    let run = |sb2_args: &[&str], cmd: &[&str]| -> Output {
+        w.cmd(bin_dir().join("sb2"))
+            .current_dir(&build)
+            .args(sb2_args)
+            .arg("--")
+            .args(cmd)
+            .output()
+            .expect("run sb2")
+    };
+    let outside = w.work.join("outside.txt");
+    let stray = w.home.join("stray");
+
+    let o = run(&["--allow-write", b], &["sh", "build.sh"]);
+    // The build's own exit status: violations alone do not fail it.
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = stdout(&o);
+    for want in [
+        "outside: failed",
+        "outside again: failed",
+        "stray: failed",
+        "existing: kept",
+        "mkdir-outside: failed",
+        "mkdir-inside: ok",
+        "tmp: tmp",
+        "devnull: ok",
+    ] {
+        assert!(
+            out.lines().any(|l| l == want),
+            "no line {want:?}:\n{}",
+            text(&o)
+        );
+    }
+    let tmpdir = out
+        .lines()
+        .find_map(|l| l.strip_prefix("tmpdir: "))
+        .unwrap_or("");
+    assert!(
+        !tmpdir.is_empty() && tmpdir != "/tmp",
+        "TMPDIR is not a session-private directory: {tmpdir:?}\n{}",
+        text(&o)
+    );
+    assert!(
+        stderr_of(&o).contains("Read-only file system"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(build.join("out.txt"))
+            .ok()
+            .as_deref(),
+        Some("built\n")
+    );
+    assert!(build.join("sub").is_dir());
+    assert!(!outside.exists(), "outside.txt was written");
+    assert!(!stray.exists(), "$HOME/stray was written");
+    assert!(!w.work.join("newdir").exists(), "newdir was made");
+    assert!(
+        w.work.join("existing.txt").exists(),
+        "existing.txt was removed"
+    );
+
+    // The summary: each violation once, with program, path and errno.
+    let err = stderr_of(&o);
+    assert!(err.contains("access violation"), "{}", text(&o));
+    let v = violations(&o);
+    assert_eq!(
+        matching(&v, "outside.txt (EROFS)").len(),
+        1,
+        "outside.txt once: {v:#?}\n{}",
+        text(&o)
+    );
+    assert!(
+        matching(&v, "stray")
+            .iter()
+            .any(|i| i.starts_with("touch: ") && i.ends_with("(EROFS)")),
+        "{v:#?}"
+    );
+    assert!(
+        matching(&v, "existing.txt (EROFS)")
+            .iter()
+            .any(|i| i.starts_with("rm: ")),
+        "{v:#?}"
+    );
+    assert!(
+        matching(&v, "newdir (EROFS)")
+            .iter()
+            .any(|i| i.starts_with("mkdir: ")),
+        "{v:#?}"
+    );
+    for allowed in ["out.txt (", "t.txt (", "sub (", "/dev/null"] {
+        assert!(
+            matching(&v, allowed).is_empty(),
+            "an allowed write is listed ({allowed}): {v:#?}"
+        );
+    }
+
+    // --strict: the same run exits 1; a failing command keeps its status;
+    // a clean one exits 0.
+    let o = run(&["--strict", "--allow-write", b], &["sh", "build.sh"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(stderr_of(&o).contains("access violation"), "{}", text(&o));
+    let o = run(
+        &["--strict", "--allow-write", b],
+        &["sh", "-c", "echo x > ../outside.txt; exit 3"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let o = run(
+        &["--strict", "--allow-write", b],
+        &[
+            "sh",
+            "-c",
+            "echo fine > out.txt && echo x > \"$TMPDIR/x\" && echo x > /dev/null",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(violations(&o).is_empty(), "{}", text(&o));
+    assert!(!stderr_of(&o).contains("access violation"), "{}", text(&o));
+
+    // --allow-write is repeatable.
+    let o = run(
+        &["--allow-write", b, "--allow-write", home],
+        &["sh", "build.sh"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        stray.exists(),
+        "$HOME allowed, stray not written:\n{}",
+        text(&o)
+    );
+    assert!(!outside.exists(), "outside.txt was written:\n{}", text(&o));
+    std::fs::remove_file(&stray).expect("rm stray");
+
+    // Without --allow-write nothing is protected: the test can fail.
+    let o = run(&[], &["sh", "build.sh"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(outside.exists() && stray.exists(), "{}", text(&o));
+    assert!(!stderr_of(&o).contains("access violation"), "{}", text(&o));
+}
+
+#[test]
+fn trace_of_a_make_build_and_its_report() {
+    require("gcc");
+    require("make");
+    require("dpkg");
+    let w = World::new("protect-trace");
+    w.write(
+        "proj/main.c",
+        "#include <stdio.h>\n#include \"util.h\"\nint main(void) { printf(\"%d\\n\", twice(21)); return 0; }\n",
+    );
+    w.write("proj/util.h", "int twice(int x);\n");
+    w.write(
+        "proj/util.c",
+        "#include \"util.h\"\nint twice(int x) { return 2 * x; }\n",
+    );
+    w.write(
+        "proj/Makefile",
+        "hello: main.o util.o\n\tgcc -o hello main.o util.o\nmain.o: main.c util.h\n\tgcc -c main.c\nutil.o: util.c util.h\n\tgcc -c util.c\n",
+    );
+    let proj = w.work.join("proj");
+    let trace = w.dir.join("trace.jsonl");
+    let t = trace.to_str().expect("trace path");
+    let o = w
+        .cmd(bin_dir().join("sb2"))
+        .current_dir(&proj)
+        .args(["--trace", t, "--", "make"])
+        .output()
+        .expect("run sb2");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(proj.join("hello").exists(), "{}", text(&o));
+
+    // JSON lines: one object per event.
+    let log = std::fs::read_to_string(&trace).expect("the trace file");
+    let lines: Vec<String> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.replace(' ', ""))
+        .collect();
+    assert!(!lines.is_empty(), "empty trace");
+    for l in &lines {
+        assert!(
+            l.starts_with('{') && l.ends_with('}'),
+            "not a JSON object: {l}"
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("\"hpath\":")),
+        "no hpath:\n{log}"
+    );
+    let has = |evs: &[&str], name: &str| {
+        lines
+            .iter()
+            .any(|l| evs.iter().any(|e| l.contains(&format!("\"ev\":\"{e}\""))) && l.contains(name))
+    };
+    for name in ["main.c", "util.h", "util.c", "/usr/include/stdio.h"] {
+        assert!(has(&["read"], name), "no read event for {name}:\n{log}");
+    }
+    assert!(has(&["exec"], "gcc"), "no exec event for gcc:\n{log}");
+    for name in ["main.o", "util.o", "hello"] {
+        assert!(
+            has(&["create", "write"], name),
+            "no create/write event for {name}:\n{log}"
+        );
+    }
+
+    let p = proj.to_str().expect("proj path");
+    let r = logz(&w, &["--report", t, "--tree", p]);
+    assert!(r.status.success(), "{}", text(&r));
+    let report = stdout(&r);
+    let secs = sections(&report);
+    let inputs = section(&secs, "inputs (outside", &r);
+    assert!(
+        inputs.iter().any(|i| i.contains("/usr/include/stdio.h")),
+        "inputs lack stdio.h:\n{report}"
+    );
+    for inside in ["main.c", "util.h", "util.c"] {
+        assert!(
+            !inputs.iter().any(|i| i.contains(inside)),
+            "{inside} is in the tree, not an input from outside:\n{report}"
+        );
+    }
+    let outputs = section(&secs, "outputs:", &r);
+    for name in ["main.o", "util.o", "hello"] {
+        assert!(
+            outputs.iter().any(|i| i.contains(name)),
+            "outputs lack {name}:\n{report}"
+        );
+    }
+    section(&secs, "denied:", &r);
+    section(&secs, "network:", &r);
+    let packages = section(&secs, "packages:", &r);
+    assert!(
+        packages.iter().any(|i| i.contains("libc6-dev")),
+        "packages lack libc6-dev:\n{report}"
+    );
+}
+
+#[test]
+fn logz_sums_up_a_session_log_per_program() {
+    let w = World::new("protect-logz");
+    let logs = w.dir.join("logs");
+    let net = probe("net");
+    let o = w
+        .cmd(bin_dir().join("sb2"))
+        .env("SB2_LOG_DIR", &logs)
+        .args(["-L", "net", "-n", "offline", "--"])
+        .arg(&net)
+        .args(["connect", "ipv4", "127.0.0.1", "9"])
+        .output()
+        .expect("run sb2");
+    assert_eq!(stdout(&o).trim(), "errno EPERM", "{}", text(&o));
+    let files: Vec<PathBuf> = std::fs::read_dir(&logs)
+        .unwrap_or_else(|e| panic!("no log directory {}: {e}\n{}", logs.display(), text(&o)))
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "one log file: {files:?}");
+    let log = std::fs::read_to_string(&files[0]).expect("read the log");
+    assert!(
+        log.lines().any(|l| {
+            let l = l.replace(' ', "");
+            l.contains("\"ev\":\"net\"")
+                && l.contains("\"verdict\":\"deny\"")
+                && l.contains("127.0.0.1")
+        }),
+        "no denied net event in the log:\n{log}"
+    );
+
+    let r = logz(&w, &[files[0].to_str().expect("log path")]);
+    assert!(r.status.success(), "{}", text(&r));
+    let s = stdout(&r);
+    let line = s
+        .lines()
+        .find(|l| l.starts_with("probe-net:"))
+        .unwrap_or_else(|| panic!("no line for probe-net:\n{s}"));
+    for part in [
+        "mapped ",
+        "passed ",
+        "exec ",
+        "net 1 (denied 1)",
+        "names 0 (denied 0)",
+    ] {
+        assert!(line.contains(part), "{part:?} not in {line:?}\n{s}");
+    }
+    let secs = sections(&s);
+    let denied = section(&secs, "denied:", &r);
+    assert!(
+        denied.iter().any(|i| i.contains("127.0.0.1")),
+        "denied: lacks 127.0.0.1:\n{s}"
+    );
+}
