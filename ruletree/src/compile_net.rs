@@ -365,3 +365,118 @@ fn ip_only(a: &str) -> &str {
         .and_then(|x| x.strip_suffix(']'))
         .unwrap_or(a)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{write, Tree};
+    use crate::model::Session;
+
+    fn tree_of(mode: &str) -> Vec<u8> {
+        let f = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../rules/net")
+            .join(format!("{mode}.lua"));
+        let net = compile_net(mode, &f).expect("shipped rules compile");
+        write(&Session {
+            net: Some(net),
+            ..Session::default()
+        })
+        .expect("write")
+    }
+
+    fn v4(a: [u8; 4]) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[..4].copy_from_slice(&a);
+        b
+    }
+
+    fn ask(t: &Tree, func: u32, chain: Chain, addr: [u8; 16], port: u16) -> Verdict {
+        let net = Net::of(*t).expect("net section");
+        let call = Call {
+            func,
+            chain,
+            addr,
+            port,
+            binary: b"probe",
+        };
+        decide(&net, &call).0
+    }
+
+    #[test]
+    fn localhost_mode_allows_loopback_and_rewrites_the_wildcard() {
+        let bytes = tree_of("localhost");
+        let t = Tree::new(&bytes).unwrap();
+        let allow = Verdict::Allow {
+            addr: None,
+            port: None,
+        };
+        assert_eq!(
+            ask(&t, func::CONNECT, Chain::Ipv4Out, v4([127, 0, 0, 5]), 80),
+            allow
+        );
+        assert_eq!(
+            ask(&t, func::CONNECT, Chain::Ipv4Out, v4([10, 0, 0, 1]), 80),
+            Verdict::Deny(libc::EPERM)
+        );
+        assert_eq!(
+            ask(&t, func::BIND, Chain::Ipv4In, v4([0; 4]), 0),
+            Verdict::Allow {
+                addr: Some(v4([127, 0, 0, 1])),
+                port: None
+            }
+        );
+        assert_eq!(
+            ask(&t, func::BIND, Chain::Ipv4In, v4([10, 0, 0, 1]), 0),
+            Verdict::Deny(libc::EADDRNOTAVAIL)
+        );
+        let mut one = [0u8; 16];
+        one[15] = 1;
+        assert_eq!(ask(&t, func::CONNECT, Chain::Ipv6Out, one, 80), allow);
+        let net = Net::of(t).unwrap();
+        assert_eq!(net.name(), b"localhost");
+        assert!(decide_name(&net, b"LOCALHOST.").unwrap().0);
+        assert!(!decide_name(&net, b"example.org").unwrap().0);
+        assert!(decide_name(&net, b"a.localhost").unwrap().0);
+    }
+
+    #[test]
+    fn offline_denies_everything_and_online_nothing() {
+        let bytes = tree_of("offline");
+        let t = Tree::new(&bytes).unwrap();
+        assert_eq!(
+            ask(&t, func::SENDTO, Chain::Ipv4Out, v4([127, 0, 0, 1]), 53),
+            Verdict::Deny(libc::EPERM)
+        );
+        assert_eq!(
+            ask(&t, func::BIND, Chain::Ipv6In, [0; 16], 0),
+            Verdict::Deny(libc::EADDRNOTAVAIL)
+        );
+        assert!(!decide_name(&Net::of(t).unwrap(), b"localhost").unwrap().0);
+        let bytes = tree_of("online");
+        let t = Tree::new(&bytes).unwrap();
+        assert!(matches!(
+            ask(&t, func::CONNECT, Chain::Ipv4Out, v4([8, 8, 8, 8]), 53),
+            Verdict::Allow { .. }
+        ));
+        assert!(decide_name(&Net::of(t).unwrap(), b"example.org").is_none());
+    }
+
+    #[test]
+    fn a_bad_rule_names_file_and_line() {
+        let dir = std::env::temp_dir().join(format!("sb2-net-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("bad.lua");
+        std::fs::write(
+            &f,
+            "net_rules = {\n  ipv4_out = {\n    { allow = true },\n    { deny = true, errno = \"EBOGUS\" },\n  },\n}\n",
+        )
+        .unwrap();
+        let e = compile_net("bad", &f).unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.message.contains("EBOGUS"), "{e}");
+        std::fs::write(&f, "net_rules = { ipv5_out = {} }\n").unwrap();
+        let e = compile_net("bad", &f).unwrap_err();
+        assert!(e.message.contains("ipv5_out"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -761,3 +761,82 @@ fn an_unknown_mode_is_an_error_that_lists_the_valid_ones() {
         assert_eq!(o.status.code(), Some(0), "-n {mode}:\n{}", text(&o));
     }
 }
+
+/// Receives and accepts from a denied source port are dropped: datagrams
+/// through recvfrom (also with MSG_PEEK) and recvmsg, connections through
+/// accept. Without the rules the same script sees the denied ones first.
+const PY_RECV: &str = r#"import socket, sys
+bad_port = int(sys.argv[1])
+def udp(port=0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", port))
+    return s
+r, good, bad = udp(), udp(), udp(bad_port)
+r.settimeout(5)
+out = []
+bad.sendto(b"bad", r.getsockname()); good.sendto(b"good", r.getsockname())
+out.append(r.recvfrom(100)[0].decode())
+bad.sendto(b"bad2", r.getsockname()); good.sendto(b"good2", r.getsockname())
+out.append(r.recvmsg(100)[0].decode())
+bad.sendto(b"bad3", r.getsockname()); good.sendto(b"good3", r.getsockname())
+out.append(r.recvfrom(100, socket.MSG_PEEK)[0].decode())
+out.append(r.recvfrom(100)[0].decode())
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(8); l.settimeout(5)
+cb = socket.socket(); cb.bind(("127.0.0.1", bad_port)); cb.connect(l.getsockname())
+cg = socket.socket(); cg.connect(l.getsockname())
+conn, peer = l.accept()
+out.append("accepted-bad" if peer[1] == bad_port else "accepted-good")
+print(" ".join(out))
+"#;
+
+#[test]
+fn receive_rules_drop_datagrams_and_connections_from_a_denied_source() {
+    require("python3");
+    let w = World::new("net-recv");
+    // A port free for both UDP and TCP right now.
+    let bad_port = loop {
+        let u = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        let p = u.local_addr().expect("addr").port();
+        if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() {
+            break p;
+        }
+    };
+    let rules = w.write(
+        "recv.lua",
+        &format!(
+            "net_rule_file_interface_version = \"100\"\n\
+             net_rules = {{\n\
+               ipv4_out = {{ {{ allow = true }} }},\n\
+               ipv4_in = {{\n\
+                 {{ func_name = \"recvfrom\", port = {bad_port}, deny = true }},\n\
+                 {{ func_name = \"recvmsg\", port = {bad_port}, deny = true }},\n\
+                 {{ func_name = \"accept\", port = {bad_port}, deny = true }},\n\
+                 {{ allow = true }},\n\
+               }},\n\
+             }}\n"
+        ),
+    );
+    let py = w.write("recv.py", PY_RECV);
+    let port = bad_port.to_string();
+    let o = w.sb2(&[
+        "-n",
+        rules.to_str().unwrap(),
+        "--",
+        "python3",
+        py.to_str().unwrap(),
+        &port,
+    ]);
+    assert_eq!(
+        stdout(&o),
+        "good good2 good3 good3 accepted-good\n",
+        "{}",
+        text(&o)
+    );
+    let o = w.sb2(&["--", "python3", py.to_str().unwrap(), &port]);
+    assert_eq!(
+        stdout(&o),
+        "bad good bad2 bad2 accepted-bad\n",
+        "online: {}",
+        text(&o)
+    );
+}
