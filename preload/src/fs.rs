@@ -12,7 +12,7 @@ use sb2_ruletree::{class, Errno};
 pub fn access_op(mode: i32) -> Op {
     if mode & libc::W_OK != 0 {
         Op {
-            class: class::OPEN,
+            class: class::OPEN | class::CHECK,
             follow: true,
             write: true,
         }

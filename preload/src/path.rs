@@ -228,7 +228,7 @@ pub fn resolve<'a>(
 /// The access trace (`--trace`): what the call does with the path.
 #[inline]
 fn trace(op: Op, v: &PathBuf, h: &PathBuf) {
-    if !crate::log::tracing() {
+    if !crate::log::tracing() || op.class & C::CHECK != 0 {
         return;
     }
     let ev: &[u8] = if op.class & (C::CREAT | C::SYMLINK | C::MKNOD) != 0 {
@@ -253,7 +253,9 @@ fn refused(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> bool {
     if !op.write || (!m.readonly && may_write(ctx, v, h)) {
         return false;
     }
-    crate::log::denied(v, h, m.rule);
+    if op.class & C::CHECK == 0 {
+        crate::log::denied(v, h, m.rule);
+    }
     true
 }
 

@@ -240,6 +240,31 @@ pub(crate) fn load_file(lua: &Lua, file: &Path) -> Result<Value, CompileError> {
     r
 }
 
+/// Where the rule table `t` was written (recorded by `__sb2_t`).
+pub(crate) fn origin_of(origins: &Table, t: &Table, default_file: &str) -> Origin {
+    match origins.get::<Option<Table>>(t.clone()) {
+        Ok(Some(o)) => Origin {
+            file: o
+                .get::<String>(1)
+                .unwrap_or_else(|_| default_file.to_string()),
+            line: o.get::<u32>(2).unwrap_or(0),
+        },
+        _ => Origin {
+            file: default_file.to_string(),
+            line: 0,
+        },
+    }
+}
+
+/// An error about the rule written at `o`.
+pub(crate) fn err_at(o: &Origin, msg: impl Into<String>) -> CompileError {
+    CompileError {
+        file: o.file.clone(),
+        line: o.line,
+        message: msg.into(),
+    }
+}
+
 pub(crate) const PRELUDE: &str = r#"
 local origins = setmetatable({}, { __mode = "k" })
 __sb2_origins = origins
@@ -545,26 +570,11 @@ impl Conv {
     }
 
     fn origin(&self, t: &Table) -> Origin {
-        match self.origins.get::<Option<Table>>(t.clone()) {
-            Ok(Some(o)) => Origin {
-                file: o
-                    .get::<String>(1)
-                    .unwrap_or_else(|_| self.default_file.clone()),
-                line: o.get::<u32>(2).unwrap_or(0),
-            },
-            _ => Origin {
-                file: self.default_file.clone(),
-                line: 0,
-            },
-        }
+        origin_of(&self.origins, t, &self.default_file)
     }
 
     fn err(&self, o: &Origin, msg: impl Into<String>) -> CompileError {
-        CompileError {
-            file: o.file.clone(),
-            line: o.line,
-            message: msg.into(),
-        }
+        err_at(o, msg)
     }
 
     fn list(&self, t: &Table, level: Level) -> Result<Vec<Rule>, CompileError> {

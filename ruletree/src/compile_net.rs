@@ -3,7 +3,7 @@
 //! `name_rules` into [`crate::net::NetRules`], naming file and line on
 //! every error, like the fs rule compiler it shares its loader with.
 
-use crate::compile::{load_file, lua_err, CompileError, PRELUDE};
+use crate::compile::{err_at, load_file, lua_err, origin_of, CompileError, PRELUDE};
 use crate::model::Origin;
 use crate::net::*;
 use mlua::{Lua, Table, Value};
@@ -98,24 +98,11 @@ const RULE_KEYS: &[&str] = &[
 
 impl Cx {
     fn origin(&self, t: &Table) -> Origin {
-        match self.origins.get::<Option<Table>>(t.clone()) {
-            Ok(Some(o)) => Origin {
-                file: o.get::<String>(1).unwrap_or_else(|_| self.file.clone()),
-                line: o.get::<u32>(2).unwrap_or(0),
-            },
-            _ => Origin {
-                file: self.file.clone(),
-                line: 0,
-            },
-        }
+        origin_of(&self.origins, t, &self.file)
     }
 
     fn err(&self, o: &Origin, msg: impl Into<String>) -> CompileError {
-        CompileError {
-            file: o.file.clone(),
-            line: o.line,
-            message: msg.into(),
-        }
+        err_at(o, msg)
     }
 
     fn chain(&self, t: &Table, v6: bool) -> Result<Vec<NetRule>, CompileError> {

@@ -76,6 +76,10 @@ pub mod class {
     pub const REMOVE: u32 = 0x8000;
     pub const CHROOT: u32 = 0x10000;
     pub const DLOPEN: u32 = 0x80000;
+    /// Not a Scratchbox2 class: the call only asks whether a write would
+    /// be allowed (access with W_OK). A refusal answers EROFS but is no
+    /// violation, and the trace does not count it as a write.
+    pub const CHECK: u32 = 0x100000;
 
     /// Name/value pairs, exported to Lua as `FUNC_CLASS_<NAME>`.
     pub const NAMES: &[(&str, u32)] = &[

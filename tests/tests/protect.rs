@@ -95,6 +95,7 @@ mkdir -p sub && echo "mkdir-inside: ok"
 echo "tmpdir: $TMPDIR"
 echo tmp > "$TMPDIR/t.txt" && echo "tmp: $(cat "$TMPDIR/t.txt")"
 echo null > /dev/null && echo "devnull: ok"
+test -w .. || echo "test-w: no"
 exit 0
 "#;
 
@@ -132,6 +133,7 @@ fn allow_write_keeps_a_build_inside_its_directory() {
         "mkdir-inside: ok",
         "tmp: tmp",
         "devnull: ok",
+        "test-w: no",
     ] {
         assert!(
             out.lines().any(|l| l == want),
@@ -195,6 +197,12 @@ fn allow_write_keeps_a_build_inside_its_directory() {
             .iter()
             .any(|i| i.starts_with("mkdir: ")),
         "{v:#?}"
+    );
+    // Asking whether a write would be allowed (test -w) is answered, not
+    // counted as a violation.
+    assert!(
+        !v.iter().any(|i| i.contains("access")),
+        "an access check is listed: {v:#?}"
     );
     for allowed in ["out.txt (", "t.txt (", "sub (", "/dev/null"] {
         assert!(
