@@ -329,12 +329,17 @@ pub fn mapped(vpath: &[u8], hpath: &[u8], rule: Option<RuleRef>) {
 
 /// A write was refused: read-only, or outside `--allow-write` (warning;
 /// always a violation).
-pub fn denied(vpath: &[u8], hpath: &[u8], rule: Option<RuleRef>) {
+pub fn denied(vpath: &[u8], hpath: &[u8], errno: sb2_ruletree::Errno, rule: Option<RuleRef>) {
     let mut l = start(b"deny");
     l.field(b"vpath", vpath);
     l.field(b"hpath", hpath);
     l.field(b"path", vpath);
-    l.field(b"errno", b"EROFS");
+    let name: &[u8] = match errno.0 {
+        libc::EACCES => b"EACCES",
+        libc::EPERM => b"EPERM",
+        _ => b"EROFS",
+    };
+    l.field(b"errno", name);
     rule_field(&mut l, rule);
     l.send(enabled(WARNING), true, tracing());
 }
@@ -360,6 +365,13 @@ pub struct NetEvent<'a> {
     pub denied: Option<i32>,
     pub rewritten: Option<(&'a [u8], u16)>,
     pub why: sb2_ruletree::net::Why<'a>,
+}
+
+/// Would an allowed network call be written anywhere (log at info, or
+/// the trace)?
+#[inline]
+pub fn wants_allowed_net() -> bool {
+    enabled(INFO) || tracing()
 }
 
 pub fn net(e: &NetEvent) {

@@ -222,6 +222,16 @@ fn judge(f: u32, out: bool, inet: &mut Inet) -> Result<(), Errno> {
         binary: ctx.binary_name,
     };
     let (verdict, why) = rules::decide(&net, &call);
+    if matches!(
+        verdict,
+        Verdict::Allow {
+            addr: None,
+            port: None
+        }
+    ) && !crate::log::wants_allowed_net()
+    {
+        return Ok(());
+    }
     let before = text(inet.v6, &inet.addr);
     let mut ev = crate::log::NetEvent {
         v6: inet.v6,

@@ -248,15 +248,21 @@ fn trace(op: Op, v: &PathBuf, h: &PathBuf) {
 }
 
 /// Is this write refused (a read-only rule, or outside `--allow-write`)?
-/// A refusal is a violation, logged and recorded.
-fn refused(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> bool {
+/// Then the errno it gets; a refusal is a violation, logged and recorded
+/// (unless the call only asks, like access(W_OK)).
+fn refused(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> Option<Errno> {
     if !op.write || (!m.readonly && may_write(ctx, v, h)) {
-        return false;
+        return None;
     }
+    let e = if m.readonly {
+        m.deny_errno
+    } else {
+        Errno::EROFS
+    };
     if op.class & C::CHECK == 0 {
-        crate::log::denied(v, h, m.rule);
+        crate::log::denied(v, h, e, m.rule);
     }
-    true
+    Some(e)
 }
 
 /// `--allow-write DIR...` (the launcher adds the session directory): a
@@ -311,6 +317,7 @@ fn resolve_untraced<'a>(
         return Ok(Mapped {
             rule: None,
             readonly: false,
+            deny_errno: Errno::EROFS,
             kind: MapKind::Normal,
             exec_policy: None,
             rel: 0,
@@ -328,8 +335,8 @@ fn resolve_untraced<'a>(
         want_union,
     };
     let m = mapping::resolve(ctx, &Cached, &req, vout, out)?;
-    if refused(ctx, op, &m, vout.as_bytes(), out.as_bytes()) {
-        return Err(Errno::EROFS);
+    if let Some(e) = refused(ctx, op, &m, vout.as_bytes(), out.as_bytes()) {
+        return Err(e);
     }
     if crate::log::enabled(crate::log::DEBUG) {
         crate::log::mapped(vout.as_bytes(), out.as_bytes(), m.rule);
@@ -613,8 +620,8 @@ pub fn open_at(
         }
     }
     let m = resolve_untraced(&ctx, Some(d), p, op, false, &mut v, &mut h)?;
-    if refused(&ctx, op, &m, v.as_bytes(), h.as_bytes()) {
-        return Err(Errno::EROFS);
+    if let Some(e) = refused(&ctx, op, &m, v.as_bytes(), h.as_bytes()) {
+        return Err(e);
     }
     trace(op, &v, &h);
     set_errno(saved);

@@ -488,6 +488,7 @@ const KEYS: &[&str] = &[
     "binary_name",
     "readonly",
     "protection",
+    "errno",
     "virtual_path",
     "exec_policy_name",
     "name",
@@ -792,6 +793,20 @@ impl Conv {
                         )),
                     }
                 }
+                "errno" => match self.string(&o, key, v)?.as_slice() {
+                    b"EROFS" => {}
+                    b"EACCES" => rule.flags |= flags::DENY_EACCES,
+                    b"EPERM" => rule.flags |= flags::DENY_EPERM,
+                    other => {
+                        return Err(self.err(
+                            &o,
+                            format!(
+                                "errno '{}' for a refused write: use EROFS, EACCES or EPERM",
+                                String::from_utf8_lossy(other)
+                            ),
+                        ))
+                    }
+                },
                 "virtual_path" if is_true => rule.flags |= flags::VIRTUAL_PATH,
                 "exec_policy_name" => rule.exec_policy_name = Some(self.string(&o, key, v)?),
                 "name" => rule.name = Some(self.string(&o, key, v)?),

@@ -78,6 +78,12 @@ pub fn describe_rule(r: &RuleRef) -> String {
     if f & crate::model::flags::VIRTUAL_PATH != 0 {
         o.push_str(" virtual_path");
     }
+    if f & crate::model::flags::DENY_EACCES != 0 {
+        o.push_str(" errno=EACCES");
+    }
+    if f & crate::model::flags::DENY_EPERM != 0 {
+        o.push_str(" errno=EPERM");
+    }
     if let Some(p) = r.exec_policy_name() {
         let _ = write!(o, " exec_policy_name={}", s(p));
     }

@@ -282,6 +282,8 @@ pub struct Mapped<'a> {
     /// The deciding rule (None: no rule matched; the path is unmapped).
     pub rule: Option<RuleRef<'a>>,
     pub readonly: bool,
+    /// The errno a refused write gets (EROFS unless the rule says).
+    pub deny_errno: Errno,
     pub kind: MapKind,
     pub exec_policy: Option<&'a [u8]>,
     /// Non-zero: the request's path, relative to its dirfd, names the host
@@ -571,6 +573,7 @@ fn map_with<'a, H: Host>(
         return Ok(Mapped {
             rule: None,
             readonly: false,
+            deny_errno: Errno::EROFS,
             kind: MapKind::Normal,
             exec_policy: None,
             rel: 0,
@@ -580,6 +583,20 @@ fn map_with<'a, H: Host>(
         Err(Errno::EAGAIN_NEXT) => Err(Errno::ENOENT),
         other => other,
     }
+}
+
+/// A rule's write protection (flags `fl`, its own and its parents'):
+/// read-only, and the errno a refused write gets.
+fn protect(ctx: &Ctx, fl: u8, m: &mut Mapped) {
+    m.readonly =
+        fl & flags::READONLY != 0 || (fl & flags::READONLY_IF_NOT_ROOT != 0 && !ctx.is_root);
+    m.deny_errno = if fl & flags::DENY_EACCES != 0 {
+        Errno::EACCES
+    } else if fl & flags::DENY_EPERM != 0 {
+        Errno(libc::EPERM)
+    } else {
+        Errno::EROFS
+    };
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -594,15 +611,15 @@ fn apply<'a, H: Host>(
     out: &mut PathBuf,
 ) -> Result<Mapped<'a>, Errno> {
     let fl = top.flags() | r.flags();
-    let readonly =
-        fl & flags::READONLY != 0 || (fl & flags::READONLY_IF_NOT_ROOT != 0 && !ctx.is_root);
     let mut m = Mapped {
         rule: Some(top),
-        readonly,
+        readonly: false,
+        deny_errno: Errno::EROFS,
         kind: MapKind::Normal,
         exec_policy: r.exec_policy_name().or(top.exec_policy_name()),
         rel: 0,
     };
+    protect(ctx, fl, &mut m);
     let sel_len = top.selector().len().min(vpath.len());
     let rest = vpath.get(sel_len..).unwrap_or(&[]);
     match r.action_kind() {
@@ -649,9 +666,7 @@ fn apply<'a, H: Host>(
                         if !host.exists(out.with_nul()) {
                             continue;
                         }
-                        let cf = fl | c.flags();
-                        m.readonly = cf & flags::READONLY != 0
-                            || (cf & flags::READONLY_IF_NOT_ROOT != 0 && !ctx.is_root);
+                        protect(ctx, fl | c.flags(), &mut m);
                         return Ok(m);
                     }
                     ACT_IF_EXISTS_REPLACE_BY => {
@@ -659,18 +674,16 @@ fn apply<'a, H: Host>(
                         if !host.exists(out.with_nul()) {
                             continue;
                         }
-                        let cf = fl | c.flags();
-                        m.readonly = cf & flags::READONLY != 0
-                            || (cf & flags::READONLY_IF_NOT_ROOT != 0 && !ctx.is_root);
+                        protect(ctx, fl | c.flags(), &mut m);
                         return Ok(m);
                     }
                     _ => match apply(ctx, host, top, c, vpath, want_union, depth + 1, out) {
                         Err(Errno::EAGAIN_NEXT) => continue,
                         other => {
                             let mut mm = other?;
-                            let cf = fl | c.flags();
-                            mm.readonly |= cf & flags::READONLY != 0
-                                || (cf & flags::READONLY_IF_NOT_ROOT != 0 && !ctx.is_root);
+                            if !mm.readonly {
+                                protect(ctx, fl | c.flags(), &mut mm);
+                            }
                             return Ok(mm);
                         }
                     },

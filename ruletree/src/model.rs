@@ -59,6 +59,11 @@ pub mod flags {
     pub const READONLY_IF_NOT_ROOT: u8 = 2;
     /// `virtual_path = true`: no reverse rule is generated.
     pub const VIRTUAL_PATH: u8 = 4;
+    /// `errno = "EACCES"` with readonly/protection: a refused write gets
+    /// EACCES instead of EROFS.
+    pub const DENY_EACCES: u8 = 8;
+    /// `errno = "EPERM"`, likewise.
+    pub const DENY_EPERM: u8 = 16;
 }
 
 /// Where a rule was written.

@@ -404,3 +404,50 @@ fn logz_sums_up_a_session_log_per_program() {
         "denied: lacks 127.0.0.1:\n{s}"
     );
 }
+
+#[test]
+fn readonly_rules_refuse_with_their_errno_and_count_as_violations() {
+    let w = World::new("protect-rules");
+    let d = w.work.display().to_string();
+    for sub in ["ro", "acc", "open"] {
+        std::fs::create_dir_all(w.work.join(sub)).expect("mkdir");
+    }
+    let rules = w.write(
+        "rules.lua",
+        &format!(
+            r#"fs_mapping_rules = {{
+  {{ rules = import_from_fs_rule_library("sb2_own"), dir = "/" }},
+  {{ dir = "{d}/ro", use_orig_path = true, readonly = true }},
+  {{ dir = "{d}/acc", use_orig_path = true, readonly = true, errno = "EACCES" }},
+  {{ dir = "/", use_orig_path = true }},
+}}
+"#
+        ),
+    );
+    let r = rules.to_str().expect("rules path");
+    let script = "touch ro/f 2>&1 | sed 's/.*: //'; touch acc/f 2>&1 | sed 's/.*: //'; \
+                  touch open/f && echo open-ok";
+    let o = w.sh(&["-M", r], script);
+    assert_eq!(
+        stdout(&o),
+        "Read-only file system\nPermission denied\nopen-ok\n",
+        "{}",
+        text(&o)
+    );
+    let v = violations(&o);
+    assert!(
+        !matching(&v, "ro/f (EROFS)").is_empty() && !matching(&v, "acc/f (EACCES)").is_empty(),
+        "{v:#?}\n{}",
+        text(&o)
+    );
+    let o = w.sh(&["--strict", "-M", r], "touch ro/g 2>/dev/null; true");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // A wrong errno is a rule file error naming file and line.
+    let bad = w.write(
+        "bad.lua",
+        "fs_mapping_rules = {\n  { dir = \"/x\", readonly = true, errno = \"ENOPE\" },\n}\n",
+    );
+    let o = w.sh(&["-M", bad.to_str().expect("bad path")], "true");
+    assert_eq!(o.status.code(), Some(125), "{}", text(&o));
+    assert!(text(&o).contains("bad.lua:2"), "{}", text(&o));
+}
