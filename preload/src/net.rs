@@ -201,6 +201,15 @@ fn text(v6: bool, a: &[u8; 16]) -> AddrText {
     t
 }
 
+/// Must network calls be looked at? Not when there are no rules, or
+/// they allow everything and no log or trace wants to hear of it.
+#[inline]
+fn watching() -> bool {
+    crate::state::ctx().is_ok_and(|ctx| {
+        rules::Net::of(ctx.tree).is_some_and(|n| !n.allows_all() || crate::log::wants_allowed_net())
+    })
+}
+
 /// What the session's `-n` rules say about `inet` for `f`; the address is
 /// rewritten in place when the rule says so. Logs and records the verdict.
 fn judge(f: u32, out: bool, inet: &mut Inet) -> Result<(), Errno> {
@@ -271,6 +280,9 @@ pub fn gate<R>(
     len: libc::socklen_t,
     real: impl FnOnce(*const libc::sockaddr, libc::socklen_t) -> R,
 ) -> Result<R, Errno> {
+    if !watching() {
+        return unix_addr(op, a, len, real);
+    }
     let saved = crate::hook::errno();
     match Inet::read(a, len)? {
         Some(mut inet) => {
@@ -289,7 +301,7 @@ pub fn sendmsg(
 ) -> Result<isize, Errno> {
     // SAFETY: an all-zero msghdr is valid; filled from the caller's.
     let mut h: libc::msghdr = unsafe { core::mem::zeroed() };
-    if m.is_null() {
+    if m.is_null() || !watching() {
         return Ok(real(m));
     }
     // SAFETY: a byte view of our own struct.
@@ -318,7 +330,7 @@ pub fn sendmmsg(
     n: libc::c_uint,
     real: impl Fn(*mut libc::mmsghdr, libc::c_uint) -> libc::c_int,
 ) -> Result<libc::c_int, Errno> {
-    if v.is_null() || n == 0 {
+    if v.is_null() || n == 0 || !watching() {
         return Ok(real(v, n));
     }
     let saved = crate::hook::errno();
@@ -388,6 +400,9 @@ fn local(fd: libc::c_int, peer: bool) -> Option<Inet> {
 
 /// listen: the address the socket is bound to.
 pub fn listen(fd: libc::c_int, real: impl FnOnce() -> libc::c_int) -> Result<libc::c_int, Errno> {
+    if !watching() {
+        return Ok(real());
+    }
     let saved = crate::hook::errno();
     if let Some(mut inet) = local(fd, false) {
         judge(func::LISTEN, false, &mut inet)?;
@@ -399,6 +414,9 @@ pub fn listen(fd: libc::c_int, real: impl FnOnce() -> libc::c_int) -> Result<lib
 /// accept/accept4: a connection from a denied peer is closed and the next
 /// one awaited (a non-blocking socket then says EAGAIN, as with none).
 pub fn accept(real: impl Fn() -> libc::c_int) -> Result<libc::c_int, Errno> {
+    if !watching() {
+        return Ok(real());
+    }
     loop {
         let fd = real();
         if fd < 0 {
@@ -425,6 +443,9 @@ pub fn recv(
     real: impl Fn() -> isize,
     source: impl Fn() -> Option<Inet>,
 ) -> Result<isize, Errno> {
+    if !watching() {
+        return Ok(real());
+    }
     loop {
         let r = real();
         if r < 0 {

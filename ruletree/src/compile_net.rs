@@ -446,6 +446,9 @@ mod tests {
             Verdict::Allow { .. }
         ));
         assert!(decide_name(&Net::of(t).unwrap(), b"example.org").is_none());
+        assert!(Net::of(t).unwrap().allows_all());
+        let bytes = tree_of("localhost");
+        assert!(!Net::of(Tree::new(&bytes).unwrap()).unwrap().allows_all());
     }
 
     #[test]

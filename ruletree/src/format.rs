@@ -331,6 +331,7 @@ impl Writer {
         self.u32(names);
         self.u32(name.0);
         self.u32(name.1);
+        self.u32(n.allows_all() as u32);
         off
     }
     fn net_chain(&mut self, rules: &[crate::net::NetRule]) -> u32 {

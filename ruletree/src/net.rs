@@ -10,6 +10,7 @@
 //! ```text
 //! net     chain off × 4 (ipv4_out ipv4_in ipv6_out ipv6_in; 0 = none)
 //!         | names off (0 = no name rules) | mode name str (off, len)
+//!         | flags (1: everything is allowed, nothing rewritten)
 //! chain   count | count × NET_WORDS words
 //! rule    kind | flags | prefix | addr[4] | port | funcs | binary str
 //!         | new_addr[4] | new_port | errno | sub chain off | file str | line
@@ -130,6 +131,28 @@ pub struct NetRules {
     pub names: Option<Vec<NameRule>>,
 }
 
+impl NetRules {
+    /// Does every chain allow everything, unchanged, with no name rules
+    /// (`online`)? Then a call needs no look at its address unless a log
+    /// or trace wants it.
+    pub fn allows_all(&self) -> bool {
+        let plain = |r: &NetRule| {
+            r.kind == Kind::Allow
+                && r.addr.is_none()
+                && r.port.is_none()
+                && r.funcs == 0
+                && r.binary.is_none()
+                && r.new_addr.is_none()
+                && r.new_port.is_none()
+        };
+        self.names.is_none()
+            && self
+                .chains
+                .iter()
+                .all(|c| c.as_ref().and_then(|c| c.first()).is_some_and(plain))
+    }
+}
+
 // ------------------------------------------------------------ layout
 
 pub(crate) const NET_WORDS: u32 = 20;
@@ -201,6 +224,10 @@ impl<'a> Net<'a> {
     }
     fn chain(&self, c: Chain) -> u32 {
         self.tree.u32(self.off + 4 * c as u32)
+    }
+    /// See [`NetRules::allows_all`].
+    pub fn allows_all(&self) -> bool {
+        self.tree.u32(self.off + 28) & 1 != 0
     }
 }
 

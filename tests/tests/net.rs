@@ -840,3 +840,38 @@ fn receive_rules_drop_datagrams_and_connections_from_a_denied_source() {
         text(&o)
     );
 }
+
+#[test]
+fn online_calls_are_traced_and_offline_denials_too() {
+    let w = World::new("net-trace");
+    let srv = Server::start(&w, false, "127.0.0.1", "trace");
+    let p = net_probe();
+    let port = srv.tcp.to_string();
+    for (mode, verdict) in [
+        ("online", "\"verdict\":\"allow\""),
+        ("offline", "\"verdict\":\"deny\""),
+    ] {
+        let trace = w.dir.join(format!("{mode}.json"));
+        let o = w.sb2(&[
+            "-n",
+            mode,
+            "--trace",
+            trace.to_str().unwrap(),
+            "--",
+            &p,
+            "connect",
+            "ipv4",
+            "127.0.0.1",
+            &port,
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        let t = std::fs::read_to_string(&trace).expect("trace");
+        assert!(
+            t.lines().any(|l| l.contains("\"ev\":\"net\"")
+                && l.contains("\"fn\":\"connect\"")
+                && l.contains(&format!("\"port\":{port}"))
+                && l.contains(verdict)),
+            "{mode}: no net event with {verdict}:\n{t}"
+        );
+    }
+}
