@@ -101,11 +101,19 @@ impl SideFile {
                 f
             };
             libc::syscall(libc::SYS_write, f, buf.as_ptr(), buf.len());
-            if let Some(ino) = ino_of(f) {
-                self.ino.store(ino, Ordering::Release);
-                let old = self.fd.swap(f, Ordering::AcqRel);
-                if old >= 0 && old != f && ino_of(old) == Some(ino) {
-                    libc::syscall(libc::SYS_close, old);
+            // Install ours unless another thread just did; the fd we saw
+            // is never closed here (stale: the program's number now).
+            match ino_of(f) {
+                Some(ino)
+                    if self
+                        .fd
+                        .compare_exchange(fd, f, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok() =>
+                {
+                    self.ino.store(ino, Ordering::Release)
+                }
+                _ => {
+                    libc::syscall(libc::SYS_close, f);
                 }
             }
         }

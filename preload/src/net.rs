@@ -114,8 +114,13 @@ impl Inet {
         Ok(Inet::decode(raw, len))
     }
 
+    /// The kernel's own rules for what is an internet address: an IPv6
+    /// address may come without its scope id (the 24-byte RFC 2133 form).
     fn decode(raw: libc::sockaddr_in6, len: libc::socklen_t) -> Option<Inet> {
+        const SIN6_LEN_RFC2133: usize = 24;
         let mut addr = [0u8; 16];
+        // Never more than we copied: the kernel reads this much of ours.
+        let len = len.min(core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t);
         match raw.sin6_family as i32 {
             libc::AF_INET if len as usize >= core::mem::size_of::<libc::sockaddr_in>() => {
                 // SAFETY: the first bytes of sockaddr_in6 hold a sockaddr_in.
@@ -129,7 +134,7 @@ impl Inet {
                     len,
                 })
             }
-            libc::AF_INET6 if len as usize >= core::mem::size_of::<libc::sockaddr_in6>() => {
+            libc::AF_INET6 if len as usize >= SIN6_LEN_RFC2133 => {
                 addr.copy_from_slice(&raw.sin6_addr.s6_addr);
                 Some(Inet {
                     v6: true,
@@ -284,7 +289,7 @@ pub fn gate<R>(
         return unix_addr(op, a, len, real);
     }
     let saved = crate::hook::errno();
-    match Inet::read(a, len)? {
+    match Inet::read(a, len)?.or_else(|| unspec_bind(f, a, len)) {
         Some(mut inet) => {
             judge(f, out, &mut inet)?;
             crate::hook::set_errno(saved);
@@ -292,6 +297,36 @@ pub fn gate<R>(
         }
         None => unix_addr(op, a, len, real),
     }
+}
+
+/// bind(AF_UNSPEC, 0.0.0.0) on an AF_INET socket binds the wildcard
+/// address (a kernel compatibility rule): judged as AF_INET.
+fn unspec_bind(f: u32, a: *const libc::sockaddr, len: libc::socklen_t) -> Option<Inet> {
+    if f != func::BIND || (len as usize) < core::mem::size_of::<libc::sockaddr_in>() {
+        return None;
+    }
+    // SAFETY: zeroed plain data, filled through the kernel.
+    let mut sin: libc::sockaddr_in = unsafe { core::mem::zeroed() };
+    let bytes = unsafe {
+        core::slice::from_raw_parts_mut(
+            &mut sin as *mut _ as *mut u8,
+            core::mem::size_of::<libc::sockaddr_in>(),
+        )
+    };
+    crate::cstr::take(bytes, a as *const libc::c_void).ok()?;
+    if sin.sin_family as i32 != libc::AF_UNSPEC || sin.sin_addr.s_addr != 0 {
+        return None;
+    }
+    sin.sin_family = libc::AF_INET as libc::sa_family_t;
+    // SAFETY: as above; the sockaddr_in prefix of a zeroed sockaddr_in6.
+    let mut raw: libc::sockaddr_in6 = unsafe { core::mem::zeroed() };
+    unsafe {
+        core::ptr::copy_nonoverlapping(&sin, &mut raw as *mut _ as *mut libc::sockaddr_in, 1)
+    };
+    Inet::decode(
+        raw,
+        core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+    )
 }
 
 /// sendmsg: the destination in `msg_name`, if any.
@@ -322,9 +357,10 @@ pub fn sendmsg(
     Ok(real(&h))
 }
 
-/// sendmmsg: every message's destination is judged first; one denied
-/// message refuses the call. (A rewrite of one message's address applies
-/// to that message only: the vector is copied when needed.)
+/// sendmmsg: message by message, each judged (and maybe rewritten) and
+/// sent alone; a denied message ends the call: with the count sent before
+/// it, or its errno if it was the first (the kernel's own convention for
+/// a failing message).
 pub fn sendmmsg(
     v: *mut libc::mmsghdr,
     n: libc::c_uint,
@@ -335,7 +371,8 @@ pub fn sendmmsg(
     }
     let saved = crate::hook::errno();
     let mut sent = 0;
-    for i in 0..n as usize {
+    // The kernel's UIO_MAXIOV.
+    for i in 0..n.min(1024) as usize {
         // SAFETY: pointer arithmetic only; the contents are read through
         // the kernel by take().
         let one = unsafe { v.add(i) };
@@ -354,18 +391,23 @@ pub fn sendmmsg(
                 crate::hook::set_errno(saved);
                 let r = real(one, 1);
                 if r != 1 {
-                    return Ok(if sent > 0 { sent } else { r });
+                    return Ok(partial(sent, r, saved));
                 }
             }
             Some(mut inet) => {
                 if let Err(e) = judge(func::SENDMMSG, true, &mut inet) {
-                    return if sent > 0 { Ok(sent) } else { Err(e) };
+                    return if sent > 0 {
+                        crate::hook::set_errno(saved);
+                        Ok(sent)
+                    } else {
+                        Err(e)
+                    };
                 }
                 h.msg_hdr.msg_name = inet.ptr() as *mut libc::c_void;
                 crate::hook::set_errno(saved);
                 let r = real(&mut h, 1);
                 if r != 1 {
-                    return Ok(if sent > 0 { sent } else { r });
+                    return Ok(partial(sent, r, saved));
                 }
                 // The count the kernel wrote into our copy goes back.
                 crate::cstr::give(
@@ -378,6 +420,17 @@ pub fn sendmmsg(
         sent += 1;
     }
     Ok(sent)
+}
+
+/// A sendmmsg that stopped at a failing message: the count before it
+/// (errno as it was), or the failure itself.
+fn partial(sent: libc::c_int, r: libc::c_int, saved: i32) -> libc::c_int {
+    if sent > 0 {
+        crate::hook::set_errno(saved);
+        sent
+    } else {
+        r
+    }
 }
 
 /// The local address of socket `fd` (raw getsockname).
@@ -432,70 +485,126 @@ pub fn accept(real: impl Fn() -> libc::c_int) -> Result<libc::c_int, Errno> {
     }
 }
 
-/// recvfrom/recvmsg on datagram sockets: a datagram from a denied source
-/// is dropped and the next awaited. `source` reads the source address the
-/// kernel wrote for the caller (only when the caller asked for it);
-/// `peek` calls must consume the dropped datagram.
-pub fn recv(
+/// recvfrom on a datagram socket: a datagram from a denied source is
+/// dropped and the next awaited (a non-blocking socket then says EAGAIN,
+/// as with none). Only a caller that asks for the source can be judged.
+pub fn recvfrom(
+    fd: libc::c_int,
+    peek: bool,
+    a: *mut libc::sockaddr,
+    l: *mut libc::socklen_t,
+    real: impl Fn() -> isize,
+) -> Result<isize, Errno> {
+    if a.is_null() || l.is_null() || !watching() {
+        return Ok(real());
+    }
+    let mut cap = [0u8; 4];
+    crate::cstr::take(&mut cap, l as *const libc::c_void)?;
+    drop_denied(
+        fd,
+        func::RECVFROM,
+        peek,
+        || {
+            // Each try starts with the caller's buffer size again.
+            crate::cstr::give(l as *mut libc::c_void, &cap)?;
+            Ok(real())
+        },
+        || {
+            // SAFETY: the kernel wrote *l for this successful call.
+            let n = unsafe { *l }.min(u32::from_ne_bytes(cap));
+            Inet::read(a, n).ok().flatten()
+        },
+    )
+}
+
+/// recvmsg, like [`recvfrom`]: the source is `msg_name`.
+pub fn recvmsg(
+    fd: libc::c_int,
+    peek: bool,
+    m: *mut libc::msghdr,
+    real: impl Fn() -> isize,
+) -> Result<isize, Errno> {
+    if m.is_null() || !watching() {
+        return Ok(real());
+    }
+    // SAFETY: zeroed plain data, filled through the kernel.
+    let mut h: libc::msghdr = unsafe { core::mem::zeroed() };
+    let bytes = unsafe {
+        core::slice::from_raw_parts_mut(
+            &mut h as *mut _ as *mut u8,
+            core::mem::size_of::<libc::msghdr>(),
+        )
+    };
+    crate::cstr::take(bytes, m as *const libc::c_void)?;
+    if h.msg_name.is_null() {
+        return Ok(real());
+    }
+    let (name_cap, ctrl_cap) = (h.msg_namelen, h.msg_controllen);
+    drop_denied(
+        fd,
+        func::RECVMSG,
+        peek,
+        || {
+            // SAFETY: addresses of the caller's fields (no read), written
+            // through the kernel.
+            let (nl, cl) = unsafe {
+                (
+                    core::ptr::addr_of_mut!((*m).msg_namelen),
+                    core::ptr::addr_of_mut!((*m).msg_controllen),
+                )
+            };
+            crate::cstr::give(nl as *mut libc::c_void, &name_cap.to_ne_bytes())?;
+            crate::cstr::give(cl as *mut libc::c_void, &ctrl_cap.to_ne_bytes())?;
+            Ok(real())
+        },
+        || {
+            // SAFETY: the kernel accepted this msghdr for a successful call.
+            let h = unsafe { &*m };
+            Inet::read(
+                h.msg_name as *const libc::sockaddr,
+                h.msg_namelen.min(name_cap),
+            )
+            .ok()
+            .flatten()
+        },
+    )
+}
+
+/// The receive loop: `call` receives, `source` says from whom; a denied
+/// source's datagram is dropped (consumed, when `peek` left it queued).
+fn drop_denied(
     fd: libc::c_int,
     f: u32,
     peek: bool,
-    real: impl Fn() -> isize,
+    call: impl Fn() -> Result<isize, Errno>,
     source: impl Fn() -> Option<Inet>,
 ) -> Result<isize, Errno> {
-    if !watching() {
-        return Ok(real());
-    }
     loop {
-        let r = real();
+        let r = call()?;
         if r < 0 {
             return Ok(r);
         }
         let saved = crate::hook::errno();
-        match source().is_some_and(|mut inet| judge(f, false, &mut inet).is_err()) {
-            true => {
-                if peek {
-                    // SAFETY: receive into nothing: drops the datagram.
-                    unsafe {
-                        libc::syscall(
-                            libc::SYS_recvfrom,
-                            fd,
-                            core::ptr::null_mut::<libc::c_void>(),
-                            0usize,
-                            libc::MSG_DONTWAIT,
-                            core::ptr::null_mut::<libc::sockaddr>(),
-                            core::ptr::null_mut::<libc::socklen_t>(),
-                        )
-                    };
-                }
-            }
-            false => {
-                crate::hook::set_errno(saved);
-                return Ok(r);
-            }
+        if source().is_none_or(|mut inet| judge(f, false, &mut inet).is_ok()) {
+            crate::hook::set_errno(saved);
+            return Ok(r);
         }
+        if peek {
+            // SAFETY: receive into nothing: drops the datagram.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_recvfrom,
+                    fd,
+                    core::ptr::null_mut::<libc::c_void>(),
+                    0usize,
+                    libc::MSG_DONTWAIT,
+                    core::ptr::null_mut::<libc::sockaddr>(),
+                    core::ptr::null_mut::<libc::socklen_t>(),
+                )
+            };
+        }
+        crate::hook::set_errno(saved);
     }
-}
-
-/// The source address the kernel wrote into a caller's buffer (valid:
-/// the call succeeded), if it asked for one.
-pub fn written_source(a: *const libc::sockaddr, len: *const libc::socklen_t) -> Option<Inet> {
-    if a.is_null() || len.is_null() {
-        return None;
-    }
-    // SAFETY: the kernel just wrote both for a successful call.
-    let n = unsafe { *len };
-    Inet::read(a, n).ok().flatten()
-}
-
-/// recvmsg's source (`msg_name`), after a successful call.
-pub fn msg_source(m: *const libc::msghdr) -> Option<Inet> {
-    if m.is_null() {
-        return None;
-    }
-    // SAFETY: the kernel accepted this msghdr for a successful call.
-    let h = unsafe { &*m };
-    written_source(h.msg_name as *const libc::sockaddr, &h.msg_namelen)
 }
 
 // ------------------------------------------------------------ names
@@ -506,7 +615,7 @@ pub enum NameApi {
     Gai,
     /// gethostbyname(2): NULL with h_errno HOST_NOT_FOUND.
     Hostent,
-    /// gethostbyname(2)_r: *result NULL, *h_errnop HOST_NOT_FOUND, ENOENT.
+    /// gethostbyname(2)_r: *result NULL, *h_errnop HOST_NOT_FOUND.
     HostentR(*mut *mut libc::c_void, *mut libc::c_int),
     /// res_*: -1 with h_errno HOST_NOT_FOUND.
     Res,
@@ -521,30 +630,49 @@ extern "C" {
         size: libc::socklen_t,
     ) -> *const libc::c_char;
     fn inet_pton(af: libc::c_int, src: *const libc::c_char, dst: *mut libc::c_void) -> libc::c_int;
+    fn inet_aton(src: *const libc::c_char, dst: *mut libc::c_void) -> libc::c_int;
 }
 const HOST_NOT_FOUND: libc::c_int = 1;
+const NETDB_INTERNAL: libc::c_int = -1;
+/// getaddrinfo's "system error, see errno".
+pub const EAI_SYSTEM: libc::c_int = -11;
 /// getaddrinfo's "name not known".
 pub const EAI_NONAME: libc::c_int = -2;
 
 /// A name lookup: the real function if the rules allow `name` (or it is
 /// numeric, or there are no name rules), else `denied` with the API's
-/// other "not found" signals set, without asking any resolver.
-pub fn names<R>(
+/// other "not found" signals set, without asking any resolver. `failed`
+/// is the API's "system error" value, for a name or out pointer the
+/// kernel refuses (errno EFAULT).
+pub fn names<R: Copy>(
     name: *const libc::c_char,
     api: NameApi,
     denied: R,
+    failed: R,
     real: impl FnOnce() -> R,
 ) -> Result<R, Errno> {
-    if name.is_null() {
+    let Ok(ctx) = crate::state::ctx() else {
         return Ok(real());
-    }
-    let ctx = crate::state::ctx()?;
+    };
     let Some(net) = rules::Net::of(ctx.tree) else {
         return Ok(real());
     };
+    if name.is_null() {
+        return Ok(real());
+    }
+    let fail = |e: Errno| {
+        // SAFETY: this thread's h_errno.
+        if matches!(api, NameApi::Hostent | NameApi::Res) {
+            unsafe { *__h_errno_location() = NETDB_INTERNAL };
+        }
+        crate::hook::set_errno(e.0);
+        Ok(failed)
+    };
     let saved = crate::hook::errno();
     let mut n = PathBuf::new();
-    crate::cstr::read_path(name, &mut n)?;
+    if let Err(e) = crate::cstr::read_path(name, &mut n) {
+        return fail(e);
+    }
     let verdict = if numeric(n.as_bytes()) {
         None
     } else {
@@ -553,22 +681,26 @@ pub fn names<R>(
     if let Some((allowed, why)) = verdict {
         crate::log::name(n.as_bytes(), allowed, why);
         if !allowed {
-            // SAFETY: h_errno is this thread's; the _r out pointers are the
-            // caller's, written through the kernel (EFAULT if bad).
-            unsafe {
-                match api {
-                    NameApi::Gai => {}
-                    NameApi::Hostent | NameApi::Res => *__h_errno_location() = HOST_NOT_FOUND,
-                    NameApi::HostentR(result, herr) => {
-                        if !result.is_null() {
-                            crate::cstr::give(result as *mut libc::c_void, &0usize.to_ne_bytes())?;
-                        }
-                        if !herr.is_null() {
-                            crate::cstr::give(
-                                herr as *mut libc::c_void,
-                                &HOST_NOT_FOUND.to_ne_bytes(),
-                            )?;
-                        }
+            match api {
+                NameApi::Gai => {}
+                // SAFETY: this thread's h_errno.
+                NameApi::Hostent | NameApi::Res => unsafe {
+                    *__h_errno_location() = HOST_NOT_FOUND
+                },
+                NameApi::HostentR(result, herr) => {
+                    // Not found: 0, *result NULL, *h_errnop set (glibc).
+                    let r = if result.is_null() {
+                        Ok(())
+                    } else {
+                        crate::cstr::give(result as *mut libc::c_void, &0usize.to_ne_bytes())
+                    };
+                    let h = if herr.is_null() {
+                        Ok(())
+                    } else {
+                        crate::cstr::give(herr as *mut libc::c_void, &HOST_NOT_FOUND.to_ne_bytes())
+                    };
+                    if let Err(e) = r.and(h) {
+                        return fail(e);
                     }
                 }
             }
@@ -580,10 +712,12 @@ pub fn names<R>(
     Ok(real())
 }
 
-/// A numeric IPv4 or IPv6 address: parsing it asks nobody.
+/// A numeric IPv4 (inet_aton's forms: "127.1" too) or IPv6 address
+/// (with a "%scope"): parsing it asks nobody.
 fn numeric(n: &[u8]) -> bool {
     let mut buf = [0u8; 16];
     let mut s = [0 as libc::c_char; 64];
+    let n = n.split(|c| *c == b'%').next().unwrap_or(n);
     if n.is_empty() || n.len() >= s.len() {
         return false;
     }
@@ -592,11 +726,7 @@ fn numeric(n: &[u8]) -> bool {
     }
     // SAFETY: NUL-terminated input, 16-byte output.
     unsafe {
-        inet_pton(
-            libc::AF_INET,
-            s.as_ptr(),
-            buf.as_mut_ptr() as *mut libc::c_void,
-        ) == 1
+        inet_aton(s.as_ptr(), buf.as_mut_ptr() as *mut libc::c_void) != 0
             || inet_pton(
                 libc::AF_INET6,
                 s.as_ptr(),

@@ -275,26 +275,35 @@ fn may_write(ctx: &Ctx, v: &[u8], h: &[u8]) -> bool {
     if list.is_empty() || v.is_empty() {
         return true;
     }
-    const ALWAYS: [&[u8]; 9] = [
+    // Exact names only: /proc/self/fd/3/x would be a path below the
+    // directory open as fd 3.
+    const ALWAYS: [&[u8]; 8] = [
         b"/dev/null",
         b"/dev/zero",
         b"/dev/full",
         b"/dev/tty",
-        b"/dev/pts",
         b"/dev/ptmx",
-        b"/dev/fd",
-        b"/dev/std",
-        b"/proc/self/fd",
+        b"/dev/stdin",
+        b"/dev/stdout",
+        b"/dev/stderr",
     ];
+    let fd_link = |p: &[u8]| {
+        [b"/proc/self/fd/".as_slice(), b"/dev/fd/", b"/dev/pts/"]
+            .iter()
+            .any(|d| {
+                p.strip_prefix(*d)
+                    .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit))
+            })
+    };
+    if ALWAYS.contains(&v) || fd_link(v) {
+        return true;
+    }
     let under = |p: &[u8], d: &[u8]| {
         !d.is_empty()
             && p.starts_with(d)
-            && (d == b"/" || matches!(p.get(d.len()), None | Some(b'/')) || d == b"/dev/std")
+            && (d == b"/" || matches!(p.get(d.len()), None | Some(b'/')))
     };
-    ALWAYS
-        .iter()
-        .copied()
-        .chain(list.split(|c| *c == b'\n'))
+    list.split(|c| *c == b'\n')
         .any(|d| under(v, d) || under(h, d))
 }
 

@@ -191,21 +191,21 @@ hooks! {
     net listen(fd: c_int, backlog: c_int) -> c_int = |real| net::listen(fd, || real(fd, backlog));
     net accept(fd: c_int, a: *mut libc::sockaddr, l: *mut libc::socklen_t) -> c_int = |real| net::accept(|| real(fd, a, l));
     net accept4(fd: c_int, a: *mut libc::sockaddr, l: *mut libc::socklen_t, fl: c_int) -> c_int = |real| net::accept(|| real(fd, a, l, fl));
-    net recvfrom(fd: c_int, b: V, n: size_t, fl: c_int, a: *mut libc::sockaddr, l: *mut libc::socklen_t) -> ssize_t = |real| net::recv(fd, nf::RECVFROM, fl & libc::MSG_PEEK != 0, || real(fd, b, n, fl, a, l), || net::written_source(a, l));
-    net recvmsg(fd: c_int, m: *mut libc::msghdr, fl: c_int) -> ssize_t = |real| net::recv(fd, nf::RECVMSG, fl & libc::MSG_PEEK != 0, || real(fd, m, fl), || net::msg_source(m));
-    net getaddrinfo(node: P, svc: P, hints: V, res: V) -> c_int = |real| net::names(node, NameApi::Gai, net::EAI_NONAME, || real(node, svc, hints, res));
-    net gethostbyname(name: P) -> V = |real| net::names(name, NameApi::Hostent, core::ptr::null_mut(), || real(name));
-    net gethostbyname2(name: P, af: c_int) -> V = |real| net::names(name, NameApi::Hostent, core::ptr::null_mut(), || real(name, af));
-    net gethostbyname_r(name: P, ret: V, buf: *mut c_char, n: size_t, result: *mut V, herr: *mut c_int) -> c_int = |real| net::names(name, NameApi::HostentR(result, herr), libc::ENOENT, || real(name, ret, buf, n, result, herr));
-    net gethostbyname2_r(name: P, af: c_int, ret: V, buf: *mut c_char, n: size_t, result: *mut V, herr: *mut c_int) -> c_int = |real| net::names(name, NameApi::HostentR(result, herr), libc::ENOENT, || real(name, af, ret, buf, n, result, herr));
-    net res_query(d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(d, c, t, ans, n));
-    net res_search(d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(d, c, t, ans, n));
-    net res_querydomain(d: P, dom: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(d, dom, c, t, ans, n));
-    net res_nquery(st: V, d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(st, d, c, t, ans, n));
-    net res_nsearch(st: V, d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(st, d, c, t, ans, n));
-    net res_nquerydomain(st: V, d: P, dom: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(st, d, dom, c, t, ans, n));
-    net __res_query(d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(d, c, t, ans, n));
-    net __res_search(d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, || real(d, c, t, ans, n));
+    net recvfrom(fd: c_int, b: V, n: size_t, fl: c_int, a: *mut libc::sockaddr, l: *mut libc::socklen_t) -> ssize_t = |real| net::recvfrom(fd, fl & libc::MSG_PEEK != 0, a, l, || real(fd, b, n, fl, a, l));
+    net recvmsg(fd: c_int, m: *mut libc::msghdr, fl: c_int) -> ssize_t = |real| net::recvmsg(fd, fl & libc::MSG_PEEK != 0, m, || real(fd, m, fl));
+    net getaddrinfo(node: P, svc: P, hints: V, res: V) -> c_int = |real| net::names(node, NameApi::Gai, net::EAI_NONAME, net::EAI_SYSTEM, || real(node, svc, hints, res));
+    net gethostbyname(name: P) -> V = |real| net::names(name, NameApi::Hostent, core::ptr::null_mut(), core::ptr::null_mut(), || real(name));
+    net gethostbyname2(name: P, af: c_int) -> V = |real| net::names(name, NameApi::Hostent, core::ptr::null_mut(), core::ptr::null_mut(), || real(name, af));
+    net gethostbyname_r(name: P, ret: V, buf: *mut c_char, n: size_t, result: *mut V, herr: *mut c_int) -> c_int = |real| net::names(name, NameApi::HostentR(result, herr), 0, libc::EFAULT, || real(name, ret, buf, n, result, herr));
+    net gethostbyname2_r(name: P, af: c_int, ret: V, buf: *mut c_char, n: size_t, result: *mut V, herr: *mut c_int) -> c_int = |real| net::names(name, NameApi::HostentR(result, herr), 0, libc::EFAULT, || real(name, af, ret, buf, n, result, herr));
+    net res_query(d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, -1, || real(d, c, t, ans, n));
+    net res_search(d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, -1, || real(d, c, t, ans, n));
+    net res_querydomain(d: P, dom: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, -1, || real(d, dom, c, t, ans, n));
+    net res_nquery(st: V, d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, -1, || real(st, d, c, t, ans, n));
+    net res_nsearch(st: V, d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, -1, || real(st, d, c, t, ans, n));
+    net res_nquerydomain(st: V, d: P, dom: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, -1, || real(st, d, dom, c, t, ans, n));
+    net __res_query(d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, -1, || real(d, c, t, ans, n));
+    net __res_search(d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, -1, || real(d, c, t, ans, n));
 
     // --- ids: virtual with -R/-U (vperm.rs), else the real calls ---------
     ids getuid() -> uid_t = |real| vperm::get(vperm::R, || real());

@@ -17,6 +17,7 @@ local function chain(v4, bind_wildcard, last)
 	end
 	if bind_wildcard then
 		t[#t + 1] = { func_name = "bind", address = bind_wildcard, allow = true }
+		t[#t + 1] = { func_name = "listen", address = bind_wildcard, allow = true }
 		t[#t + 1] = { func_name = "bind", deny = true, errno = "EADDRNOTAVAIL" }
 	end
 	t[#t + 1] = last

@@ -326,8 +326,12 @@ impl Cx {
                     ))
                 }
             };
+            // "example.org." means "example.org" (lookups are trimmed too).
             let s = |k: &str| match get(k) {
-                Value::String(s) => Some(s.as_bytes().to_vec()),
+                Value::String(s) => {
+                    let b = s.as_bytes().to_vec();
+                    Some(b.strip_suffix(b".").map(<[u8]>::to_vec).unwrap_or(b))
+                }
                 _ => None,
             };
             let what = match (s("name"), s("name_suffix")) {

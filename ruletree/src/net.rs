@@ -272,7 +272,8 @@ pub fn decide<'a>(net: &Net<'a>, call: &Call) -> (Verdict, Why<'a>) {
 }
 
 fn walk<'a>(t: Tree<'a>, chain: u32, call: &Call, depth: u32) -> Option<(Verdict, Why<'a>)> {
-    if depth > 16 {
+    // 0: an empty nested chain (offset 0 is the file header).
+    if depth > 16 || chain == 0 {
         return None;
     }
     let n = t.u32(chain).min(4096);

@@ -2,6 +2,8 @@
  * (Its own format, not skel.h's: tests/tests/net.rs reads it.)
  *
  *   net connect|sendto|sendmsg|sendmmsg|bind|bindname FAMILY ADDR PORT
+ *   net connect24 ipv6 ADDR PORT      (address length 24: no scope id)
+ *   net bindunspec ipv4 0.0.0.0 PORT  (family AF_UNSPEC, as the kernel allows)
  *   net listen FAMILY ADDR PORT     bind (unless ADDR is "-"), then listen
  *   net accept|accept4 FAMILY ADDR PORT
  *                                   listen on ADDR:PORT, connect to it, accept
@@ -298,6 +300,14 @@ int main(int argc, char **argv) {
     struct sockaddr *sa = (struct sockaddr *)&ss;
 
     CASE("connect") return result(connect(sock(SOCK_STREAM), sa, sslen));
+    /* The kernel also takes IPv6 addresses without the scope id (24
+     * bytes), and bind(AF_UNSPEC, 0.0.0.0) on an IPv4 socket. */
+    if (strcmp(op, "connect24") == 0)
+        return result(connect(sock(SOCK_STREAM), sa, 24));
+    if (strcmp(op, "bindunspec") == 0) {
+        ((struct sockaddr_in *)sa)->sin_family = AF_UNSPEC;
+        return result(bind(sock(SOCK_STREAM), sa, sizeof(struct sockaddr_in)));
+    }
     CASE("sendto") return result(sendto(sock(SOCK_DGRAM), "x", 1, 0, sa, sslen));
     CASE("sendmsg") {
         struct iovec v = {.iov_base = x1, .iov_len = 1};

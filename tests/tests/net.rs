@@ -875,3 +875,35 @@ fn online_calls_are_traced_and_offline_denials_too() {
         );
     }
 }
+
+#[test]
+fn short_ipv6_and_unspec_addresses_are_judged_too() {
+    let w = World::new("net-forms");
+    let p = net_probe();
+    let run = |mode: &str, args: &[&str]| -> String {
+        let mut a = vec!["-n", mode, "--", p.as_str()];
+        a.extend_from_slice(args);
+        let o = w.sb2(&a);
+        stdout(&o).trim().to_owned()
+    };
+    // Nothing listens on port 9 of ::1: natively refused by the kernel,
+    // offline refused by sb2 before the kernel is asked.
+    assert_eq!(
+        run("offline", &["connect24", "ipv6", "::1", "9"]),
+        "errno EPERM"
+    );
+    assert_eq!(
+        run("online", &["connect24", "ipv6", "::1", "9"]),
+        "errno ECONNREFUSED"
+    );
+    assert_eq!(
+        run("offline", &["bindunspec", "ipv4", "0.0.0.0", "0"]),
+        "errno EADDRNOTAVAIL"
+    );
+    assert_eq!(run("online", &["bindunspec", "ipv4", "0.0.0.0", "0"]), "ok");
+    // A server on every interface may listen in online_privatenets.
+    assert_eq!(
+        run("online_privatenets", &["listen", "ipv4", "0.0.0.0", "0"]),
+        "ok"
+    );
+}

@@ -96,6 +96,10 @@ echo "tmpdir: $TMPDIR"
 echo tmp > "$TMPDIR/t.txt" && echo "tmp: $(cat "$TMPDIR/t.txt")"
 echo null > /dev/null && echo "devnull: ok"
 test -w .. || echo "test-w: no"
+exec 3<..
+echo x > /proc/self/fd/3/viafd.txt || echo "fd-path: failed"
+echo x > /dev/fd/3/viafd.txt || echo "dev-fd-path: failed"
+exec 3<&-
 exit 0
 "#;
 
@@ -134,6 +138,8 @@ fn allow_write_keeps_a_build_inside_its_directory() {
         "tmp: tmp",
         "devnull: ok",
         "test-w: no",
+        "fd-path: failed",
+        "dev-fd-path: failed",
     ] {
         assert!(
             out.lines().any(|l| l == want),
@@ -163,6 +169,10 @@ fn allow_write_keeps_a_build_inside_its_directory() {
     );
     assert!(build.join("sub").is_dir());
     assert!(!outside.exists(), "outside.txt was written");
+    assert!(
+        !w.work.join("viafd.txt").exists(),
+        "written through /proc/self/fd/N/..."
+    );
     assert!(!stray.exists(), "$HOME/stray was written");
     assert!(!w.work.join("newdir").exists(), "newdir was made");
     assert!(
