@@ -618,13 +618,15 @@ pub fn open_at(
     // A read-only verdict on the unfollowed path may not be the target's:
     // then decide on the fully resolved path below.
     if !(op.write && (m.readonly || !may_write(&ctx, v.as_bytes(), h.as_bytes()))) {
-        trace(op, &v, &h);
         set_errno(saved);
         let fd = real(kernel_path(&m, &mut h), flags | libc::O_NOFOLLOW);
         // A final symlink: ELOOP, or ENOTDIR when O_DIRECTORY was asked.
         let e = errno();
         let link = e == libc::ELOOP || (e == libc::ENOTDIR && flags & libc::O_DIRECTORY != 0);
         if fd >= 0 || !link {
+            // The link itself is not what is opened: traced only here.
+            trace(op, &v, &h);
+            set_errno(e);
             return Ok(fd);
         }
     }

@@ -907,3 +907,34 @@ fn short_ipv6_and_unspec_addresses_are_judged_too() {
         "ok"
     );
 }
+
+/// AF_UNIX sockets are never network: a server and client on a socket
+/// file talk in offline mode, and the socket path is mapped like a file.
+const PY_UNIX: &str = r#"import os, socket, sys
+path = sys.argv[1]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path); s.listen(1)
+c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.connect(path)
+a, _ = s.accept(); c.sendall(b"hi"); print(a.recv(2).decode())
+d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d.bind(path + ".d")
+e = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); e.sendto(b"dg", path + ".d")
+print(d.recvfrom(2)[0].decode())
+"#;
+
+#[test]
+fn unix_sockets_are_never_network() {
+    require("python3");
+    let w = World::new("net-unix");
+    let py = w.write("unix.py", PY_UNIX);
+    let sock = w.work.join("s");
+    let o = w.sb2(&[
+        "-n",
+        "offline",
+        "--",
+        "python3",
+        py.to_str().unwrap(),
+        sock.to_str().unwrap(),
+    ]);
+    assert_eq!(stdout(&o), "hi\ndg\n", "{}", text(&o));
+    assert!(!text(&o).contains("violation"), "{}", text(&o));
+}
