@@ -1,11 +1,13 @@
 //! Library behind the sb2 command-line tools (`sb2`, `sb2-init`,
-//! `sb2-config`, `sb2-show`): the binaries in `src/bin` only parse options
-//! and call into here.
+//! `sb2-config`, `sb2-show`, `sb2-fakeroot`): the binaries in `src/bin`
+//! only parse options and call into here. (`sb2-logz`, which reads the
+//! logs and traces sessions write, stands alone.)
 //!
 //! * [`install`] — where libsb2.so and the rule files are.
 //! * [`config`] — targets under `$XDG_CONFIG_HOME/sb2` (versioned files).
 //! * [`session`] — creating, joining and deleting sessions; compiling the
-//!   ruletree; running the command.
+//!   ruletree (with the `-n` network rules); running the command;
+//!   summing up its access violations.
 //! * [`vperm`] — the virtual permission table of `-R`/`-U`, saved and
 //!   loaded with `-s`/`-i`.
 //! * [`show`] — the pipeline's `Host` for `sb2-show` (raw system calls, so
