@@ -64,6 +64,8 @@ struct CwdCache {
     gen: Cell<u64>,
     shared: Cell<u64>,
     len: Cell<usize>,
+    /// The virtual cwd is the host cwd.
+    same: Cell<bool>,
     buf: UnsafeCell<[u8; PATH_MAX]>,
 }
 
@@ -115,7 +117,7 @@ const NORULE: Cell<u32> = Cell::new(0);
 
 thread_local! {
     static CWD: CwdCache = const {
-        CwdCache { gen: Cell::new(0), shared: Cell::new(0), len: Cell::new(0), buf: UnsafeCell::new([0; PATH_MAX]) }
+        CwdCache { gen: Cell::new(0), shared: Cell::new(0), len: Cell::new(0), same: Cell::new(false), buf: UnsafeCell::new([0; PATH_MAX]) }
     };
     static RULE: RuleCache = const { RuleCache { keys: [ZERO; RULES], rules: [NORULE; RULES] } };
     static PAGE: PageCache = const { PageCache { gen: Cell::new(0), pages: [NOPAGE; PAGES], next: Cell::new(0) } };
@@ -214,35 +216,36 @@ pub fn cwd_moved() {
     }
 }
 
-/// Copies the cached virtual cwd into `out`, if still valid.
+/// Copies the cached virtual cwd into `out`, if still valid; `Some(true)`
+/// when it is the host cwd as well.
 #[inline]
-pub fn cached_cwd(out: &mut sb2_ruletree::mapping::PathBuf) -> bool {
+pub fn cached_cwd(out: &mut sb2_ruletree::mapping::PathBuf) -> Option<bool> {
     if CWD_UNTRUSTED.load(Ordering::Acquire) {
         // Only the process the caches belong to may clear the mark: a vfork
         // parent runs again only after its child has exec'd or exited.
         // SAFETY: getpid has no preconditions.
         if unsafe { libc::getpid() } != PID.load(Ordering::Acquire) {
-            return false;
+            return None;
         }
         CWD_UNTRUSTED.store(false, Ordering::Release);
         CWD_GEN.fetch_add(1, Ordering::AcqRel);
-        return false;
+        return None;
     }
-    let Some(shared) = shared_gen() else {
-        return false;
-    };
+    let shared = shared_gen()?;
     let g = CWD_GEN.load(Ordering::Acquire);
     CWD.with(|c| {
         if c.gen.get() != g || c.shared.get() != shared || c.len.get() == 0 {
-            return false;
+            return None;
         }
         // SAFETY: only this thread touches its own buffer; len <= PATH_MAX.
         let b = unsafe { &*c.buf.get() };
-        out.set(b.get(..c.len.get()).unwrap_or(&[])).is_ok()
+        out.set(b.get(..c.len.get()).unwrap_or(&[]))
+            .ok()
+            .map(|_| c.same.get())
     })
 }
 
-pub fn cache_cwd(v: &[u8], token: u64) {
+pub fn cache_cwd(v: &[u8], token: u64, is_host: bool) {
     if token == 0 || CWD_UNTRUSTED.load(Ordering::Acquire) {
         return;
     }
@@ -254,6 +257,7 @@ pub fn cache_cwd(v: &[u8], token: u64) {
         if let Some(dst) = b.get_mut(..v.len()) {
             dst.copy_from_slice(v);
             c.len.set(v.len());
+            c.same.set(is_host);
             c.shared.set(token);
             c.gen.set(g);
         }

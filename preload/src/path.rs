@@ -39,11 +39,11 @@ impl Host for Cached {
     ) -> Result<bool, Errno> {
         crate::cache::fd_vpath(fd, out, scratch, virt)
     }
-    fn cached_cwd(&self, out: &mut PathBuf) -> bool {
+    fn cached_cwd(&self, out: &mut PathBuf) -> Option<bool> {
         crate::cache::cached_cwd(out)
     }
-    fn cache_cwd(&self, vcwd: &[u8], token: u64) {
-        crate::cache::cache_cwd(vcwd, token)
+    fn cache_cwd(&self, vcwd: &[u8], token: u64, is_host: bool) {
+        crate::cache::cache_cwd(vcwd, token, is_host)
     }
     fn dir_known(&self, key: u64) -> bool {
         crate::cache::dir_known(key)

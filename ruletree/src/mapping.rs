@@ -186,12 +186,13 @@ pub trait Host {
     }
     /// The virtual current directory, if the host keeps it cached (then the
     /// pipeline needs no getcwd and no reverse mapping for relative paths).
-    fn cached_cwd(&self, _out: &mut PathBuf) -> bool {
-        false
+    /// `Some(true)` when it is also the host cwd.
+    fn cached_cwd(&self, _out: &mut PathBuf) -> Option<bool> {
+        None
     }
     /// Remembers the virtual cwd computed by the pipeline, as of `token`
     /// (from [`Host::dir_token`], read before the cwd was asked for).
-    fn cache_cwd(&self, _vcwd: &[u8], _token: u64) {}
+    fn cache_cwd(&self, _vcwd: &[u8], _token: u64, _is_host: bool) {}
     /// Is the virtual directory with this key known to resolve to itself
     /// (every component a real directory, no symlink)? A host may cache
     /// this to spare the per-component `lstat`s of the walk.
@@ -286,9 +287,9 @@ pub struct Mapped<'a> {
     pub deny_errno: Errno,
     pub kind: MapKind,
     pub exec_policy: Option<&'a [u8]>,
-    /// Non-zero: the request's path, relative to its dirfd, names the host
-    /// file as well, and is `out[rel..]` (the mapping left it as given
-    /// under a directory that maps to itself). The kernel then walks one
+    /// Non-zero: the request's path, relative to its dirfd (or the cwd),
+    /// names the host file as well, and is `out[rel..]` (the mapping left
+    /// it as given under a directory that maps to itself). The kernel then walks one
     /// relative name instead of the whole absolute host path.
     pub rel: usize,
 }
@@ -323,12 +324,17 @@ pub fn resolve<'a, H: Host>(
                 })?
             }
             None => {
-                if !host.cached_cwd(rem) {
-                    let token = host.dir_token();
-                    host.host_cwd(out)?;
-                    reverse(ctx, host, out.as_bytes(), crate::class::GETCWD, rem)?;
-                    host.cache_cwd(rem.as_bytes(), token);
-                }
+                fd_is_host = match host.cached_cwd(rem) {
+                    Some(same) => same,
+                    None => {
+                        let token = host.dir_token();
+                        host.host_cwd(out)?;
+                        reverse(ctx, host, out.as_bytes(), crate::class::GETCWD, rem)?;
+                        let same = rem.as_bytes() == out.as_bytes();
+                        host.cache_cwd(rem.as_bytes(), token, same);
+                        same
+                    }
+                };
             }
         }
         rem.push(b"/")?;
