@@ -299,31 +299,11 @@ pub fn report_violations(dir: &Path, quiet: bool) -> usize {
 
 /// One violation line of the violations file, for people.
 fn describe_violation(line: &str) -> String {
-    // Our own JSON lines: flat objects of strings and numbers.
-    let field = |k: &str| -> String {
-        let key = format!("\"{k}\":");
-        let Some(i) = line.find(&key) else {
-            return String::new();
-        };
-        let rest = &line[i + key.len()..];
-        if let Some(r) = rest.strip_prefix('"') {
-            let mut out = String::new();
-            let mut chars = r.chars();
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' => break,
-                    '\\' => {
-                        if let Some(e) = chars.next() {
-                            out.push(e);
-                        }
-                    }
-                    c => out.push(c),
-                }
-            }
-            out
-        } else {
-            rest.chars().take_while(|c| c.is_ascii_digit()).collect()
-        }
+    let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+    let field = |k: &str| match &v[k] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
     };
     let (prog, func) = (field("prog"), field("fn"));
     match field("ev").as_str() {

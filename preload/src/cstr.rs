@@ -150,6 +150,23 @@ pub fn take(dst: &mut [u8], src: *const c_void) -> Result<(), Errno> {
     Err(Errno::EFAULT)
 }
 
+/// A C struct copied from the caller's memory through the kernel
+/// (EFAULT for a bad pointer, never a crash).
+///
+/// # Safety
+/// `T` must be plain C data for which every byte pattern is a valid
+/// value (sockaddr, msghdr...).
+pub unsafe fn take_struct<T>(src: *const T) -> Result<T, Errno> {
+    // SAFETY: the caller vouches that zero bytes, and any bytes, are a T.
+    let mut v: T = unsafe { core::mem::zeroed() };
+    // SAFETY: a byte view of our own value.
+    let bytes = unsafe {
+        core::slice::from_raw_parts_mut(&mut v as *mut T as *mut u8, core::mem::size_of::<T>())
+    };
+    take(bytes, src as *const c_void)?;
+    Ok(v)
+}
+
 /// Did the kernel refuse process_vm_readv/writev itself (seccomp, no such
 /// call) rather than report a bad address?
 fn refused() -> bool {

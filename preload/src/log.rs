@@ -238,6 +238,11 @@ impl Line {
     /// A JSON string; bytes that are not printable ASCII become \u00XX.
     fn string(&mut self, s: &[u8]) {
         self.raw(b"\"");
+        self.escaped(s);
+        self.raw(b"\"");
+    }
+    /// The inside of a JSON string.
+    fn escaped(&mut self, s: &[u8]) {
         for &c in s {
             match c {
                 b'"' => self.raw(b"\\\""),
@@ -257,7 +262,6 @@ impl Line {
                 }
             }
         }
-        self.raw(b"\"");
     }
     fn field(&mut self, k: &[u8], v: &[u8]) {
         self.raw(b",\"");
@@ -312,18 +316,17 @@ fn start(event: &[u8]) -> Line {
 
 fn rule_field(l: &mut Line, r: Option<RuleRef>) {
     if let Some(r) = r {
-        l.raw(b",\"rule\":\"");
-        let mut tmp = Line {
-            buf: [0; 8192],
-            len: 0,
-        };
-        tmp.string(r.file());
-        // Strip the quotes of the nested string, append :line.
-        l.raw(tmp.buf.get(1..tmp.len.saturating_sub(1)).unwrap_or(&[]));
-        l.raw(b":");
-        l.num(r.line() as u64);
-        l.raw(b"\"");
+        origin_field(l, r.file(), r.line());
     }
+}
+
+/// `"rule":"FILE:LINE"`: where the deciding rule was written.
+fn origin_field(l: &mut Line, file: &[u8], line: u32) {
+    l.raw(b",\"rule\":\"");
+    l.escaped(file);
+    l.raw(b":");
+    l.num(line as u64);
+    l.raw(b"\"");
 }
 
 /// A path was mapped (debug).
@@ -424,16 +427,7 @@ pub fn name(name: &[u8], allowed: bool, why: sb2_ruletree::net::Why) {
 
 fn why_field(l: &mut Line, why: sb2_ruletree::net::Why) {
     if !why.file.is_empty() {
-        let mut tmp = Line {
-            buf: [0; 8192],
-            len: 0,
-        };
-        tmp.string(why.file);
-        l.raw(b",\"rule\":\"");
-        l.raw(tmp.buf.get(1..tmp.len.saturating_sub(1)).unwrap_or(&[]));
-        l.raw(b":");
-        l.num(why.line as u64);
-        l.raw(b"\"");
+        origin_field(l, why.file, why.line);
     }
 }
 

@@ -305,15 +305,8 @@ fn unspec_bind(f: u32, a: *const libc::sockaddr, len: libc::socklen_t) -> Option
     if f != func::BIND || (len as usize) < core::mem::size_of::<libc::sockaddr_in>() {
         return None;
     }
-    // SAFETY: zeroed plain data, filled through the kernel.
-    let mut sin: libc::sockaddr_in = unsafe { core::mem::zeroed() };
-    let bytes = unsafe {
-        core::slice::from_raw_parts_mut(
-            &mut sin as *mut _ as *mut u8,
-            core::mem::size_of::<libc::sockaddr_in>(),
-        )
-    };
-    crate::cstr::take(bytes, a as *const libc::c_void).ok()?;
+    // SAFETY: sockaddr_in is plain data.
+    let mut sin = unsafe { crate::cstr::take_struct(a as *const libc::sockaddr_in) }.ok()?;
     if sin.sin_family as i32 != libc::AF_UNSPEC || sin.sin_addr.s_addr != 0 {
         return None;
     }
@@ -334,19 +327,11 @@ pub fn sendmsg(
     m: *const libc::msghdr,
     real: impl FnOnce(*const libc::msghdr) -> isize,
 ) -> Result<isize, Errno> {
-    // SAFETY: an all-zero msghdr is valid; filled from the caller's.
-    let mut h: libc::msghdr = unsafe { core::mem::zeroed() };
     if m.is_null() || !watching() {
         return Ok(real(m));
     }
-    // SAFETY: a byte view of our own struct.
-    let bytes = unsafe {
-        core::slice::from_raw_parts_mut(
-            &mut h as *mut _ as *mut u8,
-            core::mem::size_of::<libc::msghdr>(),
-        )
-    };
-    crate::cstr::take(bytes, m as *const libc::c_void)?;
+    // SAFETY: msghdr is plain data.
+    let mut h = unsafe { crate::cstr::take_struct(m) }?;
     let Some(mut inet) = Inet::read(h.msg_name as *const libc::sockaddr, h.msg_namelen)? else {
         return Ok(real(m));
     };
@@ -376,15 +361,8 @@ pub fn sendmmsg(
         // SAFETY: pointer arithmetic only; the contents are read through
         // the kernel by take().
         let one = unsafe { v.add(i) };
-        let mut h: libc::mmsghdr = unsafe { core::mem::zeroed() };
-        // SAFETY: a byte view of our own struct.
-        let bytes = unsafe {
-            core::slice::from_raw_parts_mut(
-                &mut h as *mut _ as *mut u8,
-                core::mem::size_of::<libc::mmsghdr>(),
-            )
-        };
-        crate::cstr::take(bytes, one as *const libc::c_void)?;
+        // SAFETY: mmsghdr is plain data.
+        let mut h = unsafe { crate::cstr::take_struct(one) }?;
         let a = h.msg_hdr.msg_name as *const libc::sockaddr;
         match Inet::read(a, h.msg_hdr.msg_namelen)? {
             None => {
@@ -527,15 +505,8 @@ pub fn recvmsg(
     if m.is_null() || !watching() {
         return Ok(real());
     }
-    // SAFETY: zeroed plain data, filled through the kernel.
-    let mut h: libc::msghdr = unsafe { core::mem::zeroed() };
-    let bytes = unsafe {
-        core::slice::from_raw_parts_mut(
-            &mut h as *mut _ as *mut u8,
-            core::mem::size_of::<libc::msghdr>(),
-        )
-    };
-    crate::cstr::take(bytes, m as *const libc::c_void)?;
+    // SAFETY: msghdr is plain data.
+    let h = unsafe { crate::cstr::take_struct(m as *const libc::msghdr) }?;
     if h.msg_name.is_null() {
         return Ok(real());
     }

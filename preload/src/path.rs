@@ -251,7 +251,7 @@ fn trace(op: Op, v: &PathBuf, h: &PathBuf) {
 /// Then the errno it gets; a refusal is a violation, logged and recorded
 /// (unless the call only asks, like access(W_OK)).
 fn refused(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> Option<Errno> {
-    if !op.write || (!m.readonly && may_write(ctx, v, h)) {
+    if !forbidden(ctx, op, m, v, h) {
         return None;
     }
     let e = if m.readonly {
@@ -263,6 +263,12 @@ fn refused(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> Option<Errno> {
         crate::log::denied(v, h, e, m.rule);
     }
     Some(e)
+}
+
+/// A write the rules or `--allow-write` forbid.
+#[inline]
+fn forbidden(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> bool {
+    op.write && (m.readonly || !may_write(ctx, v, h))
 }
 
 /// `--allow-write DIR...` (the launcher adds the session directory): a
@@ -617,7 +623,7 @@ pub fn open_at(
     let m = resolve_untraced(&ctx, Some(d), p, first, false, &mut v, &mut h)?;
     // A read-only verdict on the unfollowed path may not be the target's:
     // then decide on the fully resolved path below.
-    if !(op.write && (m.readonly || !may_write(&ctx, v.as_bytes(), h.as_bytes()))) {
+    if !forbidden(&ctx, op, &m, v.as_bytes(), h.as_bytes()) {
         set_errno(saved);
         let fd = real(kernel_path(&m, &mut h), flags | libc::O_NOFOLLOW);
         // A final symlink: ELOOP, or ENOTDIR when O_DIRECTORY was asked.
