@@ -429,11 +429,11 @@ fn select_policy<'t>(
 
 /// The active exec policy, as the child's environment carries it (what
 /// `if_active_exec_policy_is` tests).
-pub const POLICY_VAR: &[u8] = b"__SB2_EXEC_POLICY_NAME";
+pub const POLICY_VAR: &[u8] = crate::contract::POLICY_VAR.as_bytes();
 /// The file the pipeline exec'd: a process whose AT_EXECFN is another
 /// file was started without the pipeline (by a target program under qemu)
 /// and re-plans itself (preload/src/exec.rs).
-pub const EXECED_VAR: &[u8] = b"__SB2_EXECED";
+pub const EXECED_VAR: &[u8] = crate::contract::EXECED_VAR.as_bytes();
 
 /// Plans an exec. Errors are what the kernel (or execvp) would return.
 /// The plan's environment changes include the policy variable (removed

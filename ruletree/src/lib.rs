@@ -1,6 +1,8 @@
 //! sb2's ruletree: the compiled rule database of one session and the path
 //! mapping pipeline that both the preload library and `sb2-show` run.
 //!
+//! * [`contract`] — every name, size and format the launcher and the preload
+//!   share (environment, session files, tree constants, log events).
 //! * [`model`] — owned rule structures (what the Lua compiler produces).
 //! * [`format`] — the position-independent binary file: a writer used by the
 //!   launcher and a zero-copy, bounds-checked reader ([`format::Tree`]) used in
@@ -17,6 +19,7 @@
 //! [`lookup`], [`mapping`]) allocates nothing and never panics.
 
 pub mod abi;
+pub mod contract;
 pub mod dump;
 pub mod exec;
 pub mod format;

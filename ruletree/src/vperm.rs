@@ -29,11 +29,11 @@
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// File name inside the session directory.
-pub const FILE: &str = "vperm.db";
+pub const FILE: &str = crate::contract::VPERM_FILE;
 /// Environment variable carrying a process's virtual ids:
 /// `ruid:euid:suid:fsuid:rgid:egid:sgid:fsgid[:g1,g2,...]`. Its presence
 /// turns virtual permissions on for the process.
-pub const IDS_VAR: &[u8] = b"SB2_VPERM";
+pub const IDS_VAR: &[u8] = crate::contract::IDS_VAR.as_bytes();
 
 const MAGIC: [u8; 8] = *b"SB2VPRM2";
 /// Bytes before the first slot.
