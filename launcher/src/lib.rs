@@ -3,6 +3,7 @@
 //! only parse options and call into here. (`sb2-logz`, which reads the
 //! logs and traces sessions write, stands alone.)
 //!
+//! * [`hooks`] — the preload's hook declarations, read from libsb2.so.
 //! * [`install`] — where libsb2.so and the rule files are.
 //! * [`config`] — targets under `$XDG_CONFIG_HOME/sb2` (versioned files).
 //! * [`session`] — creating, joining and deleting sessions; compiling the
@@ -14,6 +15,7 @@
 //!   the preload does not map our own lookups twice).
 
 pub mod config;
+pub mod hooks;
 pub mod install;
 pub mod session;
 pub mod show;

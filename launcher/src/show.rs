@@ -48,24 +48,3 @@ impl Session {
         })
     }
 }
-
-/// The function class of a libc function name, for `sb2-show -f`.
-pub fn class_of_function(f: &str) -> u32 {
-    use sb2_ruletree::class::*;
-    match f {
-        "stat" | "lstat" | "fstatat" | "statx" | "access" | "__xstat" | "__lxstat" => STAT,
-        "execve" | "execv" | "execvp" | "posix_spawn" | "exec" => EXEC,
-        "mkdir" | "creat" | "mkdirat" => CREAT,
-        "unlink" | "rmdir" | "remove" | "unlinkat" => REMOVE,
-        "rename" | "renameat" | "renameat2" => RENAME,
-        "symlink" | "symlinkat" => SYMLINK,
-        "mknod" | "mknodat" | "mkfifo" => MKNOD,
-        "utimes" | "utimensat" | "utime" => SET_TIMES,
-        "dlopen" => OPEN | DLOPEN,
-        "getcwd" => GETCWD,
-        "realpath" => REALPATH,
-        "chdir" => 0,
-        "bind" | "connect" => SOCKADDR,
-        _ => OPEN,
-    }
-}

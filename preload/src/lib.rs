@@ -10,6 +10,9 @@
 //! std::env (they would re-enter our own hooks), no panic across the FFI
 //! boundary ([`hook::boundary`] catches and fails closed with EIO).
 
+// The hook table's macro handles one row per recursion step.
+#![recursion_limit = "1024"]
+
 #[macro_use]
 mod hook;
 mod cache;
@@ -60,6 +63,6 @@ static INIT: InitFn = sb2_init;
 pub static SB2_PRELOAD_INFO: sb2_ruletree::abi::PreloadInfo = sb2_ruletree::abi::PreloadInfo {
     abi: sb2_ruletree::abi::ABI,
     version: concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const core::ffi::c_char,
-    n_hooks: table::N_HOOKS,
+    n_hooks: table::HOOKS.len(),
     hooks: table::HOOKS.as_ptr(),
 };

@@ -61,6 +61,8 @@ impl Errno {
 /// Function classes, Scratchbox2's `FUNC_CLASS_*` bits: a rule with a
 /// `func_class` filter applies only to calls whose class intersects it.
 pub mod class {
+    /// No class: the call takes no path (ids, memory, name lookups).
+    pub const NONE: u32 = 0;
     pub const OPEN: u32 = 0x1;
     pub const STAT: u32 = 0x2;
     pub const EXEC: u32 = 0x4;

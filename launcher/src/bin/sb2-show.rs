@@ -4,7 +4,7 @@
 
 use anyhow::{anyhow, bail, Result};
 use clap::{Parser, Subcommand};
-use sb2_launcher::show::{class_of_function, Session};
+use sb2_launcher::show::Session;
 use sb2_ruletree::mapping::{self, Host, PathBuf, Req};
 use sb2_ruletree::sys::Sys;
 use std::os::unix::ffi::OsStrExt;
@@ -75,7 +75,8 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("give one or more paths");
             }
             let terse = matches!(cli.cmd, Cmd::Which { .. });
-            let class = class_of_function(&cli.function);
+            let (_, rows) = sb2_launcher::hooks::load_installed()?;
+            let class = sb2_launcher::hooks::class_of(&rows, &cli.function)?;
             for p in paths {
                 let req = Req {
                     dirfd: None,
@@ -219,36 +220,9 @@ fn exec(ctx: &sb2_ruletree::mapping::Ctx, argv: &[std::ffi::OsString]) -> Result
 }
 
 fn hooks() -> Result<()> {
-    use sb2_ruletree::abi::{HookRow, PreloadInfo, ABI};
-    let lib = sb2_launcher::install::libsb2()?;
-    let c = std::ffi::CString::new(lib.as_os_str().as_bytes())?;
-    // SAFETY: dlopen/dlsym with NUL-terminated strings; the symbol is the
-    // PreloadInfo static of libsb2.so (ABI checked below), which points to
-    // static rows of NUL-terminated strings.
-    unsafe {
-        let h = libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
-        if h.is_null() {
-            bail!("cannot load {}", lib.display());
-        }
-        let info = libc::dlsym(h, c"SB2_PRELOAD_INFO".as_ptr()) as *const PreloadInfo;
-        if info.is_null() || (*info).abi != ABI {
-            bail!(
-                "{} has no hook table of this sb2-show's version",
-                lib.display()
-            );
-        }
-        let rows: &[HookRow] = std::slice::from_raw_parts((*info).hooks, (*info).n_hooks);
-        let s = |p: *const libc::c_char| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned();
-        println!("# {} hooked functions in {}", rows.len(), lib.display());
-        for r in rows {
-            println!(
-                "{:<24} {:<5} {}",
-                s(r.name),
-                s(r.family),
-                s(r.decl).split_whitespace().collect::<Vec<_>>().join(" ")
-            );
-        }
-    }
+    let (lib, rows) = sb2_launcher::hooks::load_installed()?;
+    println!("# {} hooked functions in {}", rows.len(), lib.display());
+    print!("{}", sb2_launcher::hooks::render(&rows));
     Ok(())
 }
 
