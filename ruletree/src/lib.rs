@@ -32,8 +32,9 @@ pub mod vperm;
 
 #[cfg(feature = "compiler")]
 pub mod compile;
+/// The `-n` rule file compiler, at its former path.
 #[cfg(feature = "compiler")]
-pub mod compile_net;
+pub use compile::net as compile_net;
 
 /// Maximum length of a path, including its terminating NUL, as the kernel
 /// counts it (`PATH_MAX`).

@@ -1,7 +1,7 @@
 //! Unit tests of the pure parts: format round trip and damage detection,
 //! first-match lookup with subtree fall-through, the pipeline on a fake
-//! host, reverse mapping, and the compiler's instrumentation. (They never
-//! replace the end-to-end tests in tests/.)
+//! host and reverse mapping. They never replace the end-to-end tests in
+//! tests/.
 
 use crate::format::{self, Tree};
 use crate::mapping::{self, Ctx, Host, Kind, PathBuf, Req};
@@ -241,17 +241,6 @@ fn reverse_picks_the_longest_verified_rule() {
     // mapping of /etc gives it back, and the target root rule is longer.
     assert_eq!(rev("/home/t/etc"), "/etc");
     assert_eq!(rev("/elsewhere"), "/elsewhere");
-}
-
-#[cfg(feature = "compiler")]
-#[test]
-fn instrument_keeps_lines_and_wraps_tables() {
-    let src = "x = {\n a = 1, -- { not this\n b = f{ 2 }, s = \"{\" }\nreturn { [[ { ]] }";
-    let out = crate::compile::instrument(src);
-    assert_eq!(out.lines().count(), src.lines().count());
-    assert!(out.starts_with("x = __sb2_t(1,{"));
-    assert!(out.contains("f(__sb2_t(3,{ 2 }))"), "{out}");
-    assert!(out.contains("-- { not this") && out.contains("\"{\"") && out.contains("[[ { ]]"));
 }
 
 #[test]
