@@ -30,13 +30,13 @@
 //!   and device numbers;
 //! * `table` — the shared hash table ([`Db`], [`Entry`]): lock-free, used
 //!   by the preload on every stat and metadata change, allocates nothing;
-//! * `save` — the text form ([`save`], [`parse`], [`load`]).
+//! * `text` — the text form ([`save`], [`parse`], [`load`]).
 
-mod save;
 mod table;
+mod text;
 
-pub use save::*;
 pub use table::*;
+pub use text::*;
 
 /// File name inside the session directory.
 pub const FILE: &str = crate::contract::VPERM_FILE;
