@@ -9,11 +9,11 @@
 //!    inspected in turn (`#!/usr/bin/env X` looks X up itself); ELF of the
 //!    host machine runs directly, or through its policy root's ld.so; ELF of
 //!    the target machine runs through the CPU transparency command (qemu
-//!    user mode) with the target root as library prefix and argv[0] kept;
+//!    user mode) with the target root as library prefix and `argv[0]` kept;
 //!    anything else goes to the kernel as it is, which gives its errno.
 //!
 //! The result is a [`Plan`]: the host file to execve, the argv items that
-//! replace the caller's argv[0], the tail to append and the environment to
+//! replace the caller's `argv[0]`, the tail to append and the environment to
 //! add. No allocation, no panic: a plan lives on the stack (it runs in
 //! vfork children).
 //!

@@ -24,8 +24,8 @@
 //! reads as empty.
 //!
 //! * this file — the layout constants shared by both sides;
-//! * `write` — [`write`]: a [`model::Session`] to bytes (launcher, once per
-//!   session; allocates);
+//! * `write` — [`write`](fn@write): a [`model::Session`] to bytes
+//!   (launcher, once per session; allocates);
 //! * `read` — [`Tree`] and its views: the zero-copy, bounds-checked reader
 //!   the preload uses on its hot path (no allocation, no panic).
 

@@ -86,7 +86,6 @@ pub fn resolve<'a, H: Host>(
     }
     'walk: loop {
         let bytes = rem.as_bytes();
-        // Next component.
         while bytes.get(pos) == Some(&b'/') {
             pos += 1;
         }
