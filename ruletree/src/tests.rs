@@ -182,6 +182,46 @@ fn conditional_actions_take_the_first_that_exists() {
 }
 
 #[test]
+fn if_exists_in_falls_through_to_the_next_candidate() {
+    let cands = |then: Action| {
+        vec![
+            rule(
+                Selector::None,
+                Action::IfExistsIn("/A".into(), vec![rule(Selector::None, then)]),
+            ),
+            rule(
+                Selector::None,
+                Action::IfExistsIn(
+                    "/B".into(),
+                    vec![rule(Selector::None, Action::MapTo("/B".into()))],
+                ),
+            ),
+        ]
+    };
+    let mut with_default = cands(Action::IfExistsThenMapTo("/Z".into()));
+    with_default.push(rule(Selector::None, Action::MapTo("/C".into())));
+    let b = build(vec![
+        rule(dir("/v"), Action::Actions(with_default)),
+        rule(
+            dir("/n"),
+            Action::Actions(cands(Action::MapTo("/A".into()))),
+        ),
+    ]);
+    let f = Fake {
+        exists: vec!["/A/v/x", "/Z/v/x", "/A/v/y", "/B/v/w"],
+        ..Default::default()
+    };
+    // The directory exists and so does the candidate's target.
+    assert_eq!(map(&b, &f, "/v/x", true).unwrap(), "/Z/v/x");
+    // The directory exists but none of its candidates applies: next.
+    assert_eq!(map(&b, &f, "/v/y", true).unwrap(), "/C/v/y");
+    // The directory does not exist: next.
+    assert_eq!(map(&b, &f, "/v/w", true).unwrap(), "/B/v/w");
+    // Nothing applies at all: as Scratchbox2, an error.
+    assert_eq!(map(&b, &f, "/n/q", true), Err(Errno::ENOENT));
+}
+
+#[test]
 fn symlinks_resolve_in_the_virtual_view() {
     let b = build(vec![rule(dir("/"), Action::MapTo("/T".into()))]);
     let mut f = Fake {
