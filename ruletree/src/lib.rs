@@ -3,20 +3,29 @@
 //!
 //! * [`contract`] — every name, size and format the launcher and the preload
 //!   share (environment, session files, tree constants, log events).
+//! * [`abi`] — the hook table description `libsb2.so` exports for
+//!   `sb2-show hooks`.
 //! * [`model`] — owned rule structures (what the Lua compiler produces).
-//! * [`format`] — the position-independent binary file: a writer used by the
-//!   launcher and a zero-copy, bounds-checked reader ([`format::Tree`]) used in
-//!   place over a read-only mapping.
+//! * [`format`](mod@format) — the position-independent binary file: a
+//!   writer used by the launcher and a zero-copy, bounds-checked reader
+//!   ([`format::Tree`]) used in place over a read-only mapping.
 //! * [`lookup`] — first-match rule selection indexed by path component.
 //! * [`mapping`] — THE pipeline: absolutize, normalize, resolve symlinks in
 //!   the virtual view, map; and its inverse for getcwd/realpath.
+//! * [`exec`] — what an exec runs: PATH search, argv rewrites, `#!` and ELF
+//!   inspection, loader or CPU transparency.
+//! * [`sys`] — the pipeline's [`mapping::Host`] by raw system calls.
 //! * [`net`] — the `-n` network rules and their decisions.
+//! * [`vperm`] — virtual permissions: the session's shared metadata table,
+//!   its overlay on `stat`, and its text form (`-s`/`-i`).
 //! * [`dump`] — the text form printed by `sb2-show ruletree`.
 //! * `compile` (feature `compiler`) — Lua rule files to [`model`], with
-//!   file:line errors. Only the launcher enables it; the preload links no Lua.
+//!   file:line errors; its `-n` part is also `compile_net`. Only the
+//!   launcher enables it; the preload links no Lua.
 //!
 //! Everything reachable from the preload's hot path ([`format::Tree`],
-//! [`lookup`], [`mapping`]) allocates nothing and never panics.
+//! [`lookup`], [`mapping`], [`exec`], [`sys`], [`net`]'s decisions and
+//! [`vperm`]'s table) allocates nothing and never panics.
 
 pub mod abi;
 pub mod contract;
@@ -32,8 +41,9 @@ pub mod vperm;
 
 #[cfg(feature = "compiler")]
 pub mod compile;
+/// The `-n` rule file compiler, at its former path.
 #[cfg(feature = "compiler")]
-pub mod compile_net;
+pub use compile::net as compile_net;
 
 /// Maximum length of a path, including its terminating NUL, as the kernel
 /// counts it (`PATH_MAX`).

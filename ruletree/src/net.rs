@@ -1,5 +1,5 @@
-//! Network rules (DESIGN §10, docs/net-rules.md): the session's `-n` rule
-//! set as the compiler produces it ([`NetRules`]), its place in the
+//! Network rules (docs/net-rules.md): the session's `-n` rule set as the
+//! compiler produces it ([`NetRules`]), its place in the
 //! ruletree file, and the two decisions the preload asks for: may this
 //! address be used by this call ([`decide`]), may this name be looked up
 //! ([`decide_name`]). Deciding reads the mapped tree in place: no heap, no

@@ -6,9 +6,49 @@
 use crate::mapping::{Host, Kind, PathBuf};
 use crate::Errno;
 
-fn errno() -> i32 {
+/// The error of the system call that just failed.
+fn last_err() -> Errno {
     // SAFETY: this thread's errno slot.
-    unsafe { *libc::__errno_location() }
+    Errno(unsafe { *libc::__errno_location() })
+}
+
+/// `newfstatat(AT_FDCWD, hpath, flags)` by raw system call.
+///
+/// # Safety
+/// `hpath` must be NUL-terminated.
+unsafe fn stat_at(hpath: &[u8], flags: i32) -> Result<libc::stat, Errno> {
+    // SAFETY: hpath is NUL-terminated (caller); st is ours and all-zero is
+    // a valid `struct stat`.
+    unsafe {
+        let mut st: libc::stat = core::mem::zeroed();
+        if libc::syscall(
+            libc::SYS_newfstatat,
+            libc::AT_FDCWD,
+            hpath.as_ptr(),
+            &mut st,
+            flags,
+        ) != 0
+        {
+            return Err(last_err());
+        }
+        Ok(st)
+    }
+}
+
+/// `n` in decimal, at the end of `buf` (10 digits hold any u32).
+fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    buf.get(i..).unwrap_or(&[])
 }
 
 extern "C" {
@@ -41,19 +81,9 @@ pub fn exec_probe(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
     if hpath.last() != Some(&0) {
         return Err(Errno::EINVAL);
     }
-    // SAFETY: hpath is NUL-terminated (checked); st and head are ours.
+    // SAFETY: hpath is NUL-terminated (checked); head is ours.
     unsafe {
-        let mut st: libc::stat = core::mem::zeroed();
-        if libc::syscall(
-            libc::SYS_newfstatat,
-            libc::AT_FDCWD,
-            hpath.as_ptr(),
-            &mut st,
-            0,
-        ) != 0
-        {
-            return Err(last_err());
-        }
+        let st = stat_at(hpath, 0)?;
         if st.st_mode & libc::S_IFMT != libc::S_IFREG {
             return Err(Errno(libc::EACCES));
         }
@@ -87,31 +117,15 @@ pub fn exec_probe(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
 /// Host operations by raw system call.
 pub struct Sys;
 
-fn last_err() -> Errno {
-    Errno(errno())
-}
-
 impl Host for Sys {
     fn lstat_kind(&self, hpath: &[u8]) -> Result<Kind, Errno> {
-        // SAFETY: hpath is NUL-terminated (pipeline contract); st is ours.
-        unsafe {
-            let mut st: libc::stat = core::mem::zeroed();
-            if libc::syscall(
-                libc::SYS_newfstatat,
-                libc::AT_FDCWD,
-                hpath.as_ptr(),
-                &mut st,
-                libc::AT_SYMLINK_NOFOLLOW,
-            ) != 0
-            {
-                return Err(last_err());
-            }
-            Ok(match st.st_mode & libc::S_IFMT {
-                libc::S_IFLNK => Kind::Symlink,
-                libc::S_IFDIR => Kind::Dir,
-                _ => Kind::Other,
-            })
-        }
+        // SAFETY: hpath is NUL-terminated (pipeline contract).
+        let st = unsafe { stat_at(hpath, libc::AT_SYMLINK_NOFOLLOW) }?;
+        Ok(match st.st_mode & libc::S_IFMT {
+            libc::S_IFLNK => Kind::Symlink,
+            libc::S_IFDIR => Kind::Dir,
+            _ => Kind::Other,
+        })
     }
     fn readlink(&self, hpath: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
         // SAFETY: hpath is NUL-terminated; the kernel writes at most `cap`
@@ -144,19 +158,7 @@ impl Host for Sys {
         // "/proc/self/fd/" and up to 10 digits and a NUL.
         let mut p = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
         let mut digits = [0u8; 10];
-        let mut n = fd as u32;
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            if let Some(d) = digits.get_mut(i) {
-                *d = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 || i == 0 {
-                break;
-            }
-        }
-        let ds = digits.get(i..).unwrap_or(&[]);
+        let ds = decimal(fd as u32, &mut digits);
         if let Some(dst) = p.get_mut(14..14 + ds.len()) {
             dst.copy_from_slice(ds);
         }
@@ -166,5 +168,31 @@ impl Host for Sys {
             Ok(()) => Err(Errno::ENOTDIR),
             Err(_) => Err(Errno::EBADF),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_writes_every_u32() {
+        let mut b = [0u8; 10];
+        assert_eq!(decimal(0, &mut b), b"0");
+        assert_eq!(decimal(4096, &mut b), b"4096");
+        assert_eq!(decimal(u32::MAX, &mut b), b"4294967295");
+    }
+
+    #[test]
+    fn raw_calls_answer_like_the_kernel() {
+        assert_eq!(Sys.lstat_kind(b"/\0"), Ok(Kind::Dir));
+        assert_eq!(Sys.lstat_kind(b"/nonexistent-sb2\0"), Err(Errno::ENOENT));
+        let mut head = [0u8; 4];
+        assert_eq!(exec_probe(b"/proc/self/exe\0", &mut head), Ok(4));
+        assert_eq!(&head, b"\x7fELF");
+        assert_eq!(exec_probe(b"/\0", &mut head), Err(Errno::EACCES));
+        assert_eq!(exec_probe(b"/", &mut head), Err(Errno::EINVAL));
+        let mut p = PathBuf::new();
+        assert_eq!(Sys.fd_path(-1, &mut p), Err(Errno::EBADF));
     }
 }

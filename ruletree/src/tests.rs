@@ -1,7 +1,7 @@
 //! Unit tests of the pure parts: format round trip and damage detection,
 //! first-match lookup with subtree fall-through, the pipeline on a fake
-//! host, reverse mapping, and the compiler's instrumentation. (They never
-//! replace the end-to-end tests in tests/.)
+//! host and reverse mapping. They never replace the end-to-end tests in
+//! tests/.
 
 use crate::format::{self, Tree};
 use crate::mapping::{self, Ctx, Host, Kind, PathBuf, Req};
@@ -182,6 +182,46 @@ fn conditional_actions_take_the_first_that_exists() {
 }
 
 #[test]
+fn if_exists_in_falls_through_to_the_next_candidate() {
+    let cands = |then: Action| {
+        vec![
+            rule(
+                Selector::None,
+                Action::IfExistsIn("/A".into(), vec![rule(Selector::None, then)]),
+            ),
+            rule(
+                Selector::None,
+                Action::IfExistsIn(
+                    "/B".into(),
+                    vec![rule(Selector::None, Action::MapTo("/B".into()))],
+                ),
+            ),
+        ]
+    };
+    let mut with_default = cands(Action::IfExistsThenMapTo("/Z".into()));
+    with_default.push(rule(Selector::None, Action::MapTo("/C".into())));
+    let b = build(vec![
+        rule(dir("/v"), Action::Actions(with_default)),
+        rule(
+            dir("/n"),
+            Action::Actions(cands(Action::MapTo("/A".into()))),
+        ),
+    ]);
+    let f = Fake {
+        exists: vec!["/A/v/x", "/Z/v/x", "/A/v/y", "/B/v/w"],
+        ..Default::default()
+    };
+    // The directory exists and so does the candidate's target.
+    assert_eq!(map(&b, &f, "/v/x", true).unwrap(), "/Z/v/x");
+    // The directory exists but none of its candidates applies: next.
+    assert_eq!(map(&b, &f, "/v/y", true).unwrap(), "/C/v/y");
+    // The directory does not exist: next.
+    assert_eq!(map(&b, &f, "/v/w", true).unwrap(), "/B/v/w");
+    // Nothing applies at all: as Scratchbox2, an error.
+    assert_eq!(map(&b, &f, "/n/q", true), Err(Errno::ENOENT));
+}
+
+#[test]
 fn symlinks_resolve_in_the_virtual_view() {
     let b = build(vec![rule(dir("/"), Action::MapTo("/T".into()))]);
     let mut f = Fake {
@@ -243,17 +283,6 @@ fn reverse_picks_the_longest_verified_rule() {
     assert_eq!(rev("/elsewhere"), "/elsewhere");
 }
 
-#[cfg(feature = "compiler")]
-#[test]
-fn instrument_keeps_lines_and_wraps_tables() {
-    let src = "x = {\n a = 1, -- { not this\n b = f{ 2 }, s = \"{\" }\nreturn { [[ { ]] }";
-    let out = crate::compile::instrument(src);
-    assert_eq!(out.lines().count(), src.lines().count());
-    assert!(out.starts_with("x = __sb2_t(1,{"));
-    assert!(out.contains("f(__sb2_t(3,{ 2 }))"), "{out}");
-    assert!(out.contains("-- { not this") && out.contains("\"{\"") && out.contains("[[ { ]]"));
-}
-
 #[test]
 fn rule_choice_is_shared_by_a_directory_only_when_siblings_cannot_differ() {
     let b = build(vec![
@@ -283,49 +312,4 @@ fn rule_choice_is_shared_by_a_directory_only_when_siblings_cannot_differ() {
     // /etc/special vs /etc/other: not shared; deeper down: shared.
     assert!(!uniform("/etc/other", 1));
     assert!(uniform("/etc/a/b", 2));
-}
-
-#[test]
-fn shebang_lines_parse_like_the_kernel() {
-    use crate::exec::parse_shebang;
-    assert_eq!(
-        parse_shebang(b"#!/bin/sh\necho"),
-        Some((&b"/bin/sh"[..], None))
-    );
-    assert_eq!(
-        parse_shebang(b"#! /usr/bin/env  python3 \r\nx"),
-        Some((&b"/usr/bin/env"[..], Some(&b"python3"[..])))
-    );
-    // Everything after the interpreter is one argument.
-    assert_eq!(
-        parse_shebang(b"#!/bin/sh -e -x\n"),
-        Some((&b"/bin/sh"[..], Some(&b"-e -x"[..])))
-    );
-    assert_eq!(parse_shebang(b"#!\n"), None);
-    assert_eq!(parse_shebang(b"echo hi\n"), None);
-}
-
-#[test]
-fn elf_headers_tell_machine_and_linking() {
-    use crate::exec::{host_machine, parse_elf};
-    let me = std::fs::read("/proc/self/exe").unwrap();
-    let e = parse_elf(&me[..1024]).unwrap();
-    assert!(host_machine(e.machine) && e.class64 && e.little);
-    assert!(e.dynamic);
-    // A minimal static aarch64 header: no PT_INTERP among its headers.
-    let mut h = vec![0u8; 1024];
-    h[..4].copy_from_slice(b"\x7fELF");
-    h[4] = 2;
-    h[5] = 1;
-    h[18..20].copy_from_slice(&183u16.to_le_bytes());
-    h[32..40].copy_from_slice(&64u64.to_le_bytes());
-    h[54..56].copy_from_slice(&56u16.to_le_bytes());
-    h[56..58].copy_from_slice(&1u16.to_le_bytes());
-    h[64..68].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
-    let e = parse_elf(&h).unwrap();
-    assert_eq!(e.machine, 183);
-    assert!(!e.dynamic && !host_machine(e.machine) || cfg!(target_arch = "aarch64"));
-    h[64..68].copy_from_slice(&3u32.to_le_bytes()); // PT_INTERP
-    assert!(parse_elf(&h).unwrap().dynamic);
-    assert_eq!(parse_elf(b"#!/bin/sh\n"), None);
 }

@@ -1,7 +1,8 @@
-//! The `-n` rule file compiler (feature `compiler`): runs a network rule
-//! file (docs/net-rules.md) with mlua and turns `net_rules` and
-//! `name_rules` into [`crate::net::NetRules`], naming file and line on
-//! every error, like the fs rule compiler it shares its loader with.
+//! The `-n` rule file compiler (also reachable as `crate::compile_net`):
+//! runs a network rule file (docs/net-rules.md) with mlua and turns
+//! `net_rules` and `name_rules` into [`crate::net::NetRules`], naming file
+//! and line on every error, like the fs rule compiler whose loader it
+//! shares.
 
 use crate::compile::{err_at, load_file, lua_err, origin_of, CompileError, PRELUDE};
 use crate::model::Origin;

@@ -1,0 +1,250 @@
+//! The rule compiler (feature `compiler`, launcher only): runs a mode's Lua
+//! rule files with mlua and turns the rule tables into [`crate::model`].
+//!
+//! Rule files use Scratchbox2's vocabulary (docs/rules.md). So that every
+//! error can name the file and line of the offending rule, each source is
+//! lightly instrumented before it runs ([`instrument`]): every table
+//! constructor `{...}` becomes `__sb2_t(LINE,{...})`, which records where
+//! the table was written. No newline is added, so Lua's own syntax errors
+//! keep their line numbers.
+//!
+//! * this file — [`compile`], the Lua state of a mode, file:line errors;
+//! * `instrument` — the source rewrite above;
+//! * `prelude.lua` — the helpers every rule file sees;
+//! * `fs` / `exec` — fs and exec rule tables to [`crate::model`];
+//! * `host` — a policy root's ld.so and library path;
+//! * [`net`] — the `-n` network rule file.
+//!
+//! Runs once per session in the launcher: it allocates freely and reports
+//! every problem as a [`CompileError`] rather than panicking.
+
+mod exec;
+mod fs;
+mod host;
+mod instrument;
+pub mod net;
+
+pub use instrument::instrument;
+
+use crate::model::*;
+use fs::{Conv, Level};
+use mlua::{Lua, Table, Value};
+use std::path::{Path, PathBuf};
+
+/// A rule file error: file, line and what is wrong.
+#[derive(Debug, Clone)]
+pub struct CompileError {
+    pub file: String,
+    pub line: u32,
+    pub message: String,
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}: {}", self.file, self.line, self.message)
+        } else {
+            write!(f, "{}: {}", self.file, self.message)
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// What to compile.
+pub struct Input {
+    /// The `rules/` directory (for `import_from_fs_rule_library`).
+    pub rules_dir: PathBuf,
+    /// (mode name, fs rule file) — the first mode is the default.
+    pub modes: Vec<(String, PathBuf)>,
+    /// Session constants, visible to rule files as Lua globals.
+    pub constants: Vec<(String, String)>,
+    /// The session's argv rewrites (the target's toolchain).
+    pub argvmods: Vec<ArgvMod>,
+    /// The `-n` network rule file: (mode name, file).
+    pub net: Option<(String, PathBuf)>,
+}
+
+/// Compiles every mode of a session.
+pub fn compile(input: &Input) -> Result<Session, CompileError> {
+    let mut modes = Vec::new();
+    for (name, file) in &input.modes {
+        modes.push(compile_mode(input, name, file)?);
+    }
+    let net = match &input.net {
+        Some((name, file)) => Some(net::compile_net(name, file)?),
+        None => None,
+    };
+    Ok(Session {
+        constants: input.constants.clone(),
+        modes,
+        argvmods: input.argvmods.clone(),
+        net,
+    })
+}
+
+pub(crate) fn lua_err(file: &Path, e: mlua::Error) -> CompileError {
+    // Lua's messages already start with "file:line:" (chunks are named "@file").
+    let msg = match &e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::CallbackError { cause, .. } => return lua_err(file, (**cause).clone()),
+        other => other.to_string(),
+    };
+    let fname = file.display().to_string();
+    if let Some(rest) = msg.strip_prefix(&format!("{fname}:")) {
+        let (l, m) = rest.split_once(':').unwrap_or(("0", rest));
+        if let Ok(line) = l.trim().parse() {
+            return CompileError {
+                file: fname,
+                line,
+                message: m.trim().to_string(),
+            };
+        }
+    }
+    CompileError {
+        file: fname,
+        line: 0,
+        message: msg,
+    }
+}
+
+pub(crate) fn load_file(lua: &Lua, file: &Path) -> Result<Value, CompileError> {
+    let src = std::fs::read_to_string(file).map_err(|e| CompileError {
+        file: file.display().to_string(),
+        line: 0,
+        message: format!("cannot read rule file: {e}"),
+    })?;
+    let g = lua.globals();
+    let prev: Value = g.get("__sb2_current_file").map_err(|e| lua_err(file, e))?;
+    g.set("__sb2_current_file", file.display().to_string())
+        .map_err(|e| lua_err(file, e))?;
+    let r = lua
+        .load(instrument(&src))
+        .set_name(format!("@{}", file.display()))
+        .eval::<Value>()
+        .map_err(|e| lua_err(file, e));
+    // Tables built after a library returns belong to the file that imported it.
+    g.set("__sb2_current_file", prev)
+        .map_err(|e| lua_err(file, e))?;
+    r
+}
+
+/// Where the rule table `t` was written (recorded by `__sb2_t`).
+pub(crate) fn origin_of(origins: &Table, t: &Table, default_file: &str) -> Origin {
+    match origins.get::<Option<Table>>(t.clone()) {
+        Ok(Some(o)) => Origin {
+            file: o
+                .get::<String>(1)
+                .unwrap_or_else(|_| default_file.to_string()),
+            line: o.get::<u32>(2).unwrap_or(0),
+        },
+        _ => Origin {
+            file: default_file.to_string(),
+            line: 0,
+        },
+    }
+}
+
+/// An error about the rule written at `o`.
+pub(crate) fn err_at(o: &Origin, msg: impl Into<String>) -> CompileError {
+    CompileError {
+        file: o.file.clone(),
+        line: o.line,
+        message: msg.into(),
+    }
+}
+
+/// Defines `__sb2_t` (see the module doc) and the Scratchbox2 helpers rule
+/// files call; run in every Lua state before a rule file.
+pub(crate) const PRELUDE: &str = include_str!("prelude.lua");
+
+fn compile_mode(input: &Input, mode: &str, file: &Path) -> Result<Mode, CompileError> {
+    let lua = Lua::new();
+    let g = lua.globals();
+    let setup = || -> mlua::Result<()> {
+        for (k, v) in &input.constants {
+            // An empty constant (no tools root) is nil to Lua, as in Scratchbox2.
+            if !v.is_empty() {
+                g.set(k.as_str(), v.as_str())?;
+            }
+        }
+        g.set("active_mapmode", mode)?;
+        for (n, v) in crate::class::NAMES {
+            g.set(format!("FUNC_CLASS_{n}"), *v)?;
+        }
+        lua.load(PRELUDE).set_name("=sb2-prelude").exec()?;
+        let sblib: Table = g.get("sblib")?;
+        sblib.set(
+            "path_exists",
+            lua.create_function(|_, p: String| Ok(Path::new(&p).exists()))?,
+        )?;
+        Ok(())
+    };
+    setup().map_err(|e| lua_err(file, e))?;
+    let rules_dir = input.rules_dir.clone();
+    let libfn = lua
+        .create_function(move |lua, name: String| {
+            if name.contains('/') || name.contains("..") {
+                return Err(mlua::Error::RuntimeError(format!(
+                    "bad rule library name '{name}'"
+                )));
+            }
+            let p = rules_dir.join("lib").join(format!("{name}.lua"));
+            load_file(lua, &p).map_err(|e| mlua::Error::RuntimeError(e.to_string()))
+        })
+        .map_err(|e| lua_err(file, e))?;
+    g.set("import_from_fs_rule_library", libfn)
+        .map_err(|e| lua_err(file, e))?;
+
+    let ret = load_file(&lua, file)?;
+    if let Ok(Some(v)) = g.get::<Option<String>>("rule_file_interface_version") {
+        if v != "105" {
+            return Err(CompileError {
+                file: file.display().to_string(),
+                line: 0,
+                message: format!("rule_file_interface_version is \"{v}\", expected \"105\""),
+            });
+        }
+    }
+    let list = match g.get::<Value>("fs_mapping_rules") {
+        Ok(Value::Table(t)) => t,
+        _ => match ret {
+            Value::Table(t) => t,
+            _ => {
+                return Err(CompileError {
+                    file: file.display().to_string(),
+                    line: 0,
+                    message:
+                        "defines no rules: set fs_mapping_rules = { ... } or return a rule list"
+                            .into(),
+                })
+            }
+        },
+    };
+    let origins: Table = g.get("__sb2_origins").map_err(|e| lua_err(file, e))?;
+    let procfs: Table = g.get("sb2_procfs_mapper").map_err(|e| lua_err(file, e))?;
+    let cx = Conv {
+        origins,
+        procfs,
+        default_file: file.display().to_string(),
+    };
+    let fs_rules = cx.list(&list, Level::Top)?;
+    let mut m = Mode {
+        name: mode.to_string(),
+        fs_rules,
+        ..Mode::default()
+    };
+    // exec_rules.lua next to the fs rules, run in the same Lua state (it
+    // sees the same constants and helpers).
+    let exec_file = file.with_file_name("exec_rules.lua");
+    if exec_file.exists() {
+        load_file(&lua, &exec_file)?;
+        let cx = Conv {
+            default_file: exec_file.display().to_string(),
+            ..cx
+        };
+        cx.exec_rules(&g, &mut m)?;
+    }
+    Ok(m)
+}

@@ -1,0 +1,223 @@
+//! The exec pipeline, shared by the preload's exec hooks and
+//! `sb2-show exec`: what a session runs when a program execs `path`.
+//!
+//! 1. PATH search in the virtual view (execvp and friends);
+//! 2. argv rewrites (toolchain: `gcc` → the cross compiler, `host-gcc` →
+//!    the host's, unmapped);
+//! 3. the program path mapped with the EXEC class;
+//! 4. its head inspected: `#!` scripts get their interpreter mapped and
+//!    inspected in turn (`#!/usr/bin/env X` looks X up itself); ELF of the
+//!    host machine runs directly, or through its policy root's ld.so; ELF of
+//!    the target machine runs through the CPU transparency command (qemu
+//!    user mode) with the target root as library prefix and `argv[0]` kept;
+//!    anything else goes to the kernel as it is, which gives its errno.
+//!
+//! The result is a [`Plan`]: the host file to execve, the argv items that
+//! replace the caller's `argv[0]`, the tail to append and the environment to
+//! add. No allocation, no panic: a plan lives on the stack (it runs in
+//! vfork children).
+//!
+//! * this file — the request and the [`Plan`];
+//! * `planner` — [`plan`]: the steps above;
+//! * `head` — what a file's first bytes say: [`parse_elf`],
+//!   [`parse_shebang`], and which ELF machines this host runs.
+
+mod head;
+mod planner;
+
+pub use head::*;
+pub use planner::plan;
+
+use crate::format::{ArgvModRef, PolicyRef};
+use crate::mapping::PathBuf;
+use crate::Errno;
+
+/// How the program will run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Dynamic ELF of the host machine, exec'd directly.
+    Host,
+    /// Dynamic ELF of the host machine, started by a policy root's ld.so.
+    RootLoader,
+    /// Statically linked ELF of the host machine: runs, cannot be followed.
+    Static,
+    /// ELF of the target machine, run by the CPU transparency command.
+    Target,
+    /// Not recognized: handed to the kernel, which decides.
+    Unknown,
+}
+
+impl Kind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Host => "host ELF (direct)",
+            Kind::RootLoader => "host-machine ELF started by its root's ld.so",
+            Kind::Static => "static host ELF (not interceptable)",
+            Kind::Target => "target ELF (CPU transparency)",
+            Kind::Unknown => "not ELF or script (kernel decides)",
+        }
+    }
+}
+
+const ARENA: usize = 3 * crate::PATH_MAX + 2048;
+const MAX_ITEMS: usize = 16;
+/// Nested `#!` interpreters the kernel accepts (BINPRM_MAX_RECURSION).
+const MAX_SCRIPTS: usize = 4;
+/// Bytes of a file inspected: the `#!` line or the ELF header and, almost
+/// always, its program headers.
+pub const HEAD: usize = 1024;
+
+/// A list of byte strings in a fixed arena. Not zeroed: a plan lives on
+/// the stack of the exec'ing process (often a fork child, where every page
+/// written is a copy-on-write fault), so only the bytes used are touched.
+pub struct Items {
+    buf: [core::mem::MaybeUninit<u8>; ARENA],
+    used: usize,
+    at: [(u32, u32); MAX_ITEMS],
+    n: usize,
+}
+
+impl Default for Items {
+    fn default() -> Self {
+        Items::new()
+    }
+}
+
+impl Items {
+    pub fn new() -> Items {
+        Items {
+            buf: [core::mem::MaybeUninit::uninit(); ARENA],
+            used: 0,
+            at: [(0, 0); MAX_ITEMS],
+            n: 0,
+        }
+    }
+    fn store(&mut self, s: &[u8]) -> Result<(u32, u32), Errno> {
+        let end = self.used + s.len();
+        let dst = self.buf.get_mut(self.used..end).ok_or(Errno(libc::E2BIG))?;
+        for (d, b) in dst.iter_mut().zip(s) {
+            *d = core::mem::MaybeUninit::new(*b);
+        }
+        let r = (self.used as u32, s.len() as u32);
+        self.used = end;
+        Ok(r)
+    }
+    pub(super) fn insert(&mut self, i: usize, s: &[u8]) -> Result<(), Errno> {
+        if self.n == MAX_ITEMS || i > self.n {
+            return Err(Errno(libc::E2BIG));
+        }
+        let r = self.store(s)?;
+        self.at.copy_within(i..self.n, i + 1);
+        self.at[i] = r;
+        self.n += 1;
+        Ok(())
+    }
+    pub fn push(&mut self, s: &[u8]) -> Result<(), Errno> {
+        self.insert(self.n, s)
+    }
+    pub(super) fn remove_first(&mut self) {
+        if self.n > 0 {
+            self.at.copy_within(1..self.n, 0);
+            self.n -= 1;
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.n
+    }
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+    pub fn get(&self, i: usize) -> &[u8] {
+        match self.at.get(i) {
+            Some(&(o, l)) if i < self.n && (o + l) as usize <= self.used => {
+                // SAFETY: bytes below `used` were written by `store`, and
+                // o..o+l is inside them (checked).
+                unsafe {
+                    core::slice::from_raw_parts(
+                        self.buf.as_ptr().add(o as usize) as *const u8,
+                        l as usize,
+                    )
+                }
+            }
+            _ => &[],
+        }
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.n).map(|i| self.get(i))
+    }
+}
+
+/// What an exec becomes.
+pub struct Plan<'t> {
+    /// The host file given to the kernel's execve.
+    pub file: PathBuf,
+    /// The virtual path of the program finally run (after `#!`).
+    pub vpath: PathBuf,
+    /// The program's name as exec'd: the caller's path, or `dir/name`
+    /// found along PATH.
+    pub given: PathBuf,
+    pub kind: Kind,
+    pub policy: Option<PolicyRef<'t>>,
+    pub argvmod: Option<ArgvModRef<'t>>,
+    /// The new argv up to (not including) the caller's argv[1..].
+    pub head: Items,
+    /// `NAME=value` entries to put into the child's environment.
+    pub env: Items,
+    /// Target programs: enter the binfmt_misc namespace first, so that
+    /// target programs they exec run through qemu too.
+    pub binfmt: bool,
+}
+
+impl<'t> Plan<'t> {
+    pub fn new() -> Plan<'t> {
+        Plan {
+            file: PathBuf::new(),
+            vpath: PathBuf::new(),
+            given: PathBuf::new(),
+            kind: Kind::Unknown,
+            policy: None,
+            argvmod: None,
+            head: Items::new(),
+            env: Items::new(),
+            binfmt: false,
+        }
+    }
+
+    /// The final argv: head, the caller's argv[1..], the argvmod's tail.
+    pub fn argv<'s>(
+        &'s self,
+        rest: impl Iterator<Item = &'s [u8]> + 's,
+    ) -> impl Iterator<Item = &'s [u8]> + 's {
+        let tail = self.argvmod.into_iter().flat_map(|m| m.add_tail());
+        self.head.iter().chain(rest).chain(tail)
+    }
+}
+
+impl Default for Plan<'_> {
+    fn default() -> Self {
+        Plan::new()
+    }
+}
+
+/// One exec request.
+#[derive(Clone, Copy)]
+pub struct ExecReq<'a> {
+    /// `Some(fd)` for execveat relative to a directory fd.
+    pub dirfd: Option<i32>,
+    /// The path as the caller gave it.
+    pub path: &'a [u8],
+    pub argv0: &'a [u8],
+    /// The PATH to search when `path` has no `/` (execvp family).
+    pub search: Option<&'a [u8]>,
+    /// Follow a symlink in the final component (execveat without
+    /// AT_SYMLINK_NOFOLLOW).
+    pub follow: bool,
+}
+
+/// The active exec policy, as the child's environment carries it (what
+/// `if_active_exec_policy_is` tests).
+pub const POLICY_VAR: &[u8] = crate::contract::POLICY_VAR.as_bytes();
+/// The file the pipeline exec'd: a process whose AT_EXECFN is another
+/// file was started without the pipeline (by a target program under qemu)
+/// and re-plans itself.
+pub const EXECED_VAR: &[u8] = crate::contract::EXECED_VAR.as_bytes();
