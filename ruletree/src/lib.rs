@@ -15,6 +15,8 @@
 //! * [`exec`] — what an exec runs: PATH search, argv rewrites, `#!` and ELF
 //!   inspection, loader or CPU transparency.
 //! * [`sys`] — the pipeline's [`mapping::Host`] by raw system calls.
+//! * [`protect`] — write protection: read-only rules and `--allow-write`,
+//!   decided in the kernel's order of checks.
 //! * [`net`] — the `-n` network rules and their decisions.
 //! * [`vperm`] — virtual permissions: the session's shared metadata table,
 //!   its overlay on `stat`, and its text form (`-s`/`-i`).
@@ -36,6 +38,7 @@ pub mod lookup;
 pub mod mapping;
 pub mod model;
 pub mod net;
+pub mod protect;
 pub mod sys;
 pub mod vperm;
 

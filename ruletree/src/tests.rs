@@ -313,3 +313,82 @@ fn rule_choice_is_shared_by_a_directory_only_when_siblings_cannot_differ() {
     assert!(!uniform("/etc/other", 1));
     assert!(uniform("/etc/a/b", 2));
 }
+
+#[test]
+fn protect_follows_the_kernels_order_of_checks() {
+    use crate::protect::{judge, By, Need, Verdict};
+    let s = Session {
+        constants: vec![
+            ("session_dir".into(), "/S".into()),
+            ("allow_write".into(), "/W\n/S".into()),
+        ],
+        modes: vec![Mode {
+            name: "m".into(),
+            fs_rules: vec![rule(dir("/"), Action::UseOrigPath)],
+            ..Mode::default()
+        }],
+        ..Session::default()
+    };
+    let bytes = format::write(&s).unwrap();
+    let tree = Tree::new(&bytes).unwrap();
+    let f = Fake {
+        exists: vec!["/usr/bin/x", "/W/d"],
+        ..Default::default()
+    };
+    let m = crate::mapping::Mapped {
+        rule: None,
+        readonly: false,
+        deny_errno: Errno::EROFS,
+        kind: crate::mapping::MapKind::Normal,
+        exec_policy: None,
+        rel: 0,
+    };
+    let verdict =
+        |p: &str, need: Need| match judge(&f, &tree, &m, p.as_bytes(), p.as_bytes(), true, need) {
+            Verdict::Allowed => "allowed".to_string(),
+            Verdict::Native(e) => format!("native {}", e.0),
+            Verdict::Refused {
+                errno,
+                by: By::AllowWrite,
+            } => format!("refused {} allow-write", errno.0),
+            Verdict::Refused {
+                errno,
+                by: By::Rule(_),
+            } => format!("refused {} rule", errno.0),
+        };
+    let (eexist, enoent) = (libc::EEXIST, libc::ENOENT);
+    // mkdir -p /usr/bin: the existing names answer EEXIST, no violation.
+    assert_eq!(verdict("/usr", Need::New), format!("native {eexist}"));
+    assert_eq!(verdict("/usr/bin/", Need::New), format!("native {eexist}"));
+    // A missing parent: ENOENT, as the kernel's walk says first.
+    assert_eq!(verdict("/nope/x", Need::New), format!("native {enoent}"));
+    assert_eq!(
+        verdict("/usr/missing", Need::Existing),
+        format!("native {enoent}")
+    );
+    // A real attempt to create outside the list is refused.
+    assert_eq!(
+        verdict("/usr/new", Need::New),
+        format!("refused {} allow-write", libc::EROFS)
+    );
+    assert_eq!(
+        verdict("/usr/bin/x", Need::Existing),
+        format!("refused {} allow-write", libc::EROFS)
+    );
+    assert_eq!(
+        verdict("/usr/new", Need::Any),
+        format!("refused {} allow-write", libc::EROFS)
+    );
+    // Below an allowed directory, and the always-writable devices.
+    assert_eq!(verdict("/W/d/new", Need::New), "allowed");
+    assert_eq!(verdict("/dev/null", Need::Existing), "allowed");
+    assert_eq!(
+        verdict("/proc/self/fd/3/x", Need::New),
+        format!("native {enoent}")
+    );
+    // Not a write: nothing to decide.
+    assert!(matches!(
+        judge(&f, &tree, &m, b"/usr", b"/usr", false, Need::New),
+        Verdict::Allowed
+    ));
+}

@@ -115,6 +115,17 @@ fn run(cli: Cli) -> Result<()> {
                             }
                             None => println!("  rule: none (unmapped)"),
                         }
+                        let need = sb2_ruletree::protect::Need::of_class(class);
+                        let verdict = sb2_ruletree::protect::judge(
+                            &Sys,
+                            &ctx.tree,
+                            &m,
+                            v.as_bytes(),
+                            h.as_bytes(),
+                            true,
+                            need,
+                        );
+                        println!("  write: {}", verdict.describe());
                     }
                 }
             }
