@@ -10,6 +10,7 @@ mod hooks;
 mod net;
 mod probes;
 mod protect;
+mod protect_order;
 mod regression;
 mod rules;
 mod vperm;
