@@ -1,7 +1,6 @@
--- Exec policies (DESIGN §7): how programs of the host's machine are started,
--- selected on the mapped path. Target-machine programs always run through
--- the target's CPU transparency command (qemu) with the target root as
--- library prefix.
+-- Exec policies (docs/rules.md, "Exec rules"): how host-machine programs
+-- are started, selected on the mapped path; target-machine programs always
+-- run through the target's CPU transparency command.
 -- emulate: programs of the target root, and those built in the work
 -- directory, load the target root's libraries: a host-machine program
 -- there is started by the target root's ld.so. No cross toolchain.

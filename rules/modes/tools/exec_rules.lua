@@ -1,19 +1,8 @@
--- Exec policies (DESIGN §7): how programs of the host's machine are started,
--- selected on the mapped path. Target-machine programs always run through
--- the target's CPU transparency command (qemu) with the target root as
--- library prefix.
+-- Exec policies (docs/rules.md, "Exec rules"): how host-machine programs
+-- are started, selected on the mapped path; target-machine programs always
+-- run through the target's CPU transparency command.
 -- tools: programs of the tools root load the tools root's libraries.
 enable_cross_gcc_toolchain = false
-exec_policies = {
-	{ name = "Tools", native_app_root = tools },
-	{ name = "Host" },
-}
-local sel = {
-	{ dir = session_dir, exec_policy_name = "Host" },
-	{ dir = sbox_dir, exec_policy_name = "Host" },
-}
-if tools_root then
-	table.insert(sel, { dir = tools_root, exec_policy_name = "Tools" })
-end
-table.insert(sel, { dir = "/", exec_policy_name = "Host" })
-exec_policy_selection = sel
+local e = import_from_fs_rule_library("tools_exec")(false)
+exec_policies = e.policies
+exec_policy_selection = e.selection

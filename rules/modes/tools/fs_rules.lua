@@ -8,29 +8,13 @@ if not tools_root then
 	return
 end
 
-local ro = readonly_fs_if_not_root
-local rules = {
-	{ rules = import_from_fs_rule_library("sb2_own"), dir = "/" },
-	{ dir = sbox_workdir, use_orig_path = true },
-}
-if sbox_user_home_dir and sbox_user_home_dir ~= "/" then
-	table.insert(rules, { dir = sbox_user_home_dir, use_orig_path = true })
-end
-for _, r in ipairs({
-	{ dir = "/proc", rules = import_from_fs_rule_library("proc") },
-	{ dir = "/", rules = import_from_fs_rule_library("private_tmp") },
-	{ dir = "/dev", rules = import_from_fs_rule_library("dev") },
-	{ dir = "/sys", rules = import_from_fs_rule_library("sys") },
+fs_mapping_rules = import_from_fs_rule_library("root_view")(tools_root, {
 	{ path = "/etc/passwd", use_orig_path = true },
 	{ path = "/etc/group", use_orig_path = true },
 	{ path = "/etc/resolv.conf", force_orig_path = true },
 	{ path = "/var/lib/dpkg/status", actions = {
 		{ if_env_var_is_not_empty = "SBOX_TOOLS_MODE_VAR_LIB_DPKG_STATUS_LOCATION",
 		  replace_by_value_of_env_var = "SBOX_TOOLS_MODE_VAR_LIB_DPKG_STATUS_LOCATION" },
-		{ map_to = tools_root, protection = ro },
+		{ map_to = tools_root, protection = readonly_fs_if_not_root },
 	} },
-	{ dir = "/", map_to = tools_root, protection = ro },
-}) do
-	table.insert(rules, r)
-end
-fs_mapping_rules = rules
+})
