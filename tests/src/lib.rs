@@ -3,6 +3,12 @@
 //! compiles the C probe programs in `tests/probes/`.
 //!
 //! Tests never skip silently: a missing tool panics with its name.
+//!
+//! Every command a [`World`] makes has `SB2_PROBE_RECORD` set to the record
+//! file of this run ([`probe_record`]): the probe programs append the name
+//! of every case they run in an sb2 session to it (`tests/probes/record.h`),
+//! and the coverage test, run after the suite, checks that every hooked
+//! function was among them.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -109,7 +115,8 @@ impl World {
             .env_remove("XDG_RUNTIME_DIR")
             .env_remove("SB2_SESSION_DIR")
             .env_remove("SBOX_TARGET")
-            .env_remove("LD_PRELOAD");
+            .env_remove("LD_PRELOAD")
+            .env("SB2_PROBE_RECORD", probe_record());
         c
     }
 
@@ -216,6 +223,33 @@ pub fn target_root() -> &'static Path {
              ln -s /nonexistent data/dangling"
         ));
         r.canonicalize().expect("canon rootfs")
+    })
+}
+
+/// The record file of the probe cases run (one name a line): `probe-cases`
+/// in `$SB2_PROBE_RECORD_DIR`, else in the cargo target directory. The
+/// same path in every run of the test binary, so that a later run (the
+/// coverage test) reads what an earlier one recorded.
+pub fn probe_record_path() -> PathBuf {
+    std::env::var_os("SB2_PROBE_RECORD_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(bin_dir)
+        .join("probe-cases")
+}
+
+/// [`probe_record_path`], emptied on first use in this process: the
+/// record holds the cases of one run of the test binary.
+pub fn probe_record() -> &'static Path {
+    static RECORD: OnceLock<PathBuf> = OnceLock::new();
+    RECORD.get_or_init(|| {
+        let p = probe_record_path();
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d)
+                .unwrap_or_else(|e| panic!("mkdir {} (the probe record): {e}", d.display()));
+        }
+        std::fs::write(&p, "")
+            .unwrap_or_else(|e| panic!("emptying the probe record {}: {e}", p.display()));
+        p
     })
 }
 
