@@ -1,6 +1,7 @@
 //! Temporary files (mkstemp family, mkdtemp, mktemp, tmpnam, tempnam),
 //! directories and tree walks (opendir, scandir, ftw, nftw, fts, glob).
 
+use super::Want::{Errno, Is};
 use super::*;
 
 const MKSTEMP: [&str; 4] = ["mkstemp", "mkstemp64", "mkostemp", "mkostemp64"];
@@ -133,30 +134,31 @@ const SUB_TREE: &str = "/sb2v/sub,/sb2v/sub/deep,/sb2v/sub/inner,/sb2v/sub/inner
 fn dirs_opendir_scandir_all_mapped() {
     let e = env("opendir");
     let mut f = Fails::default();
-    for func in ["opendir", "scandir", "scandir64"] {
-        f.ok_with(&e.run("dirs", &[func, "/sb2v/sub"]), "deep,inner,up");
-        f.ok_with(&e.run("dirs", &[func, "/sb2v/dlink"]), "deep,inner,up");
-        f.ok_with(
-            &e.run("dirs", &[func, "/sb2v"]),
-            "abslink,dlink,file,link,sub",
-        );
-        f.ok_with(&e.run("dirs", &[func, "/sb2ro"]), "empty,file,link,sub");
-        f.ok_with(
-            &e.run("dirs", &["-C", "/sb2v", func, "sub"]),
-            "deep,inner,up",
-        );
-        f.errno(&e.run("dirs", &[func, "/sb2v/missing"]), "ENOENT");
-        f.errno(&e.run("dirs", &[func, "/sb2v/file"]), "ENOTDIR");
-    }
-    for func in ["scandirat", "scandirat64"] {
-        // The dirfd is itself a mapped directory; the name is relative to it.
-        f.ok_with(&e.run("dirs", &[func, "/sb2v", "sub"]), "deep,inner,up");
-        f.ok_with(
-            &e.run("dirs", &[func, "/sb2v", "/sb2v/sub"]),
-            "deep,inner,up",
-        );
-        f.errno(&e.run("dirs", &[func, "/sb2v", "missing"]), "ENOENT");
-    }
+    e.path_cases(
+        &mut f,
+        "dirs",
+        &["opendir", "scandir", "scandir64"],
+        &[
+            ("/sb2v/sub", Is("deep,inner,up")),
+            ("/sb2v/dlink", Is("deep,inner,up")),
+            ("/sb2v", Is("abslink,dlink,file,link,sub")),
+            ("/sb2ro", Is("empty,file,link,sub")),
+            ("-C /sb2v sub", Is("deep,inner,up")),
+            ("/sb2v/missing", Errno("ENOENT")),
+            ("/sb2v/file", Errno("ENOTDIR")),
+        ],
+    );
+    // The dirfd is itself a mapped directory; the name is relative to it.
+    e.path_cases(
+        &mut f,
+        "dirs",
+        &["scandirat", "scandirat64"],
+        &[
+            ("/sb2v sub", Is("deep,inner,up")),
+            ("/sb2v /sb2v/sub", Is("deep,inner,up")),
+            ("/sb2v missing", Errno("ENOENT")),
+        ],
+    );
     f.finish();
 }
 
@@ -164,43 +166,47 @@ fn dirs_opendir_scandir_all_mapped() {
 fn dirs_ftw_nftw_all_callbacks_see_virtual_paths() {
     let e = env("ftw");
     let mut f = Fails::default();
-    for func in ["ftw", "ftw64"] {
-        f.ok_with(&e.run("dirs", &[func, "/sb2v/sub"]), SUB_TREE);
-        f.ok_with(&e.run("dirs", &[func, "/sb2v/sub/"]), SUB_TREE);
-        f.ok_with(
-            &e.run("dirs", &[func, "/sb2v/dlink"]),
-            "/sb2v/dlink,/sb2v/dlink/deep,/sb2v/dlink/inner,/sb2v/dlink/inner/leaf,/sb2v/dlink/up",
-        );
-        f.ok_with(
-            &e.run("dirs", &["-C", "/sb2v", func, "sub"]),
-            "sub,sub/deep,sub/inner,sub/inner/leaf,sub/up",
-        );
-        f.errno(&e.run("dirs", &[func, "/sb2v/missing"]), "ENOENT");
-    }
-    for func in ["nftw", "nftw64"] {
-        // "c" (FTW_CHDIR): the callback also checks getcwd() and the base name.
-        for flags in ["p", "pd", "pc", "0", "c"] {
-            f.ok_with(&e.run("dirs", &[func, "/sb2v/sub", flags]), SUB_TREE);
-        }
-        f.ok_with(
-            &e.run("dirs", &[func, "/sb2v/sub/inner", "pc"]),
-            "/sb2v/sub/inner,/sb2v/sub/inner/leaf",
-        );
-        // glibc strips the start path's trailing slashes.
-        f.ok_with(&e.run("dirs", &[func, "/sb2v/sub/"]), SUB_TREE);
-        // A symlink as start path: FTW_PHYS reports the link itself (as
-        // glibc does on the host), without FTW_PHYS the walk follows it.
-        f.ok_with(&e.run("dirs", &[func, "/sb2v/dlink", "p"]), "/sb2v/dlink");
-        f.ok_with(
-            &e.run("dirs", &[func, "/sb2v/dlink", "0"]),
-            "/sb2v/dlink,/sb2v/dlink/deep,/sb2v/dlink/inner,/sb2v/dlink/inner/leaf,/sb2v/dlink/up",
-        );
-        f.ok_with(
-            &e.run("dirs", &["-C", "/sb2v", func, "sub"]),
-            "sub,sub/deep,sub/inner,sub/inner/leaf,sub/up",
-        );
-        f.errno(&e.run("dirs", &[func, "/sb2v/missing"]), "ENOENT");
-    }
+    let dlink_tree =
+        "/sb2v/dlink,/sb2v/dlink/deep,/sb2v/dlink/inner,/sb2v/dlink/inner/leaf,/sb2v/dlink/up";
+    let rel_tree = "sub,sub/deep,sub/inner,sub/inner/leaf,sub/up";
+    e.path_cases(
+        &mut f,
+        "dirs",
+        &["ftw", "ftw64"],
+        &[
+            ("/sb2v/sub", Is(SUB_TREE)),
+            ("/sb2v/sub/", Is(SUB_TREE)),
+            ("/sb2v/dlink", Is(dlink_tree)),
+            ("-C /sb2v sub", Is(rel_tree)),
+            ("/sb2v/missing", Errno("ENOENT")),
+        ],
+    );
+    e.path_cases(
+        &mut f,
+        "dirs",
+        &["nftw", "nftw64"],
+        &[
+            // "c" (FTW_CHDIR): the callback also checks getcwd() and the
+            // base name.
+            ("/sb2v/sub p", Is(SUB_TREE)),
+            ("/sb2v/sub pd", Is(SUB_TREE)),
+            ("/sb2v/sub pc", Is(SUB_TREE)),
+            ("/sb2v/sub 0", Is(SUB_TREE)),
+            ("/sb2v/sub c", Is(SUB_TREE)),
+            (
+                "/sb2v/sub/inner pc",
+                Is("/sb2v/sub/inner,/sb2v/sub/inner/leaf"),
+            ),
+            // glibc strips the start path's trailing slashes.
+            ("/sb2v/sub/", Is(SUB_TREE)),
+            // A symlink as start path: FTW_PHYS reports the link itself (as
+            // glibc does on the host), without FTW_PHYS the walk follows it.
+            ("/sb2v/dlink p", Is("/sb2v/dlink")),
+            ("/sb2v/dlink 0", Is(dlink_tree)),
+            ("-C /sb2v sub", Is(rel_tree)),
+            ("/sb2v/missing", Errno("ENOENT")),
+        ],
+    );
     f.finish();
 }
 
@@ -246,28 +252,29 @@ fn dirs_fts_open_all_mapped() {
 fn dirs_glob_all_virtual_paths() {
     let e = env("glob");
     let mut f = Fails::default();
+    e.path_cases(
+        &mut f,
+        "dirs",
+        &["glob", "glob64"],
+        &[
+            (
+                "/sb2v/*",
+                Is("/sb2v/abslink,/sb2v/dlink,/sb2v/file,/sb2v/link,/sb2v/sub"),
+            ),
+            ("/sb2v/s*/[di]*", Is("/sb2v/sub/deep,/sb2v/sub/inner")),
+            (
+                "/sb2v/*/inner/l*",
+                Is("/sb2v/dlink/inner/leaf,/sb2v/sub/inner/leaf"),
+            ),
+            (
+                "/sb2ro/*",
+                Is("/sb2ro/empty,/sb2ro/file,/sb2ro/link,/sb2ro/sub"),
+            ),
+            ("-C /sb2v sub/*", Is("sub/deep,sub/inner,sub/up")),
+            ("/sb2v/file", Is("/sb2v/file")),
+        ],
+    );
     for func in ["glob", "glob64"] {
-        f.ok_with(
-            &e.run("dirs", &[func, "/sb2v/*"]),
-            "/sb2v/abslink,/sb2v/dlink,/sb2v/file,/sb2v/link,/sb2v/sub",
-        );
-        f.ok_with(
-            &e.run("dirs", &[func, "/sb2v/s*/[di]*"]),
-            "/sb2v/sub/deep,/sb2v/sub/inner",
-        );
-        f.ok_with(
-            &e.run("dirs", &[func, "/sb2v/*/inner/l*"]),
-            "/sb2v/dlink/inner/leaf,/sb2v/sub/inner/leaf",
-        );
-        f.ok_with(
-            &e.run("dirs", &[func, "/sb2ro/*"]),
-            "/sb2ro/empty,/sb2ro/file,/sb2ro/link,/sb2ro/sub",
-        );
-        f.ok_with(
-            &e.run("dirs", &["-C", "/sb2v", func, "sub/*"]),
-            "sub/deep,sub/inner,sub/up",
-        );
-        f.ok_with(&e.run("dirs", &[func, "/sb2v/file"]), "/sb2v/file");
         let l = e.run("dirs", &[func, "/sb2v/nothing*"]);
         f.check(l.payload == "GLOB_NOMATCH", || {
             format!("expected GLOB_NOMATCH: {l}")

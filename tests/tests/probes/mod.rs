@@ -366,3 +366,63 @@ const OPEN_AT: [&str; 2] = ["openat", "openat64"];
 const OPENAT_2: [&str; 2] = ["__openat_2", "__openat64_2"];
 const FOPEN: [&str; 4] = ["fopen", "fopen64", "freopen", "freopen64"];
 const CREAT: [&str; 2] = ["creat", "creat64"];
+
+// ---------------------------------------------------------------------------
+// The scenario matrix
+// ---------------------------------------------------------------------------
+
+/// What one call must give.
+#[derive(Clone, Copy)]
+enum Want<'a> {
+    /// Success with exactly this payload.
+    Is(&'a str),
+    /// Success, whatever the payload.
+    Works,
+    /// Success on a directory (the payload ends with `type=d`).
+    IsDir,
+    /// Failure with this errno.
+    Errno(&'a str),
+}
+
+impl Env {
+    /// The scenario matrix of a family: every function of `funcs` with every
+    /// case. A case is `"[-C DIR] ARGS..."`, split at single spaces (so two
+    /// spaces make an empty argument); the probe runs `[-C DIR] FUNC
+    /// ARGS...`. The rows repeat per family what each must map: a symlink,
+    /// an absolute one, one through a directory symlink, `..` and `.`, a
+    /// relative name after `-C`, a missing name, a file as a directory.
+    fn path_cases(&self, f: &mut Fails, family: &str, funcs: &[&str], cases: &[(&str, Want)]) {
+        for func in funcs {
+            for (case, want) in cases {
+                let words: Vec<&str> = case.split(' ').collect();
+                let at = if words.first() == Some(&"-C") { 2 } else { 0 };
+                let (cd, rest) = words.split_at(at.min(words.len()));
+                let args: Vec<&str> = cd
+                    .iter()
+                    .copied()
+                    .chain([*func])
+                    .chain(rest.iter().copied())
+                    .collect();
+                let l = self.run(family, &args);
+                match *want {
+                    Want::Is(p) => {
+                        f.ok_with(&l, p);
+                    }
+                    Want::Works => {
+                        f.ok(&l);
+                    }
+                    Want::IsDir => {
+                        if f.ok(&l) {
+                            f.check(l.payload.ends_with("type=d"), || {
+                                format!("expected a directory: {l}")
+                            });
+                        }
+                    }
+                    Want::Errno(e) => {
+                        f.errno(&l, e);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,35 +1,40 @@
 //! Links and names: readlink, realpath, canonicalize_file_name, chdir,
 //! fchdir and the getcwd family.
 
+use super::Want::{Errno, Is};
 use super::*;
 
 #[test]
 fn names_readlink_all_mapped() {
     let e = env("readlink");
     let mut f = Fails::default();
-    for func in ["readlink", "__readlink_chk"] {
-        f.ok_with(&e.run("names", &[func, "/sb2v/link"]), "file");
-        f.ok_with(&e.run("names", &[func, "/sb2v/abslink"]), "/sb2v/file");
-        f.ok_with(&e.run("names", &[func, "/sb2v/dlink/up"]), "../file");
-        f.ok_with(&e.run("names", &[func, "/sb2ro/link"]), "file");
-        f.ok_with(&e.run("names", &["-C", "/sb2v/sub", func, "up"]), "../file");
-        f.errno(&e.run("names", &[func, "/sb2v/file"]), "EINVAL");
-        f.errno(&e.run("names", &[func, "/sb2v/missing"]), "ENOENT");
-        // /proc/self/cwd shows the virtual cwd.
-        f.ok_with(
-            &e.run("names", &["-C", "/sb2v/sub", func, "/proc/self/cwd"]),
-            "/sb2v/sub",
-        );
-    }
-    for func in ["readlinkat", "__readlinkat_chk"] {
-        f.ok_with(&e.run("names", &[func, "/sb2v/sub", "up"]), "../file");
-        f.ok_with(&e.run("names", &[func, "/sb2v", "link"]), "file");
-        f.ok_with(
-            &e.run("names", &[func, "AT_FDCWD", "/sb2v/abslink"]),
-            "/sb2v/file",
-        );
-        f.errno(&e.run("names", &[func, "/sb2v/sub", "deep"]), "EINVAL");
-    }
+    e.path_cases(
+        &mut f,
+        "names",
+        &["readlink", "__readlink_chk"],
+        &[
+            ("/sb2v/link", Is("file")),
+            ("/sb2v/abslink", Is("/sb2v/file")),
+            ("/sb2v/dlink/up", Is("../file")),
+            ("/sb2ro/link", Is("file")),
+            ("-C /sb2v/sub up", Is("../file")),
+            ("/sb2v/file", Errno("EINVAL")),
+            ("/sb2v/missing", Errno("ENOENT")),
+            // /proc/self/cwd shows the virtual cwd.
+            ("-C /sb2v/sub /proc/self/cwd", Is("/sb2v/sub")),
+        ],
+    );
+    e.path_cases(
+        &mut f,
+        "names",
+        &["readlinkat", "__readlinkat_chk"],
+        &[
+            ("/sb2v/sub up", Is("../file")),
+            ("/sb2v link", Is("file")),
+            ("AT_FDCWD /sb2v/abslink", Is("/sb2v/file")),
+            ("/sb2v/sub deep", Errno("EINVAL")),
+        ],
+    );
     f.finish();
 }
 
@@ -37,35 +42,28 @@ fn names_readlink_all_mapped() {
 fn names_realpath_all_virtual() {
     let e = env("realpath");
     let mut f = Fails::default();
-    for func in ["realpath", "__realpath_chk", "canonicalize_file_name"] {
-        f.ok_with(&e.run("names", &[func, "/sb2v/link"]), "/sb2v/file");
-        f.ok_with(&e.run("names", &[func, "/sb2v/abslink"]), "/sb2v/file");
-        f.ok_with(&e.run("names", &[func, "/sb2v/dlink/up"]), "/sb2v/file");
-        f.ok_with(
-            &e.run("names", &[func, "/sb2v/sub/../sub/./deep"]),
-            "/sb2v/sub/deep",
-        );
-        f.ok_with(&e.run("names", &[func, "/sb2ro/link"]), "/sb2ro/file");
-        f.ok_with(
-            &e.run("names", &["-C", "/sb2v/sub", func, "deep"]),
-            "/sb2v/sub/deep",
-        );
-        f.ok_with(
-            &e.run("names", &["-C", "/sb2v/sub", func, "up"]),
-            "/sb2v/file",
-        );
-        f.ok_with(
-            &e.run("names", &["-C", "/sb2v/sub", func, "."]),
-            "/sb2v/sub",
-        );
-        f.errno(&e.run("names", &[func, "/sb2v/missing"]), "ENOENT");
-    }
-    for func in ["realpath", "__realpath_chk"] {
-        f.ok_with(
-            &e.run("names", &[func, "/sb2v/link", "NULLBUF"]),
-            "/sb2v/file",
-        );
-    }
+    e.path_cases(
+        &mut f,
+        "names",
+        &["realpath", "__realpath_chk", "canonicalize_file_name"],
+        &[
+            ("/sb2v/link", Is("/sb2v/file")),
+            ("/sb2v/abslink", Is("/sb2v/file")),
+            ("/sb2v/dlink/up", Is("/sb2v/file")),
+            ("/sb2v/sub/../sub/./deep", Is("/sb2v/sub/deep")),
+            ("/sb2ro/link", Is("/sb2ro/file")),
+            ("-C /sb2v/sub deep", Is("/sb2v/sub/deep")),
+            ("-C /sb2v/sub up", Is("/sb2v/file")),
+            ("-C /sb2v/sub .", Is("/sb2v/sub")),
+            ("/sb2v/missing", Errno("ENOENT")),
+        ],
+    );
+    e.path_cases(
+        &mut f,
+        "names",
+        &["realpath", "__realpath_chk"],
+        &[("/sb2v/link NULLBUF", Is("/sb2v/file"))],
+    );
     f.finish();
 }
 

@@ -1,54 +1,54 @@
 //! The open family: open, open64, __open*, openat*, __openat*_2, creat*,
 //! fopen*, freopen*.
 
+use super::Want::{Errno, Is};
 use super::*;
 
 #[test]
 fn open_all_read_mapped() {
     let e = env("open-read");
     let mut f = Fails::default();
-    for func in OPEN_PATH.iter().chain(&OPEN_2).copied() {
-        f.ok_with(&e.run("open", &[func, "/sb2v/file"]), "hello from real");
-        f.ok_with(&e.run("open", &[func, "/sb2v/abslink"]), "hello from real");
-        f.ok_with(&e.run("open", &[func, "/sb2ro/file"]), "readonly file");
-        f.ok_with(&e.run("open", &[func, "/sb2v/sub", "rd"]), "dir");
-        f.ok_with(&e.run("open", &[func, "/sb2v/dlink", "rd"]), "dir");
-        f.errno(&e.run("open", &[func, "/sb2v/file", "rd"]), "ENOTDIR");
-        f.errno(&e.run("open", &[func, "/sb2v/link/"]), "ENOTDIR");
-        f.errno(&e.run("open", &[func, "/sb2v/missing"]), "ENOENT");
-        f.errno(&e.run("open", &[func, "/sb2v/link", "rn"]), "ELOOP");
-    }
-    for func in OPEN_AT.iter().chain(&OPENAT_2).copied() {
-        f.ok_with(&e.run("open", &[func, "/sb2v/sub", "deep"]), "deep content");
-        f.ok_with(
-            &e.run("open", &[func, "/sb2v", "sub/up"]),
-            "hello from real",
-        );
-        f.ok_with(
-            &e.run("open", &[func, "AT_FDCWD", "/sb2v/file"]),
-            "hello from real",
-        );
-        f.ok_with(
-            &e.run("open", &[func, "/sb2ro/sub", "/sb2v/sub/deep"]),
-            "deep content",
-        );
-        f.ok_with(
-            &e.run("open", &[func, "/sb2ro/sub", "deep"]),
-            "readonly deep",
-        );
-        f.errno(&e.run("open", &[func, "/sb2v/sub", "missing"]), "ENOENT");
-    }
-    for func in FOPEN {
-        f.ok_with(
-            &e.run("open", &[func, "/sb2v/file", "r"]),
-            "hello from real",
-        );
-        f.ok_with(
-            &e.run("open", &[func, "/sb2v/dlink/deep", "r"]),
-            "deep content",
-        );
-        f.errno(&e.run("open", &[func, "/sb2v/missing", "r"]), "ENOENT");
-    }
+    let paths: Vec<&str> = OPEN_PATH.iter().chain(&OPEN_2).copied().collect();
+    e.path_cases(
+        &mut f,
+        "open",
+        &paths,
+        &[
+            ("/sb2v/file", Is("hello from real")),
+            ("/sb2v/abslink", Is("hello from real")),
+            ("/sb2ro/file", Is("readonly file")),
+            ("/sb2v/sub rd", Is("dir")),
+            ("/sb2v/dlink rd", Is("dir")),
+            ("/sb2v/file rd", Errno("ENOTDIR")),
+            ("/sb2v/link/", Errno("ENOTDIR")),
+            ("/sb2v/missing", Errno("ENOENT")),
+            ("/sb2v/link rn", Errno("ELOOP")),
+        ],
+    );
+    let at: Vec<&str> = OPEN_AT.iter().chain(&OPENAT_2).copied().collect();
+    e.path_cases(
+        &mut f,
+        "open",
+        &at,
+        &[
+            ("/sb2v/sub deep", Is("deep content")),
+            ("/sb2v sub/up", Is("hello from real")),
+            ("AT_FDCWD /sb2v/file", Is("hello from real")),
+            ("/sb2ro/sub /sb2v/sub/deep", Is("deep content")),
+            ("/sb2ro/sub deep", Is("readonly deep")),
+            ("/sb2v/sub missing", Errno("ENOENT")),
+        ],
+    );
+    e.path_cases(
+        &mut f,
+        "open",
+        &FOPEN,
+        &[
+            ("/sb2v/file r", Is("hello from real")),
+            ("/sb2v/dlink/deep r", Is("deep content")),
+            ("/sb2v/missing r", Errno("ENOENT")),
+        ],
+    );
     // freopen(NULL, mode, f) changes the mode of the stream's own file.
     f.ok_with(&e.run("open", &["freopen", "NULL", "r"]), "<eof>");
     f.finish();
@@ -223,28 +223,29 @@ fn open_all_write_through_symlinks_follow_the_target() {
 fn open_all_relative_after_chdir_mapped() {
     let e = env("open-rel");
     let mut f = Fails::default();
-    for func in OPEN_PATH.iter().chain(&OPEN_2).copied() {
-        f.ok_with(
-            &e.run("open", &["-C", "/sb2v/sub", func, "deep"]),
-            "deep content",
-        );
-        f.ok_with(
-            &e.run("open", &["-C", "/sb2v/sub", func, "../file"]),
-            "hello from real",
-        );
-    }
-    for func in OPEN_AT.iter().chain(&OPENAT_2).copied() {
-        f.ok_with(
-            &e.run("open", &["-C", "/sb2v/sub", func, "AT_FDCWD", "up"]),
-            "hello from real",
-        );
-    }
-    for func in FOPEN {
-        f.ok_with(
-            &e.run("open", &["-C", "/sb2v", func, "sub/deep", "r"]),
-            "deep content",
-        );
-    }
+    let paths: Vec<&str> = OPEN_PATH.iter().chain(&OPEN_2).copied().collect();
+    e.path_cases(
+        &mut f,
+        "open",
+        &paths,
+        &[
+            ("-C /sb2v/sub deep", Is("deep content")),
+            ("-C /sb2v/sub ../file", Is("hello from real")),
+        ],
+    );
+    let at: Vec<&str> = OPEN_AT.iter().chain(&OPENAT_2).copied().collect();
+    e.path_cases(
+        &mut f,
+        "open",
+        &at,
+        &[("-C /sb2v/sub AT_FDCWD up", Is("hello from real"))],
+    );
+    e.path_cases(
+        &mut f,
+        "open",
+        &FOPEN,
+        &[("-C /sb2v sub/deep r", Is("deep content"))],
+    );
     let l = e.run("open", &["-C", "/sb2v/sub", "creat", "rel-new"]);
     if f.ok_with(&l, "written") {
         f.fs(

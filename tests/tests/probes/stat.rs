@@ -1,6 +1,7 @@
 //! The stat family (stat, lstat, the *at and __*xstat forms, statx,
 //! statfs, statvfs, pathconf) and the access family.
 
+use super::Want::{Errno, Is, IsDir, Works};
 use super::*;
 
 const STAT_FOLLOW: [&str; 4] = ["stat", "stat64", "__xstat", "__xstat64"];
@@ -18,30 +19,32 @@ const STAT_FS: [&str; 4] = ["statfs", "statfs64", "statvfs", "statvfs64"];
 fn stat_all_mapped_follow_and_nofollow() {
     let e = env("stat-paths");
     let mut f = Fails::default();
-    for func in STAT_FOLLOW {
-        f.ok_with(&e.run("stat", &[func, "/sb2v/file"]), "size=16 type=f");
-        f.ok_with(&e.run("stat", &[func, "/sb2v/link"]), "size=16 type=f");
-        f.ok_with(&e.run("stat", &[func, "/sb2v/abslink"]), "size=16 type=f");
-        f.ok_with(&e.run("stat", &[func, "/sb2ro/file"]), "size=14 type=f");
-        let l = e.run("stat", &[func, "/sb2v/dlink"]);
-        if f.ok(&l) {
-            f.check(l.payload.ends_with("type=d"), || {
-                format!("expected a directory: {l}")
-            });
-        }
-        f.errno(&e.run("stat", &[func, "/sb2v/missing"]), "ENOENT");
-        f.errno(&e.run("stat", &[func, "/sb2v/file/x"]), "ENOTDIR");
-    }
-    for func in STAT_NOFOLLOW {
-        f.ok_with(&e.run("stat", &[func, "/sb2v/file"]), "size=16 type=f");
-        f.ok_with(&e.run("stat", &[func, "/sb2v/link"]), "size=4 type=l");
-        f.ok_with(&e.run("stat", &[func, "/sb2v/abslink"]), "size=10 type=l");
-        f.ok_with(
-            &e.run("stat", &[func, "/sb2v/dlink/deep"]),
-            "size=13 type=f",
-        );
-        f.errno(&e.run("stat", &[func, "/sb2v/missing"]), "ENOENT");
-    }
+    e.path_cases(
+        &mut f,
+        "stat",
+        &STAT_FOLLOW,
+        &[
+            ("/sb2v/file", Is("size=16 type=f")),
+            ("/sb2v/link", Is("size=16 type=f")),
+            ("/sb2v/abslink", Is("size=16 type=f")),
+            ("/sb2ro/file", Is("size=14 type=f")),
+            ("/sb2v/dlink", IsDir),
+            ("/sb2v/missing", Errno("ENOENT")),
+            ("/sb2v/file/x", Errno("ENOTDIR")),
+        ],
+    );
+    e.path_cases(
+        &mut f,
+        "stat",
+        &STAT_NOFOLLOW,
+        &[
+            ("/sb2v/file", Is("size=16 type=f")),
+            ("/sb2v/link", Is("size=4 type=l")),
+            ("/sb2v/abslink", Is("size=10 type=l")),
+            ("/sb2v/dlink/deep", Is("size=13 type=f")),
+            ("/sb2v/missing", Errno("ENOENT")),
+        ],
+    );
     f.finish();
 }
 
@@ -52,44 +55,45 @@ fn stat_open_all_through_absolute_virtual_dir_symlink() {
     let e = env("stat-avlink");
     symlink("/sb2v/sub", e.real.join("avdir")).expect("symlink");
     let mut f = Fails::default();
-    for func in STAT_FOLLOW {
-        f.ok_with(
-            &e.run("stat", &[func, "/sb2v/avdir/deep"]),
-            "size=13 type=f",
-        );
-        f.ok_with(&e.run("stat", &[func, "/sb2v/avdir/up"]), "size=16 type=f");
-        let l = e.run("stat", &[func, "/sb2v/avdir"]);
-        if f.ok(&l) {
-            f.check(l.payload.ends_with("type=d"), || {
-                format!("expected a directory: {l}")
-            });
-        }
-    }
-    for func in STAT_NOFOLLOW {
-        f.ok_with(
-            &e.run("stat", &[func, "/sb2v/avdir/deep"]),
-            "size=13 type=f",
-        );
-        f.ok_with(&e.run("stat", &[func, "/sb2v/avdir"]), "size=9 type=l");
-    }
-    for func in STAT_AT {
-        f.ok_with(
-            &e.run("stat", &[func, "/sb2v/avdir/", "deep"]),
-            "size=13 type=f",
-        );
-        f.ok_with(
-            &e.run("stat", &[func, "/sb2v", "avdir/inner/leaf"]),
-            "size=5 type=f",
-        );
-        f.ok_with(
-            &e.run("stat", &[func, "/sb2v", "avdir", "n"]),
-            "size=9 type=l",
-        );
-    }
-    for func in OPEN_PATH.iter().chain(&OPEN_2).copied() {
-        f.ok_with(&e.run("open", &[func, "/sb2v/avdir/deep"]), "deep content");
-        f.ok_with(&e.run("open", &[func, "/sb2v/avdir/", "rd"]), "dir");
-    }
+    e.path_cases(
+        &mut f,
+        "stat",
+        &STAT_FOLLOW,
+        &[
+            ("/sb2v/avdir/deep", Is("size=13 type=f")),
+            ("/sb2v/avdir/up", Is("size=16 type=f")),
+            ("/sb2v/avdir", IsDir),
+        ],
+    );
+    e.path_cases(
+        &mut f,
+        "stat",
+        &STAT_NOFOLLOW,
+        &[
+            ("/sb2v/avdir/deep", Is("size=13 type=f")),
+            ("/sb2v/avdir", Is("size=9 type=l")),
+        ],
+    );
+    e.path_cases(
+        &mut f,
+        "stat",
+        &STAT_AT,
+        &[
+            ("/sb2v/avdir/ deep", Is("size=13 type=f")),
+            ("/sb2v avdir/inner/leaf", Is("size=5 type=f")),
+            ("/sb2v avdir n", Is("size=9 type=l")),
+        ],
+    );
+    let open: Vec<&str> = OPEN_PATH.iter().chain(&OPEN_2).copied().collect();
+    e.path_cases(
+        &mut f,
+        "open",
+        &open,
+        &[
+            ("/sb2v/avdir/deep", Is("deep content")),
+            ("/sb2v/avdir/ rd", Is("dir")),
+        ],
+    );
     f.ok_with(
         &e.run("names", &["realpath", "/sb2v/avdir/inner/leaf"]),
         "/sb2v/sub/inner/leaf",
@@ -110,41 +114,23 @@ fn stat_open_all_through_absolute_virtual_dir_symlink() {
 fn stat_at_all_dirfd_mapped() {
     let e = env("stat-at");
     let mut f = Fails::default();
-    for func in STAT_AT {
-        f.ok_with(
-            &e.run("stat", &[func, "/sb2v/sub", "deep"]),
-            "size=13 type=f",
-        );
-        f.ok_with(&e.run("stat", &[func, "/sb2v/sub", "up"]), "size=16 type=f");
-        f.ok_with(
-            &e.run("stat", &[func, "/sb2v/sub", "up", "n"]),
-            "size=7 type=l",
-        );
-        f.ok_with(
-            &e.run("stat", &[func, "/sb2v", "abslink"]),
-            "size=16 type=f",
-        );
-        f.ok_with(
-            &e.run("stat", &[func, "AT_FDCWD", "/sb2v/file"]),
-            "size=16 type=f",
-        );
-        f.ok_with(
-            &e.run("stat", &[func, "/sb2ro/sub", "deep"]),
-            "size=14 type=f",
-        );
-        // AT_EMPTY_PATH with "": the dirfd itself (a mapped directory).
-        let l = e.run("stat", &[func, "/sb2v/sub", "", "e"]);
-        if f.ok(&l) {
-            f.check(l.payload.ends_with("type=d"), || {
-                format!("expected the directory itself: {l}")
-            });
-        }
-        f.errno(&e.run("stat", &[func, "/sb2v/sub", "missing"]), "ENOENT");
-        f.ok_with(
-            &e.run("stat", &["-C", "/sb2v/sub", func, "AT_FDCWD", "deep"]),
-            "size=13 type=f",
-        );
-    }
+    e.path_cases(
+        &mut f,
+        "stat",
+        &STAT_AT,
+        &[
+            ("/sb2v/sub deep", Is("size=13 type=f")),
+            ("/sb2v/sub up", Is("size=16 type=f")),
+            ("/sb2v/sub up n", Is("size=7 type=l")),
+            ("/sb2v abslink", Is("size=16 type=f")),
+            ("AT_FDCWD /sb2v/file", Is("size=16 type=f")),
+            ("/sb2ro/sub deep", Is("size=14 type=f")),
+            // AT_EMPTY_PATH with "": the dirfd itself (a mapped directory).
+            ("/sb2v/sub  e", IsDir),
+            ("/sb2v/sub missing", Errno("ENOENT")),
+            ("-C /sb2v/sub AT_FDCWD deep", Is("size=13 type=f")),
+        ],
+    );
     f.finish();
 }
 
@@ -175,20 +161,17 @@ fn stat_fs_pathconf_mapped() {
 fn stat_relative_after_chdir_mapped() {
     let e = env("stat-rel");
     let mut f = Fails::default();
-    for func in STAT_FOLLOW.iter().chain(&STAT_NOFOLLOW).copied() {
-        f.ok_with(
-            &e.run("stat", &["-C", "/sb2v/sub", func, "deep"]),
-            "size=13 type=f",
-        );
-        f.ok_with(
-            &e.run("stat", &["-C", "/sb2v/sub", func, "../file"]),
-            "size=16 type=f",
-        );
-        f.errno(
-            &e.run("stat", &["-C", "/sb2v/sub", func, "missing"]),
-            "ENOENT",
-        );
-    }
+    let funcs: Vec<&str> = STAT_FOLLOW.iter().chain(&STAT_NOFOLLOW).copied().collect();
+    e.path_cases(
+        &mut f,
+        "stat",
+        &funcs,
+        &[
+            ("-C /sb2v/sub deep", Is("size=13 type=f")),
+            ("-C /sb2v/sub ../file", Is("size=16 type=f")),
+            ("-C /sb2v/sub missing", Errno("ENOENT")),
+        ],
+    );
     f.finish();
 }
 
@@ -210,15 +193,20 @@ fn access_all_mapped_and_readonly_erofs() {
     let e = env("access");
     let before = snapshot(&e.ro);
     let mut f = Fails::default();
-    for func in ["access", "euidaccess", "eaccess"] {
-        f.ok(&e.run("access", &[func, "/sb2v/file", "f"]));
-        f.ok(&e.run("access", &[func, "/sb2v/file", "rw"]));
-        f.ok(&e.run("access", &[func, "/sb2v/link", "r"]));
-        f.ok(&e.run("access", &["-C", "/sb2v/sub", func, "deep", "r"]));
-        f.ok(&e.run("access", &[func, "/sb2ro/file", "r"]));
-        f.errno(&e.run("access", &[func, "/sb2ro/file", "w"]), "EROFS");
-        f.errno(&e.run("access", &[func, "/sb2v/missing"]), "ENOENT");
-    }
+    e.path_cases(
+        &mut f,
+        "access",
+        &["access", "euidaccess", "eaccess"],
+        &[
+            ("/sb2v/file f", Works),
+            ("/sb2v/file rw", Works),
+            ("/sb2v/link r", Works),
+            ("-C /sb2v/sub deep r", Works),
+            ("/sb2ro/file r", Works),
+            ("/sb2ro/file w", Errno("EROFS")),
+            ("/sb2v/missing", Errno("ENOENT")),
+        ],
+    );
     f.ok(&e.run("access", &["faccessat", "/sb2v/sub", "deep", "rw"]));
     f.ok(&e.run("access", &["faccessat", "/sb2v", "link", "f", "n"]));
     f.ok(&e.run("access", &["faccessat", "AT_FDCWD", "/sb2v/file", "r", "a"]));
