@@ -180,11 +180,12 @@ fn sh(script: &str) {
     assert!(o.status.success(), "setup failed: {script}\n{}", text(&o));
 }
 
-/// A target root made from pieces of the host (so its programs run here
-/// without the exec logic of a later issue): coreutils, find, sh, python3
-/// and its standard library, plus a header, a library, absolute and
-/// relative symlinks, a directory symlink and a symlink loop. Built once
-/// per test run and shared read-only.
+/// A target root made from pieces of the host (host-architecture programs
+/// that run here as they are): coreutils, find, sh, the system's python3
+/// (`/usr/bin/python3`, whatever its version) and its standard library,
+/// plus a header, a library, absolute and relative symlinks, a directory
+/// symlink and a symlink loop. Built once per test run and shared
+/// read-only.
 pub fn target_root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
@@ -199,13 +200,14 @@ pub fn target_root() -> &'static Path {
              ln -s usr/bin bin; ln -s usr/lib lib
              for p in sh dash cat ls find stat readlink realpath test mkdir touch rm ln env true false echo head wc tr sort grep sed cut pwd; do
                cp \"$(command -v $p)\" usr/bin/ 2>/dev/null || cp /usr/bin/$p usr/bin/; done
-             cp /usr/bin/python3.11 usr/bin/python3
+             py=$(readlink -f /usr/bin/python3); py=${{py##*/}}
+             cp /usr/bin/$py usr/bin/python3
              gccdir=$(dirname \"$(gcc -print-prog-name=cc1)\")
              mkdir -p \".$gccdir\" && cp \"$gccdir/cc1\" \".$gccdir/\" && cp -a \"$gccdir/include\" \".$gccdir/\"
              cp \"$(readlink -f \"$(command -v gcc)\")\" usr/bin/gcc
              cp \"$(readlink -f \"$(command -v as)\")\" usr/bin/as
-             mkdir -p usr/lib/python3.11 && cp -a /usr/lib/python3.11/. usr/lib/python3.11/
-             find usr/lib/python3.11 -name __pycache__ -prune -exec rm -rf {{}} +
+             mkdir -p usr/lib/$py && cp -a /usr/lib/$py/. usr/lib/$py/
+             find usr/lib/$py -name __pycache__ -prune -exec rm -rf {{}} +
              echo 'int sb2_target_value(void);' > usr/include/sb2test.h
              echo '#define SB2_TARGET_HEADER 1' >> usr/include/sb2test.h
              echo 'int sb2_target_value(void) {{ return 42; }}' > lib.c
