@@ -27,6 +27,7 @@
  * HOST_NOT_FOUND is 1). res_*: "ok LEN" or "h_errno N".
  *
  * Exit status 0 whenever the call was made, 2 on a usage error.
+ * Every case that runs is recorded (record.h) for the coverage test.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -45,9 +46,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "record.h"
+
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-#define CASE(name) if (strcmp(op, name) == 0)
+#define CASE(name) if (strcmp(op, name) == 0 && probe_record(name))
 
 static char x1[] = "x";
 static struct sockaddr_storage ss;
@@ -189,16 +192,19 @@ static int res_result(int n) {
     return 0;
 }
 
-/* An old-ABI (non-default version) symbol of libc, e.g. __res_query. */
+/* An old-ABI (non-default version) symbol of libc, e.g. __res_query, as a
+ * program linked against it gets it. Its versioned reference binds to an
+ * unversioned definition of a preloaded library (libsb2's hook), as
+ * dlsym's unversioned lookup does; dlvsym wants that exact version and
+ * would skip the hook, so it only finds libc's own symbol outside sb2
+ * (where dlsym does not see a non-default version). */
 typedef int (*res_fn)(const char *, int, int, unsigned char *, int);
 static res_fn compat(const char *sym) {
     static const char *const vers[] = {"GLIBC_2.2.5", "GLIBC_2.17", "GLIBC_2.0", "GLIBC_2.2", "GLIBC_2.27", NULL};
-    for (int i = 0; vers[i]; i++) {
-        void *f = dlvsym(RTLD_DEFAULT, sym, vers[i]);
-        if (f)
-            return (res_fn)f;
-    }
-    return (res_fn)dlsym(RTLD_DEFAULT, sym);
+    void *f = dlsym(RTLD_DEFAULT, sym);
+    for (int i = 0; !f && vers[i]; i++)
+        f = dlvsym(RTLD_DEFAULT, sym, vers[i]);
+    return (res_fn)f;
 }
 
 static int names(const char *op, int argc, char **argv) {

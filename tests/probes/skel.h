@@ -22,6 +22,8 @@
  *
  * Exit status: 0 when the function was called (whatever its result), 2 on a
  * usage error or an unknown function, 3 when setup failed.
+ *
+ * Every case that runs is recorded (record.h) for the coverage test.
  */
 #ifndef SB2_PROBE_SKEL_H
 #define SB2_PROBE_SKEL_H
@@ -38,7 +40,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define CASE(name) if (strcmp(fn, name) == 0)
+#include "record.h"
+
+#define CASE(name) if (strcmp(fn, name) == 0 && probe_record(name))
 #define ARG(i, def) ((i) < argc ? argv[(i)] : (def))
 #define NEED(n)                   \
     do {                          \

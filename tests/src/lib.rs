@@ -3,6 +3,12 @@
 //! compiles the C probe programs in `tests/probes/`.
 //!
 //! Tests never skip silently: a missing tool panics with its name.
+//!
+//! Every command a [`World`] makes has `SB2_PROBE_RECORD` set to the record
+//! file of this run ([`probe_record`]): the probe programs append the name
+//! of every case they run in an sb2 session to it (`tests/probes/record.h`),
+//! and the coverage test, run after the suite, checks that every hooked
+//! function was among them.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -109,7 +115,8 @@ impl World {
             .env_remove("XDG_RUNTIME_DIR")
             .env_remove("SB2_SESSION_DIR")
             .env_remove("SBOX_TARGET")
-            .env_remove("LD_PRELOAD");
+            .env_remove("LD_PRELOAD")
+            .env("SB2_PROBE_RECORD", probe_record());
         c
     }
 
@@ -173,11 +180,12 @@ fn sh(script: &str) {
     assert!(o.status.success(), "setup failed: {script}\n{}", text(&o));
 }
 
-/// A target root made from pieces of the host (so its programs run here
-/// without the exec logic of a later issue): coreutils, find, sh, python3
-/// and its standard library, plus a header, a library, absolute and
-/// relative symlinks, a directory symlink and a symlink loop. Built once
-/// per test run and shared read-only.
+/// A target root made from pieces of the host (host-architecture programs
+/// that run here as they are): coreutils, find, sh, the system's python3
+/// (`/usr/bin/python3`, whatever its version) and its standard library,
+/// plus a header, a library, absolute and relative symlinks, a directory
+/// symlink and a symlink loop. Built once per test run and shared
+/// read-only.
 pub fn target_root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
@@ -192,13 +200,14 @@ pub fn target_root() -> &'static Path {
              ln -s usr/bin bin; ln -s usr/lib lib
              for p in sh dash cat ls find stat readlink realpath test mkdir touch rm ln env true false echo head wc tr sort grep sed cut pwd; do
                cp \"$(command -v $p)\" usr/bin/ 2>/dev/null || cp /usr/bin/$p usr/bin/; done
-             cp /usr/bin/python3.11 usr/bin/python3
+             py=$(readlink -f /usr/bin/python3); py=${{py##*/}}
+             cp /usr/bin/$py usr/bin/python3
              gccdir=$(dirname \"$(gcc -print-prog-name=cc1)\")
              mkdir -p \".$gccdir\" && cp \"$gccdir/cc1\" \".$gccdir/\" && cp -a \"$gccdir/include\" \".$gccdir/\"
              cp \"$(readlink -f \"$(command -v gcc)\")\" usr/bin/gcc
              cp \"$(readlink -f \"$(command -v as)\")\" usr/bin/as
-             mkdir -p usr/lib/python3.11 && cp -a /usr/lib/python3.11/. usr/lib/python3.11/
-             find usr/lib/python3.11 -name __pycache__ -prune -exec rm -rf {{}} +
+             mkdir -p usr/lib/$py && cp -a /usr/lib/$py/. usr/lib/$py/
+             find usr/lib/$py -name __pycache__ -prune -exec rm -rf {{}} +
              echo 'int sb2_target_value(void);' > usr/include/sb2test.h
              echo '#define SB2_TARGET_HEADER 1' >> usr/include/sb2test.h
              echo 'int sb2_target_value(void) {{ return 42; }}' > lib.c
@@ -216,6 +225,33 @@ pub fn target_root() -> &'static Path {
              ln -s /nonexistent data/dangling"
         ));
         r.canonicalize().expect("canon rootfs")
+    })
+}
+
+/// The record file of the probe cases run (one name a line): `probe-cases`
+/// in `$SB2_PROBE_RECORD_DIR`, else in the cargo target directory. The
+/// same path in every run of the test binary, so that a later run (the
+/// coverage test) reads what an earlier one recorded.
+pub fn probe_record_path() -> PathBuf {
+    std::env::var_os("SB2_PROBE_RECORD_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(bin_dir)
+        .join("probe-cases")
+}
+
+/// [`probe_record_path`], emptied on first use in this process: the
+/// record holds the cases of one run of the test binary.
+pub fn probe_record() -> &'static Path {
+    static RECORD: OnceLock<PathBuf> = OnceLock::new();
+    RECORD.get_or_init(|| {
+        let p = probe_record_path();
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d)
+                .unwrap_or_else(|e| panic!("mkdir {} (the probe record): {e}", d.display()));
+        }
+        std::fs::write(&p, "")
+            .unwrap_or_else(|e| panic!("emptying the probe record {}: {e}", p.display()));
+        p
     })
 }
 

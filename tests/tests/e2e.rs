@@ -3,6 +3,7 @@
 //! per family.
 
 mod cli;
+mod coverage;
 mod cross;
 mod exec;
 mod fs;

@@ -1,6 +1,6 @@
 //! The session survives exec: a program that empties or edits its
-//! environment still runs its children in the session (first part of
-//! issue 3; program paths are not mapped yet).
+//! environment still runs its children in the session; exec errors are
+//! the kernel's; scripts run through their interpreter.
 
 use sb2_tests::*;
 

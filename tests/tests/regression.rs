@@ -1,5 +1,7 @@
-//! Regressions found by review of the first version (issue 2): each test
-//! shows a case where the session must behave as the kernel does natively.
+//! Path corner cases where a session must behave as the kernel does
+//! natively: `..` after a missing name or a file, a final `.` or `/`,
+//! /proc magic links, a vfork child's chdir, a cwd renamed by another
+//! process, a relative socket name in a deep cwd.
 
 use sb2_tests::*;
 
@@ -60,7 +62,7 @@ fn same_as_native(w: &World, rules: &str, real: &std::path::Path, script: &str) 
 }
 
 #[test]
-fn issue_2_dotdot_after_missing_or_file_fails_as_in_the_kernel() {
+fn dotdot_after_missing_or_file_fails_as_in_the_kernel() {
     let (w, rules, real) = mapped_world("dotdot");
     same_as_native(
         &w,
@@ -71,7 +73,7 @@ fn issue_2_dotdot_after_missing_or_file_fails_as_in_the_kernel() {
 }
 
 #[test]
-fn issue_2_final_dot_and_trailing_slash_do_not_destroy() {
+fn final_dot_and_trailing_slash_do_not_destroy() {
     let (w, rules, real) = mapped_world("dots");
     same_as_native(
         &w,
@@ -86,14 +88,14 @@ fn issue_2_final_dot_and_trailing_slash_do_not_destroy() {
 }
 
 #[test]
-fn issue_2_proc_magic_links_are_followed_by_the_kernel() {
+fn proc_magic_links_are_followed_by_the_kernel() {
     let (w, rules, _real) = mapped_world("proc");
     let o = w.sb2(&["-M", &rules, "sh", "-c", "echo piped | cat /dev/stdin; echo fd0 | cat /proc/self/fd/0; exec 3</v/file; cat /dev/fd/3"]);
     assert_eq!(stdout(&o), "piped\nfd0\nFILE\n", "{}", text(&o));
 }
 
 #[test]
-fn issue_2_vfork_child_chdir_leaves_parent_cwd_alone() {
+fn vfork_child_chdir_leaves_parent_cwd_alone() {
     let (w, rules, _real) = mapped_world("vfork");
     let py = "import os, subprocess\nos.chdir('/v/a')\nprint(open('file').read().strip())\n\
               subprocess.run(['true'], cwd='/v/b', check=True)\nprint(open('file').read().strip(), os.getcwd())\n\
@@ -104,7 +106,7 @@ fn issue_2_vfork_child_chdir_leaves_parent_cwd_alone() {
 }
 
 #[test]
-fn issue_2_cwd_renamed_by_another_process() {
+fn cwd_renamed_by_another_process() {
     let (w, rules, real) = mapped_world("cwdrename");
     let o = w.sb2(&[
         "-M",
@@ -119,7 +121,7 @@ fn issue_2_cwd_renamed_by_another_process() {
 }
 
 #[test]
-fn issue_2_relative_unix_socket_in_a_deep_cwd() {
+fn relative_unix_socket_in_a_deep_cwd() {
     let (w, rules, real) = mapped_world("sock");
     let deep = format!(
         "/v/{}",

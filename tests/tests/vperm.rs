@@ -1,4 +1,4 @@
-//! Virtual permissions (`sb2 -R`, `-U`, `-s`, `-i`; DESIGN §8), end to
+//! Virtual permissions (`sb2 -R`, `-U`, `-s`, `-i`), end to
 //! end: fakeroot's own test suite (tests/fakeroot) under sb2, under the
 //! installed fakeroot as the oracle and under a launcher that fakes
 //! nothing; packaging across sessions (tar, dpkg-deb, python3, stat,

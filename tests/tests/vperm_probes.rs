@@ -150,24 +150,33 @@ fn ids_are_root_with_r_the_given_ones_with_u_and_real_without() {
 fn set_ids_follow_the_posix_rules_against_the_virtual_ids() {
     let w = World::new("vperm-probes-setid");
     // `SB2 OPTIONS | CALL | the line after the function name`. The virtual
-    // root may become anyone; setreuid with a new real id makes the saved id
-    // the new effective one. An ordinary virtual user may not, whatever the
-    // real user may do, but may keep its own ids; setfsuid never fails (it
-    // returns the old id).
+    // root may become anyone; setreuid (setregid) with a new real id makes
+    // the saved id the new effective one. An ordinary virtual user may not,
+    // whatever the real user may do, but may keep its own ids; setfsuid and
+    // setfsgid never fail (they return the old id).
     let cases = [
         "-R | setuid 1000 | ret=0 errno=0 ids=1000,1000,1000",
         "-R | setresuid 5 6 7 | ret=0 errno=0 ids=5,6,7",
         "-R | setresgid -1 8 -1 | ret=0 errno=0 ids=0,8,0",
         "-R | setreuid 3 4 | ret=0 errno=0 ids=3,4,4",
+        "-R | setregid 3 4 | ret=0 errno=0 ids=3,4,4",
+        "-R | setregid -1 6 | ret=0 errno=0 ids=0,6,6",
         "-R | setegid 9 | ret=0 errno=0 ids=0,9,0",
         "-R | setfsuid 9 | ret=0 errno=0 now=9",
+        "-R | setfsgid 9 | ret=0 errno=0 now=9",
         "-R | setgroups 4,5 | ret=0 errno=0 groups=4,5",
+        // A user NSS does not know: the group given is the whole list.
+        "-R | initgroups sb2-no-such-user 77 | ret=0 errno=0 groups=77",
         "-U 1000.1000 | setuid 0 | ret=-1 errno=EPERM ids=1000,1000,1000",
         "-U 1000.1000 | setgid 0 | ret=-1 errno=EPERM ids=1000,1000,1000",
         "-U 1000.1000 | setresuid -1 0 -1 | ret=-1 errno=EPERM ids=1000,1000,1000",
         "-U 1000.1000 | seteuid 1000 | ret=0 errno=0 ids=1000,1000,1000",
+        "-U 1000.1000 | setregid 0 -1 | ret=-1 errno=EPERM ids=1000,1000,1000",
+        "-U 1000.1000 | setregid -1 1000 | ret=0 errno=0 ids=1000,1000,1000",
         "-U 1000.1000 | setfsuid 0 | ret=1000 errno=0 now=1000",
+        "-U 1000.1000 | setfsgid 0 | ret=1000 errno=0 now=1000",
         "-U 1000.1000 | setgroups 4 | ret=-1 errno=EPERM groups=1000",
+        "-U 1000.1000 | initgroups sb2-no-such-user 5 | ret=-1 errno=EPERM groups=1000",
     ];
     for case in cases {
         let [opts, call, want]: [&str; 3] = case
@@ -182,6 +191,19 @@ fn set_ids_follow_the_posix_rules_against_the_virtual_ids() {
             format!("{} {want}", call[0]),
             "sb2 {opts:?} -- probe-vperm {call:?}"
         );
+    }
+    // Without -R/-U the kernel decides (initgroups: EPERM unless really
+    // root).
+    for call in [
+        &["setregid", "-1", "-1"][..],
+        &["setfsgid", "0"],
+        &["initgroups", "sb2-no-such-user", "77"],
+    ] {
+        let host = native(&w, call);
+        assert_eq!(run(&w, &[], call), host, "{call:?}");
+        if real_uid() != 0 && call[0] == "initgroups" {
+            assert!(host.starts_with("initgroups ret=-1 errno=EPERM"), "{host}");
+        }
     }
 }
 
