@@ -1,8 +1,9 @@
 //! Library behind the sb2 command-line tools (`sb2`, `sb2-init`,
 //! `sb2-config`, `sb2-show`, `sb2-fakeroot`): the binaries in `src/bin`
-//! only parse options and call into here. (`sb2-logz`, which reads the
-//! logs and traces sessions write, stands alone.)
+//! only parse options and call into here.
 //!
+//! * [`cli`] — how every tool fails on a bad command line.
+//! * [`logz`] — `sb2-logz`: session logs and access traces read back.
 //! * [`install`] — where libsb2.so and the rule files are.
 //! * [`config`] — targets under `$XDG_CONFIG_HOME/sb2` (versioned files).
 //! * [`session`] — creating, joining and deleting sessions; compiling the
@@ -13,8 +14,10 @@
 //! * [`show`] — the pipeline's `Host` for `sb2-show` (raw system calls, so
 //!   the preload does not map our own lookups twice).
 
+pub mod cli;
 pub mod config;
 pub mod install;
+pub mod logz;
 pub mod session;
 pub mod show;
 pub mod vperm;
