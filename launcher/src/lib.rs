@@ -11,8 +11,7 @@
 //!   summing up its access violations.
 //! * [`vperm`] — the virtual permission table of `-R`/`-U`, saved and
 //!   loaded with `-s`/`-i`.
-//! * [`show`] — the pipeline's `Host` for `sb2-show` (raw system calls, so
-//!   the preload does not map our own lookups twice).
+//! * [`show`] — `sb2-show`: the mapping and exec pipelines explained.
 
 pub mod cli;
 pub mod config;
