@@ -4,7 +4,10 @@
 //!
 //! * [`cli`] — how every tool fails on a bad command line.
 //! * [`logz`] — `sb2-logz`: session logs and access traces read back.
-//! * [`install`] — where libsb2.so and the rule files are.
+//! * [`fakeroot`] — `sb2-fakeroot`: fakeroot's command line on a session.
+//! * [`init`], [`configure`] — `sb2-init`, `sb2-config`: targets, stored
+//!   by [`config`].
+//! * [`install`] — where libsb2.so, the rule files and programs are.
 //! * [`config`] — targets under `$XDG_CONFIG_HOME/sb2` (versioned files).
 //! * [`session`] — creating, joining and deleting sessions; compiling the
 //!   ruletree (with the `-n` network rules); running the command;
@@ -15,6 +18,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod configure;
+pub mod fakeroot;
+pub mod init;
 pub mod install;
 pub mod logz;
 pub mod session;

@@ -641,7 +641,7 @@ fn cpu_constants(target: &Target) -> Result<Vec<(String, String)>> {
     if a.machine == host.machine || cmd.is_empty() {
         return Ok(v);
     }
-    let Some(path) = crate::xtarget::which(cmd.split_whitespace().next().unwrap_or(cmd)) else {
+    let Some(path) = crate::install::which(cmd.split_whitespace().next().unwrap_or(cmd)) else {
         bail!(
             "target '{}': CPU transparency command '{cmd}' not found (install qemu-user, or fix it with sb2-init -c)",
             target.name
