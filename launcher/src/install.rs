@@ -1,8 +1,10 @@
-//! Locating sb2's own files: libsb2.so next to the `sb2` binary (as cargo
-//! builds it and as `make install`-style layouts keep it), and the `rules/`
-//! directory (installed `share/sb2/rules`, or the source tree).
+//! Locating files: sb2's own (libsb2.so next to the `sb2` binary, as cargo
+//! builds it and as `make install`-style layouts keep it; the `rules/`
+//! directory, installed `share/sb2/rules` or the source tree) and the
+//! programs a target names (compilers, CPU transparency commands).
 
 use anyhow::{bail, Result};
+use sb2_ruletree::contract::{LIBSB2_VAR, RULES_DIR_VAR};
 use std::path::{Path, PathBuf};
 
 /// Directory of the running executable.
@@ -16,7 +18,7 @@ pub fn exe_dir() -> Result<PathBuf> {
 
 /// Absolute path of libsb2.so.
 pub fn libsb2() -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os("SB2_LIBSB2") {
+    if let Some(p) = std::env::var_os(LIBSB2_VAR) {
         return Ok(PathBuf::from(p));
     }
     let d = exe_dir()?;
@@ -33,7 +35,7 @@ pub fn libsb2() -> Result<PathBuf> {
 
 /// The rules directory (modes/, lib/, net/).
 pub fn rules_dir() -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os("SB2_RULES_DIR") {
+    if let Some(p) = std::env::var_os(RULES_DIR_VAR) {
         return Ok(PathBuf::from(p));
     }
     let d = exe_dir()?;
@@ -70,4 +72,19 @@ pub fn modes(rules: &Path) -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// Finds `prog` in PATH (or checks it if it has a `/`) and returns it
+/// absolute but with symlinks kept: a compiler's name
+/// (aarch64-linux-gnu-gcc) gives the tool prefix, its target (gcc-12)
+/// would not.
+pub fn which(prog: &str) -> Option<PathBuf> {
+    if prog.contains('/') {
+        let p = std::path::absolute(prog).ok()?;
+        return p.is_file().then_some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
 }

@@ -1,27 +1,38 @@
 //! Library behind the sb2 command-line tools (`sb2`, `sb2-init`,
-//! `sb2-config`, `sb2-show`, `sb2-fakeroot`): the binaries in `src/bin`
-//! only parse options and call into here. (`sb2-logz`, which reads the
-//! logs and traces sessions write, stands alone.)
+//! `sb2-config`, `sb2-show`, `sb2-logz`, `sb2-fakeroot`): the binaries in
+//! `src/bin` only parse their command line, call into here and turn the
+//! outcome into an exit status ([`cli`]).
 //!
-//! * [`hooks`] — the preload's hook declarations, read from libsb2.so.
-//! * [`install`] — where libsb2.so and the rule files are.
-//! * [`config`] — targets under `$XDG_CONFIG_HOME/sb2` (versioned files).
-//! * [`session`] — creating, joining and deleting sessions; compiling the
-//!   ruletree (with the `-n` network rules); running the command;
-//!   summing up its access violations.
+//! * [`session`] — `sb2`: creating, joining and deleting sessions;
+//!   compiling the ruletree (with the `-n` network rules); running the
+//!   command; summing up its access violations.
+//! * [`fakeroot`] — `sb2-fakeroot`: fakeroot's command line on a session.
+//! * [`init`], [`configure`] — `sb2-init`, `sb2-config`: targets, stored
+//!   by [`config`] under `$XDG_CONFIG_HOME/sb2` (versioned files).
+//! * [`show`] — `sb2-show`: the mapping and exec pipelines explained.
+//! * [`logz`] — `sb2-logz`: session logs and access traces read back.
 //! * [`vperm`] — the virtual permission table of `-R`/`-U`, saved and
 //!   loaded with `-s`/`-i`.
-//! * [`show`] — the pipeline's `Host` for `sb2-show` (raw system calls, so
-//!   the preload does not map our own lookups twice).
+//! * [`xtarget`] — running and building for another machine: CPU
+//!   transparency, the preload per platform, the toolchain rewrites.
+//! * [`install`] — where libsb2.so, the rule files and programs are.
+//!
+//! What the launcher shares with the preload (variable and file names,
+//! tree constant keys, log levels, the event schema) is in
+//! `sb2_ruletree::contract`.
 
+pub mod cli;
 pub mod config;
-pub mod hooks;
+pub mod configure;
+pub mod fakeroot;
+pub mod init;
 pub mod install;
+pub mod logz;
 pub mod session;
 pub mod show;
 pub mod vperm;
 pub mod xtarget;
 
-/// Exit status for sb2's own errors (bad option, missing target...), as
-/// wrapper tools such as `env` and `timeout` use it.
+/// Exit status for errors of the tools themselves (bad option, missing
+/// target...), as wrapper tools such as `env` and `timeout` use it.
 pub const EXIT_SB2_ERROR: i32 = 125;

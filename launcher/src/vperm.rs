@@ -3,6 +3,7 @@
 //! fakeroot's save/load of the table as text.
 
 use anyhow::{anyhow, bail, Context, Result};
+use sb2_ruletree::contract::VPERM_FILE;
 use sb2_ruletree::vperm::{self, Db};
 use std::path::Path;
 
@@ -55,7 +56,7 @@ pub fn create(dir: &Path, unknown: Ids, load_from: Option<&Path>) -> Result<()> 
             .ok_or_else(|| anyhow!("virtual permission table"))?;
         vperm::load(&db, &recs).map_err(|_| too_many(file, recs.len()))?;
     }
-    let p = dir.join(vperm::FILE);
+    let p = dir.join(VPERM_FILE);
     let f = std::fs::File::create(&p).with_context(|| format!("creating {}", p.display()))?;
     use std::os::unix::fs::FileExt;
     for (i, page) in mem.chunks(4096 / 8).enumerate() {
@@ -86,7 +87,7 @@ fn too_many(file: &Path, n: usize) -> anyhow::Error {
 
 /// Runs `f` over the session's table, mapped shared.
 fn with_db<R>(dir: &Path, f: impl FnOnce(&Db) -> R) -> Result<R> {
-    let p = dir.join(vperm::FILE);
+    let p = dir.join(VPERM_FILE);
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)

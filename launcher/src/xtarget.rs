@@ -1,7 +1,7 @@
 //! What a session needs to run another machine's programs and build for it:
-//! the target's ELF machine and binfmt_misc registration (CPU transparency,
-//! DESIGN §7), the per-platform preload directory, and the toolchain's argv
-//! rewrites (`gcc` → the cross compiler, `host-gcc` → the host's).
+//! the target's ELF machine and binfmt_misc registration (CPU transparency:
+//! target programs run through an emulator such as qemu-user), the
+//! per-platform preload directory, and the toolchain's argv rewrites (`gcc` → the cross compiler, `host-gcc` → the host's).
 //!
 //! The preload is named in `LD_PRELOAD` as
 //! `CONFIG/preload/TARGET/$PLATFORM/libsb2.so`.
@@ -77,19 +77,6 @@ pub fn binfmt_register(name: &str, a: &Arch, interp: &str) -> String {
     }
     let hex = |b: &[u8]| b.iter().map(|x| format!("\\x{x:02x}")).collect::<String>();
     format!(":{name}:M::{}:{}:{interp}:P", hex(&magic), hex(&mask))
-}
-
-/// Finds `prog` in PATH (or checks it if it has a `/`), without resolving
-/// symlinks.
-pub fn which(prog: &str) -> Option<PathBuf> {
-    if prog.contains('/') {
-        let p = std::path::absolute(prog).ok()?;
-        return p.is_file().then_some(p);
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(prog))
-        .find(|p| p.is_file())
 }
 
 /// The target root's libc.so.6 (a regular file), the stand-in preloaded by

@@ -49,6 +49,88 @@ fn cli_version_and_help() {
     }
 }
 
+/// A bad command line fails like a Unix tool's: status 125 (sb2's own
+/// error, never the status of a command), one line on stderr that names
+/// the option and says what to do, nothing run.
+#[test]
+fn cli_bad_options_fail_with_one_line_and_125() {
+    let w = World::new("badopt");
+    let cases: [(&[&str], &str, &str); 5] = [
+        (&["-X", "foo"], "'-X'", "'-- -X'"),
+        (
+            &["--allow-writes", "/tmp", "true"],
+            "'--allow-writes'",
+            "did you mean '--allow-write'?",
+        ),
+        (&["-t"], "'-t'", "needs a value"),
+        (&["-e", "-m", "simple", "true"], "'-e'", "'-m'"),
+        (&["-d", "-L", "info", "true"], "'-d'", "'-L'"),
+    ];
+    for (args, option, hint) in cases {
+        let o = w.sb2(args);
+        assert_eq!(o.status.code(), Some(125), "sb2 {args:?}: {}", text(&o));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(e.lines().count(), 1, "sb2 {args:?}: {}", text(&o));
+        assert!(
+            e.starts_with("sb2: ")
+                && e.contains(option)
+                && e.contains(hint)
+                && e.contains("see 'sb2 --help'"),
+            "sb2 {args:?}: {}",
+            text(&o)
+        );
+        assert!(o.stdout.is_empty(), "sb2 {args:?}: {}", text(&o));
+    }
+}
+
+/// Options after the command name are the command's; a command named like
+/// an option needs `--`.
+#[test]
+fn cli_options_after_the_command_and_double_dash() {
+    let w = World::new("dashdash");
+    let o = w.sb2(&["sh", "-c", "echo \"$@\"", "sh", "-j4", "-t", "--", "-X"]);
+    assert_eq!(stdout(&o), "-j4 -t -- -X\n", "{}", text(&o));
+    let o = w.sb2(&["--", "-x"]);
+    assert_eq!(o.status.code(), Some(127), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("sb2: -x: command not found"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// `--help` and `--version` of every tool print to stdout and exit 0.
+#[test]
+fn cli_every_tool_has_help_and_version() {
+    let w = World::new("helpversion");
+    for tool in [
+        "sb2",
+        "sb2-init",
+        "sb2-config",
+        "sb2-show",
+        "sb2-logz",
+        "sb2-fakeroot",
+    ] {
+        for flag in ["--help", "--version"] {
+            let o = w.cmd(bin_dir().join(tool)).arg(flag).output().unwrap();
+            assert_eq!(o.status.code(), Some(0), "{tool} {flag}: {}", text(&o));
+            assert!(!o.stdout.is_empty(), "{tool} {flag}: {}", text(&o));
+        }
+        let o = w
+            .cmd(bin_dir().join(tool))
+            .arg("--no-such-option")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(125), "{tool}: {}", text(&o));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr).lines().count(),
+            1,
+            "{tool}: {}",
+            text(&o)
+        );
+    }
+}
+
 #[test]
 fn cli_no_nesting_runs_in_current_session() {
     let w = World::new("nest");

@@ -1,7 +1,8 @@
 //! The preload's hook declarations, read from the library itself:
 //! `sb2-show hooks` prints them, and `sb2-show -f FUNC` (and anything else
 //! that needs a function's class) looks the function up in them. There is
-//! no second list: what the tool says is what `libsb2.so` does.
+//! no second list: what the tool says is what `libsb2.so` does, because it
+//! loads the very library that runs.
 
 use anyhow::{bail, Result};
 use sb2_ruletree::abi::{HookInfo, HookRow, PreloadInfo, ABI, NO_ARG};
@@ -37,6 +38,14 @@ pub fn load_installed() -> Result<(std::path::PathBuf, Vec<HookInfo>)> {
     let lib = crate::install::libsb2()?;
     let rows = load(&lib)?;
     Ok((lib, rows))
+}
+
+/// `sb2-show hooks`.
+pub fn print() -> Result<()> {
+    let (lib, rows) = load_installed()?;
+    println!("# {} hooked functions in {}", rows.len(), lib.display());
+    print!("{}", render(&rows));
+    Ok(())
 }
 
 /// The function class of a hooked function, as the hook table declares it.

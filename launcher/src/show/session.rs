@@ -2,6 +2,7 @@
 //! the preload maps it) and a pipeline context for a pretended caller.
 
 use anyhow::{anyhow, bail, Context, Result};
+use sb2_ruletree::contract::{MODE_VAR, RULETREE_FILE, SESSION_VAR};
 use sb2_ruletree::format::Tree;
 use sb2_ruletree::mapping::Ctx;
 
@@ -13,10 +14,10 @@ pub struct Session {
 
 impl Session {
     pub fn open() -> Result<Session> {
-        let dir = std::env::var_os(crate::session::SESSION_VAR)
+        let dir = std::env::var_os(SESSION_VAR)
             .ok_or_else(|| anyhow!("not inside an sb2 session (run it as `sb2 sb2-show ...`)"))?;
         let dir = std::path::PathBuf::from(dir);
-        let f = std::fs::File::open(dir.join("ruletree.bin"))
+        let f = std::fs::File::open(dir.join(RULETREE_FILE))
             .with_context(|| format!("session {}", dir.display()))?;
         // SAFETY: the ruletree is written once before the session starts and
         // never modified afterwards.
@@ -32,7 +33,7 @@ impl Session {
     /// A context for `binary_name`, in the session's current mode.
     pub fn ctx<'a>(&'a self, binary_name: &'a [u8], exec_policy: &'a [u8]) -> Result<Ctx<'a>> {
         let tree = self.tree();
-        let mode = match std::env::var(crate::session::MODE_VAR) {
+        let mode = match std::env::var(MODE_VAR) {
             Ok(m) if !m.is_empty() => tree.mode_named(m.as_bytes()),
             _ => tree.mode(0),
         };

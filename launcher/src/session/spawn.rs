@@ -1,0 +1,230 @@
+//! Starting the session's first command. It is planned by the same exec
+//! pipeline the preload runs for every later exec (PATH searched in the
+//! virtual view, toolchain rewrites, exec policies, CPU transparency), so
+//! `sb2 gcc` and `sh -c gcc` in a session run the same program; then it
+//! is given the session's environment and waited for.
+
+use super::{signals, Vperm};
+use crate::config::Target;
+use anyhow::{anyhow, Context, Result};
+use sb2_ruletree::contract::{key, DEFAULT_PATH, IDS_VAR, MODE_VAR, RULETREE_FILE, SESSION_VAR};
+use sb2_ruletree::exec::{plan, ExecReq, Plan};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::Command;
+
+/// What runs when no command is given: `$SHELL`, else sh.
+fn shell() -> OsString {
+    std::env::var_os("SHELL")
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "/bin/sh".into())
+}
+
+/// The session's ruletree, read (not mapped: it is used once).
+fn read_tree(dir: &Path) -> Result<Vec<u8>> {
+    std::fs::read(dir.join(RULETREE_FILE)).with_context(|| format!("session {}", dir.display()))
+}
+
+fn parse_tree<'a>(dir: &Path, data: &'a [u8]) -> Result<sb2_ruletree::format::Tree<'a>> {
+    sb2_ruletree::format::Tree::new(data)
+        .map_err(|e| anyhow!("session {}: {}", dir.display(), e.message()))
+}
+
+/// The LD_PRELOAD entry of a session (see [`crate::xtarget`]), from its
+/// ruletree.
+pub fn preload_entry(dir: &Path) -> Result<String> {
+    let data = read_tree(dir)?;
+    let e = parse_tree(dir, &data)?
+        .constant(key::PRELOAD_ENTRY.as_bytes())
+        .ok_or_else(|| anyhow!("session {} has no preload entry", dir.display()))?;
+    Ok(String::from_utf8_lossy(e).into_owned())
+}
+
+/// The session's first command, planned by the session's exec pipeline.
+/// The inner Err is the errno the exec would fail with. The session's
+/// environment must already be this process's (PATH is searched in it).
+fn planned_command(
+    dir: &Path,
+    mode: Option<&str>,
+    argv: &[OsString],
+    is_root: bool,
+) -> Result<std::result::Result<Command, sb2_ruletree::Errno>> {
+    let data = read_tree(dir)?;
+    let tree = parse_tree(dir, &data)?;
+    let m = match mode {
+        Some(m) => tree.mode_named(m.as_bytes()),
+        None => tree.mode(0),
+    }
+    .ok_or_else(|| anyhow!("session {} has no such mode", dir.display()))?;
+    let ctx = sb2_ruletree::mapping::Ctx {
+        tree,
+        mode: m,
+        binary_name: b"sb2",
+        exec_policy: b"",
+        is_root,
+    };
+    let prog = argv[0].as_bytes();
+    let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
+    let req = ExecReq {
+        dirfd: None,
+        path: prog,
+        argv0: prog,
+        search: Some(path.as_bytes()),
+        follow: true,
+    };
+    let mut p = Plan::new();
+    if let Err(e) = plan(&ctx, &sb2_ruletree::sys::Sys, &req, &mut p) {
+        return Ok(Err(e));
+    }
+    let os = |b: &[u8]| OsStr::from_bytes(b).to_os_string();
+    if p.kind == sb2_ruletree::exec::Kind::Unknown && argv[0].as_bytes() != b"/bin/sh" {
+        // What execvp does with a file the kernel cannot execute (a script
+        // without `#!`): run it with /bin/sh.
+        let mut sh = vec![OsString::from("/bin/sh"), os(p.given.as_bytes())];
+        sh.extend(argv[1..].iter().cloned());
+        return planned_command(dir, mode, &sh, is_root);
+    }
+    let mut items = p.argv(argv[1..].iter().map(|a| a.as_bytes()));
+    let mut c = Command::new(os(p.file.as_bytes()));
+    if let Some(a0) = items.next() {
+        c.arg0(os(a0));
+    }
+    c.args(items.map(os));
+    for e in p.env.iter() {
+        match e.iter().position(|b| *b == b'=') {
+            Some(i) => c.env(os(&e[..i]), os(&e[i + 1..])),
+            None => c.env_remove(os(e)),
+        };
+    }
+    Ok(Ok(c))
+}
+
+/// Runs `command` (none: an interactive shell) in the session of `dir`
+/// and returns its exit status.
+pub fn spawn(
+    dir: &Path,
+    mode: Option<&str>,
+    target: &Target,
+    command: Vec<OsString>,
+    quiet: bool,
+    vp: Option<Vperm>,
+) -> Result<i32> {
+    // The session's environment first: the first command is searched in
+    // its PATH, as every later exec is.
+    for (k, v) in target.env() {
+        match v {
+            Some(v) => std::env::set_var(k, v),
+            None => std::env::remove_var(k),
+        };
+    }
+    let interactive = command.is_empty();
+    let argv = if interactive {
+        vec![shell()]
+    } else {
+        command.clone()
+    };
+    let is_root = vp.is_some_and(|v| v.ids.uid == 0);
+    let mut planned = planned_command(dir, mode, &argv, is_root)?;
+    if interactive && planned.is_err() {
+        // $SHELL may not exist in the session's view (emulate): sh does.
+        planned = planned_command(dir, mode, &["/bin/sh".into()], is_root)?;
+    }
+    let mut cmd = match planned {
+        Ok(c) => c,
+        Err(e) => {
+            let err = std::io::Error::from_raw_os_error(e.0);
+            return Ok(report_spawn_error(&argv[0], err));
+        }
+    };
+    if interactive {
+        cmd.env(
+            "PS1",
+            format!(
+                "[SB2 {} {}] \\u@\\h \\w $ ",
+                mode.unwrap_or("session"),
+                target.name
+            ),
+        );
+    }
+    // Ours first: the first preloaded definition of a symbol wins, and
+    // the hooks must.
+    let mut preload = OsString::from(preload_entry(dir)?);
+    if let Some(old) = std::env::var_os("LD_PRELOAD").filter(|s| !s.is_empty()) {
+        preload.push(":");
+        preload.push(old);
+    }
+    cmd.env(SESSION_VAR, dir).env("LD_PRELOAD", preload);
+    match vp {
+        Some(v) => cmd.env(IDS_VAR, crate::vperm::ids_env(v.ids)),
+        None => cmd.env_remove(IDS_VAR),
+    };
+    match mode {
+        Some(m) => cmd.env(MODE_VAR, m),
+        None => cmd.env_remove(MODE_VAR),
+    };
+    signals::relay_to_command();
+    match cmd.spawn() {
+        Ok(child) => signals::wait(child, quiet),
+        Err(e) => {
+            let prog = command.first().cloned().unwrap_or_else(|| "shell".into());
+            Ok(report_spawn_error(&prog, e))
+        }
+    }
+}
+
+/// `sb2` (or `fakeroot`) inside a session: the command runs in the
+/// current session, as root with `-R`; `-i`/`-s` load into and save the
+/// session's table around it.
+pub fn run_in_current(
+    dir: &Path,
+    command: &[OsString],
+    vp: Option<Vperm>,
+    load: Option<&Path>,
+    save: Option<&Path>,
+) -> Result<i32> {
+    let cmd = if command.is_empty() {
+        vec![shell()]
+    } else {
+        command.to_vec()
+    };
+    let (prog, args) = cmd.split_first().expect("a command");
+    let mut c = Command::new(prog);
+    c.args(args);
+    if let Some(v) = vp {
+        c.env(IDS_VAR, crate::vperm::ids_env(v.ids));
+    }
+    if let Some(f) = load {
+        crate::vperm::load(dir, f)?;
+    }
+    let Some(save) = save else {
+        // Nothing to do afterwards: become the command.
+        let err = c.exec();
+        return Ok(report_spawn_error(prog, err));
+    };
+    let status = match c.status() {
+        Ok(s) => s,
+        Err(e) => return Ok(report_spawn_error(prog, e)),
+    };
+    crate::vperm::save(dir, save)?;
+    Ok(status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+}
+
+/// Says why the command could not start; returns the shell's status for
+/// it (127 not found, 126 cannot execute).
+pub fn report_spawn_error(prog: &OsString, err: std::io::Error) -> i32 {
+    let p = Path::new(prog).display();
+    match err.kind() {
+        std::io::ErrorKind::NotFound => {
+            eprintln!("sb2: {p}: command not found");
+            127
+        }
+        _ => {
+            eprintln!("sb2: {p}: cannot execute: {err}");
+            126
+        }
+    }
+}
