@@ -55,26 +55,19 @@ pub mod func {
     ];
 }
 
-/// The errno names a `deny` may use.
-pub const ERRNOS: [(&str, i32); 8] = [
-    ("EPERM", libc::EPERM),
-    ("EACCES", libc::EACCES),
-    ("EADDRNOTAVAIL", libc::EADDRNOTAVAIL),
-    ("ENETUNREACH", libc::ENETUNREACH),
-    ("ECONNREFUSED", libc::ECONNREFUSED),
-    ("EHOSTUNREACH", libc::EHOSTUNREACH),
-    ("EADDRINUSE", libc::EADDRINUSE),
-    ("ETIMEDOUT", libc::ETIMEDOUT),
+/// The errno names a `deny` may use (their values: [`crate::contract`]).
+pub const ERRNOS: [&str; 8] = [
+    "EPERM",
+    "EACCES",
+    "EADDRNOTAVAIL",
+    "ENETUNREACH",
+    "ECONNREFUSED",
+    "EHOSTUNREACH",
+    "EADDRINUSE",
+    "ETIMEDOUT",
 ];
 
-/// The name of an errno value from [`ERRNOS`], for logs.
-pub fn errno_name(e: i32) -> &'static str {
-    ERRNOS
-        .iter()
-        .find(|(_, v)| *v == e)
-        .map(|(n, _)| *n)
-        .unwrap_or("EPERM")
-}
+pub use crate::contract::errno_name;
 
 // ------------------------------------------------------------ model
 

@@ -209,16 +209,17 @@ impl Cx {
         };
         let errno = match text("errno")? {
             None => 0,
-            Some(e) => match ERRNOS.iter().find(|(n, _)| *n == e) {
-                Some((_, v)) => *v,
-                None => {
-                    let names: Vec<&str> = ERRNOS.iter().map(|(n, _)| *n).collect();
-                    return Err(self.err(
-                        &o,
-                        format!("unknown errno '{e}'; errnos: {}", names.join(", ")),
-                    ));
+            Some(e) => {
+                match crate::contract::errno_value(&e).filter(|_| ERRNOS.contains(&e.as_str())) {
+                    Some(v) => v,
+                    None => {
+                        return Err(self.err(
+                            &o,
+                            format!("unknown errno '{e}'; errnos: {}", ERRNOS.join(", ")),
+                        ));
+                    }
                 }
-            },
+            }
         };
         if errno != 0 && kind != Kind::Deny {
             return Err(self.err(&o, "errno goes with deny = true"));
