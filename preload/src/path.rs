@@ -1,17 +1,22 @@
-//! The preload's side of the one path pipeline: [`Sys`] implements the
-//! pipeline's `Host` trait with raw system calls (never our own hooks), and
-//! the `map*` helpers are the kinds the hook table uses. Each helper decodes
-//! the caller's path, resolves it through `sb2_ruletree::mapping`, refuses
-//! writes to read-only paths (EROFS), restores errno, then hands the host
-//! path to the real function.
+//! The path glue, between the process layer and the families: the
+//! preload's side of the one path pipeline. [`Cached`] implements the
+//! pipeline's `Host` trait with raw system calls ([`Sys`], never our own
+//! hooks) and the caches of `process::cache`; the `map*` helpers are the
+//! kinds the hook table uses. Each helper decodes the caller's path,
+//! resolves it through `sb2_ruletree::mapping`, refuses writes to
+//! read-only paths (EROFS), and hands the host path to the real function
+//! (the FFI boundary gives that the caller's errno back).
 
-use crate::cstr::read_path;
-use crate::hook::{errno, set_errno};
+use crate::ffi::cstr::read_path;
+use crate::ffi::hook::errno;
+use crate::process::{cache, log, state};
+use sb2_ruletree::contract::{key, LogLevel};
 use sb2_ruletree::mapping::{self, Ctx, Host, Kind, MapKind, Mapped, PathBuf, Req};
 pub use sb2_ruletree::sys::Sys;
+use sb2_ruletree::Errno;
 
 /// The preload's host: raw system calls ([`Sys`]) plus the per-thread
-/// caches of [`crate::cache`].
+/// caches of [`crate::process::cache`].
 pub struct Cached;
 
 impl Host for Cached {
@@ -37,31 +42,31 @@ impl Host for Cached {
         scratch: &mut PathBuf,
         virt: impl FnOnce(&[u8], &mut PathBuf) -> Result<(), Errno>,
     ) -> Result<bool, Errno> {
-        crate::cache::fd_vpath(fd, out, scratch, virt)
+        // The pipeline's own way (Sys), unless the cache knows.
+        cache::fd_vpath(fd, out, scratch, |o, s| Sys.fd_vpath(fd, o, s, virt))
     }
     fn cached_cwd(&self, out: &mut PathBuf) -> Option<bool> {
-        crate::cache::cached_cwd(out)
+        cache::cached_cwd(out)
     }
     fn cache_cwd(&self, vcwd: &[u8], token: u64, is_host: bool) {
-        crate::cache::cache_cwd(vcwd, token, is_host)
+        cache::cache_cwd(vcwd, token, is_host)
     }
     fn dir_known(&self, key: u64) -> bool {
-        crate::cache::dir_known(key)
+        cache::dir_known(key)
     }
     fn dir_token(&self) -> u64 {
-        crate::cache::token()
+        cache::token()
     }
     fn dir_remember(&self, key: u64, token: u64) {
-        crate::cache::dir_remember(key, token)
+        cache::dir_remember(key, token)
     }
     fn rule_cached(&self, key: u64) -> Option<u32> {
-        crate::cache::rule_cached(key)
+        cache::rule_cached(key)
     }
     fn rule_remember(&self, key: u64, rule: u32) {
-        crate::cache::rule_remember(key, rule)
+        cache::rule_remember(key, rule)
     }
 }
-use sb2_ruletree::Errno;
 
 /// How a hook uses its path.
 #[derive(Clone, Copy)]
@@ -228,7 +233,7 @@ pub fn resolve<'a>(
 /// The access trace (`--trace`): what the call does with the path.
 #[inline]
 fn trace(op: Op, v: &PathBuf, h: &PathBuf) {
-    if !crate::log::tracing() || op.class & C::CHECK != 0 {
+    if !log::tracing() || op.class & C::CHECK != 0 {
         return;
     }
     let ev: &[u8] = if op.class & (C::CREAT | C::SYMLINK | C::MKNOD) != 0 {
@@ -244,7 +249,7 @@ fn trace(op: Op, v: &PathBuf, h: &PathBuf) {
     } else {
         return;
     };
-    crate::log::trace_path(ev, v.as_bytes(), h.as_bytes());
+    log::trace_path(ev, v.as_bytes(), h.as_bytes());
 }
 
 /// Is this write refused (a read-only rule, or outside `--allow-write`)?
@@ -260,7 +265,7 @@ fn refused(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> Option<Errno> {
         Errno::EROFS
     };
     if op.class & C::CHECK == 0 {
-        crate::log::denied(v, h, e, m.rule);
+        log::denied(v, h, e, m.rule);
     }
     Some(e)
 }
@@ -275,7 +280,7 @@ fn forbidden(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> bool {
 /// write must fall below one of them. Terminals and the null devices stay
 /// writable, as in Gentoo's sandbox.
 fn may_write(ctx: &Ctx, v: &[u8], h: &[u8]) -> bool {
-    let Some(list) = ctx.tree.constant(b"allow_write") else {
+    let Some(list) = ctx.tree.constant(key::ALLOW_WRITE.as_bytes()) else {
         return true;
     };
     if list.is_empty() || v.is_empty() {
@@ -353,11 +358,8 @@ fn resolve_untraced<'a>(
     if let Some(e) = refused(ctx, op, &m, vout.as_bytes(), out.as_bytes()) {
         return Err(e);
     }
-    if crate::log::enabled(crate::log::DEBUG) {
-        crate::log::mapped(vout.as_bytes(), out.as_bytes(), m.rule);
-    }
-    if m.kind == MapKind::Union && want_union {
-        crate::dirs::populate_union(ctx, m, vout.as_bytes(), out)?;
+    if log::enabled(LogLevel::Debug) {
+        log::mapped(vout.as_bytes(), out.as_bytes(), m.rule);
     }
     Ok(m)
 }
@@ -380,11 +382,9 @@ pub fn map_at<R>(
     op: Op,
     f: impl FnOnce(*const libc::c_char) -> R,
 ) -> Result<R, Errno> {
-    let saved = errno();
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     resolve(&ctx, Some(dirfd), p, op, false, &mut v, &mut h)?;
-    set_errno(saved);
     Ok(f(h.as_ptr()))
 }
 
@@ -411,12 +411,11 @@ pub fn map2_at<R>(
     op: Op,
     f: impl FnOnce(*const libc::c_char, *const libc::c_char) -> R,
 ) -> Result<R, Errno> {
-    let saved = errno();
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     let (mut v, mut h1, mut h2) = (PathBuf::new(), PathBuf::new(), PathBuf::new());
     resolve(&ctx, Some(d1), p1, op, false, &mut v, &mut h1)?;
     if op.class & C::RENAME != 0 {
-        crate::log::trace_path(b"remove", v.as_bytes(), h1.as_bytes());
+        log::trace_path(b"remove", v.as_bytes(), h1.as_bytes());
     }
     resolve(
         &ctx,
@@ -431,9 +430,8 @@ pub fn map2_at<R>(
         &mut h2,
     )?;
     if op.class & C::RENAME != 0 {
-        crate::log::trace_path(b"create", v.as_bytes(), h2.as_bytes());
+        log::trace_path(b"create", v.as_bytes(), h2.as_bytes());
     }
-    set_errno(saved);
     Ok(f(h1.as_ptr(), h2.as_ptr()))
 }
 
@@ -465,73 +463,12 @@ pub fn unmap(ctx: &Ctx, hpath: &[u8], class: u32, out: &mut PathBuf) -> Result<(
     mapping::reverse(ctx, &Cached, hpath, class, out)
 }
 
-/// The stat family, without an extra system call for the final component:
-/// the path is resolved up to its last component, the kernel is asked with
-/// `AT_SYMLINK_NOFOLLOW` into the caller's buffer, and only if that finds a
-/// symlink (which must be followed in the virtual view) is the path resolved
-/// fully and the real function called. `stat`, `stat64` and `__xstat(1)`
-/// share the kernel's `struct stat` layout on 64-bit Linux.
-#[inline]
-pub fn stat_at(
-    d: i32,
-    p: *const libc::c_char,
-    flags: i32,
-    buf: *mut libc::c_void,
-    real: impl FnOnce(*const libc::c_char) -> i32,
-) -> Result<i32, Errno> {
-    follow_last_lazily(
-        d,
-        p,
-        flags,
-        real,
-        |kd, h, fl| {
-            // SAFETY: the caller's stat buffer and our NUL-terminated host path.
-            let r = unsafe { libc::syscall(libc::SYS_newfstatat, kd, h, buf, fl) } as i32;
-            // SAFETY: read only on success, when the kernel filled in the
-            // buffer (a bad buffer pointer gives EFAULT and is never read).
-            let link = r == 0
-                && unsafe { (*(buf as *const libc::stat)).st_mode } & libc::S_IFMT == libc::S_IFLNK;
-            (r, link)
-        },
-        |r, again| crate::vperm::stat(r, buf, again),
-    )
-}
-
-/// statx, like [`stat_at`].
-#[inline]
-pub fn statx_at(
-    d: i32,
-    p: *const libc::c_char,
-    flags: i32,
-    mask: u32,
-    buf: *mut libc::c_void,
-    real: impl FnOnce(*const libc::c_char) -> i32,
-) -> Result<i32, Errno> {
-    follow_last_lazily(
-        d,
-        p,
-        flags,
-        real,
-        |kd, h, fl| {
-            let m = crate::vperm::statx_mask(mask | libc::STATX_TYPE);
-            // SAFETY: the caller's statx buffer and our NUL-terminated host path.
-            let r = unsafe { libc::syscall(libc::SYS_statx, kd, h, fl, m, buf) } as i32;
-            // SAFETY: read only on success, as in stat_at.
-            let link = r == 0
-                && (unsafe { (*(buf as *const libc::statx)).stx_mode } as u32) & libc::S_IFMT
-                    == libc::S_IFLNK;
-            (r, link)
-        },
-        |r, again| crate::vperm::statx(r, buf, again),
-    )
-}
-
 /// The path to give the kernel with the caller's dirfd: the caller's own
 /// relative name when the mapping left it as it was (the kernel walks one
 /// name instead of the whole absolute path again), else the host path
 /// (absolute, so the dirfd is ignored; or empty, naming the dirfd).
 #[inline]
-fn kernel_path(m: &Mapped, h: &mut PathBuf) -> *const libc::c_char {
+pub fn kernel_path(m: &Mapped, h: &mut PathBuf) -> *const libc::c_char {
     let p = h.as_ptr();
     if m.rel != 0 && m.rel < h.len() {
         // SAFETY: rel < len: inside the NUL-terminated buffer.
@@ -539,44 +476,6 @@ fn kernel_path(m: &Mapped, h: &mut PathBuf) -> *const libc::c_char {
     } else {
         p
     }
-}
-
-/// The shared part of [`stat_at`] and [`statx_at`]: `nofollow(dirfd, host, flags)`
-/// does the call with `AT_SYMLINK_NOFOLLOW` added and says whether it met
-/// a symlink; `fin` makes a successful result virtual (virtual
-/// permissions), given how to ask about the same file again.
-#[inline]
-fn follow_last_lazily(
-    d: i32,
-    p: *const libc::c_char,
-    flags: i32,
-    real: impl FnOnce(*const libc::c_char) -> i32,
-    nofollow: impl FnOnce(i32, *const libc::c_char, i32) -> (i32, bool),
-    fin: impl FnOnce(i32, crate::vperm::Again) -> i32,
-) -> Result<i32, Errno> {
-    use crate::vperm::Again;
-    let saved = errno();
-    let ctx = crate::state::ctx()?;
-    let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
-    let m = resolve(&ctx, Some(d), p, LSTAT, false, &mut v, &mut h)?;
-    let kp = kernel_path(&m, &mut h);
-    if flags & libc::AT_SYMLINK_NOFOLLOW != 0 || v.as_bytes() == b"/" || v.is_empty() {
-        set_errno(saved);
-        let r = real(kp);
-        return Ok(fin(r, Again::at(d, kp, flags)));
-    }
-    let nf = flags | libc::AT_SYMLINK_NOFOLLOW;
-    let (r, link) = nofollow(d, kp, nf);
-    if !link {
-        if r == 0 {
-            set_errno(saved);
-        }
-        return Ok(fin(r, Again::at(d, kp, nf)));
-    }
-    resolve(&ctx, Some(d), p, STAT, false, &mut v, &mut h)?;
-    set_errno(saved);
-    let r = real(h.as_ptr());
-    Ok(fin(r, Again::path(h.as_ptr(), true)))
 }
 
 /// Flattens a mapped call whose body can fail itself.
@@ -611,8 +510,7 @@ pub fn open_at(
         };
         return map_at(d, p, op, |h| real(h, flags));
     }
-    let saved = errno();
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     // Unfollowed, and with the read-only check left to us (below).
     let first = Op {
@@ -624,15 +522,13 @@ pub fn open_at(
     // A read-only verdict on the unfollowed path may not be the target's:
     // then decide on the fully resolved path below.
     if !forbidden(&ctx, op, &m, v.as_bytes(), h.as_bytes()) {
-        set_errno(saved);
         let fd = real(kernel_path(&m, &mut h), flags | libc::O_NOFOLLOW);
         // A final symlink: ELOOP, or ENOTDIR when O_DIRECTORY was asked.
         let e = errno();
         let link = e == libc::ELOOP || (e == libc::ENOTDIR && flags & libc::O_DIRECTORY != 0);
         if fd >= 0 || !link {
             // The link itself is not what is opened: traced only here.
-            trace(op, &v, &h);
-            set_errno(e);
+            crate::ffi::hook::errno_kept(|| trace(op, &v, &h));
             return Ok(fd);
         }
     }
@@ -641,6 +537,5 @@ pub fn open_at(
         return Err(e);
     }
     trace(op, &v, &h);
-    set_errno(saved);
     Ok(real(h.as_ptr(), flags))
 }

@@ -6,7 +6,7 @@
 //! check, or a gate in a family module. `sb2-show hooks` prints this table;
 //! the test suite checks every row has a probe program.
 //!
-//! glibc 2.36 facts relied on (research/peers.md §4): the 2.33 `stat` family
+//! glibc 2.36 facts relied on: the 2.33 `stat` family
 //! and the old `__xstat` forms are both exported and must both be hooked;
 //! `_FORTIFY_SOURCE` callers use the `__*_2` / `__*_chk` names; fopen,
 //! opendir, ftw, glob, mkstemp, realpath... reach the kernel through internal
@@ -16,11 +16,13 @@
 
 #![allow(clippy::missing_safety_doc)]
 
-use crate::cache::{changed, changed_if, cwd_changed, unmapped};
+use crate::mem::unmapped;
 use crate::net::NameApi;
 use crate::path::*;
-use crate::vperm::{self, Again};
-use crate::{dirs, exec, fs, net};
+use crate::process::cache::{changed, changed_if, cwd_changed};
+use crate::stat::{self as vstat, stat_at, statx_at, Again};
+use crate::vperm;
+use crate::{dirs, exec, fs, ids, net, union};
 use libc::{
     c_char, c_int, c_long, c_uint, c_void, dev_t, gid_t, mode_t, off_t, size_t, ssize_t, uid_t,
 };
@@ -51,21 +53,21 @@ hooks! {
     // --- stat ------------------------------------------------------------
     fs stat(p: P, b: V) -> c_int = |real| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(h, b));
     fs stat64(p: P, b: V) -> c_int = |real| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(h, b));
-    fs lstat(p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| vperm::stat(real(h, b), b, Again::path(h, false)));
-    fs lstat64(p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| vperm::stat(real(h, b), b, Again::path(h, false)));
+    fs lstat(p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| vstat::overlay(real(h, b), b, Again::path(h, false)));
+    fs lstat64(p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| vstat::overlay(real(h, b), b, Again::path(h, false)));
     fs fstatat(d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| stat_at(d, p, fl, b, |h| real(d, h, b, fl));
     fs fstatat64(d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| stat_at(d, p, fl, b, |h| real(d, h, b, fl));
     fs __xstat(ver: c_int, p: P, b: V) -> c_int = |real| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(ver, h, b));
     fs __xstat64(ver: c_int, p: P, b: V) -> c_int = |real| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(ver, h, b));
-    fs __lxstat(ver: c_int, p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| vperm::stat(real(ver, h, b), b, Again::path(h, false)));
-    fs __lxstat64(ver: c_int, p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| vperm::stat(real(ver, h, b), b, Again::path(h, false)));
-    fs __fxstatat(ver: c_int, d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| vperm::stat(real(ver, d, h, b, fl), b, Again::at(d, h, fl)));
-    fs __fxstatat64(ver: c_int, d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| vperm::stat(real(ver, d, h, b, fl), b, Again::at(d, h, fl)));
-    vperm fstat(fd: c_int, b: V) -> c_int = |real| Ok(vperm::stat(real(fd, b), b, Again::fd(fd)));
-    vperm fstat64(fd: c_int, b: V) -> c_int = |real| Ok(vperm::stat(real(fd, b), b, Again::fd(fd)));
-    vperm __fxstat(ver: c_int, fd: c_int, b: V) -> c_int = |real| Ok(vperm::stat(real(ver, fd, b), b, Again::fd(fd)));
-    vperm __fxstat64(ver: c_int, fd: c_int, b: V) -> c_int = |real| Ok(vperm::stat(real(ver, fd, b), b, Again::fd(fd)));
-    fs statx(d: c_int, p: P, fl: c_int, mask: c_uint, b: V) -> c_int = |real| statx_at(d, p, fl, mask, b, |h| real(d, h, fl, vperm::statx_mask(mask), b));
+    fs __lxstat(ver: c_int, p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| vstat::overlay(real(ver, h, b), b, Again::path(h, false)));
+    fs __lxstat64(ver: c_int, p: P, b: V) -> c_int = |real| map(p, LSTAT, |h| vstat::overlay(real(ver, h, b), b, Again::path(h, false)));
+    fs __fxstatat(ver: c_int, d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| vstat::overlay(real(ver, d, h, b, fl), b, Again::at(d, h, fl)));
+    fs __fxstatat64(ver: c_int, d: c_int, p: P, b: V, fl: c_int) -> c_int = |real| map_at_or_fd(d, p, fl, STAT, |h| vstat::overlay(real(ver, d, h, b, fl), b, Again::at(d, h, fl)));
+    vperm fstat(fd: c_int, b: V) -> c_int = |real| Ok(vstat::overlay(real(fd, b), b, Again::fd(fd)));
+    vperm fstat64(fd: c_int, b: V) -> c_int = |real| Ok(vstat::overlay(real(fd, b), b, Again::fd(fd)));
+    vperm __fxstat(ver: c_int, fd: c_int, b: V) -> c_int = |real| Ok(vstat::overlay(real(ver, fd, b), b, Again::fd(fd)));
+    vperm __fxstat64(ver: c_int, fd: c_int, b: V) -> c_int = |real| Ok(vstat::overlay(real(ver, fd, b), b, Again::fd(fd)));
+    fs statx(d: c_int, p: P, fl: c_int, mask: c_uint, b: V) -> c_int = |real| statx_at(d, p, fl, mask, b, |h| real(d, h, fl, vstat::statx_mask(mask), b));
     fs statfs(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
     fs statfs64(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
     fs statvfs(p: P, b: V) -> c_int = |real| map(p, STAT, |h| real(h, b));
@@ -160,7 +162,7 @@ hooks! {
     fs tempnam(d: P, pfx: P) -> *mut c_char = |real| fs::tempnam(d, |h| real(h, pfx));
 
     // --- directories and tree walks -------------------------------------
-    dirs opendir(p: P) -> V = |real| dirs::opendir(p, |h| real(h));
+    dirs opendir(p: P) -> V = |real| union::opendir(p, |h| real(h));
     dirs scandir(p: P, list: V, filter: V, cmp: V) -> c_int = |real| dirs::scan_map(p, |h| real(h, list, filter, cmp));
     dirs scandir64(p: P, list: V, filter: V, cmp: V) -> c_int = |real| dirs::scan_map(p, |h| real(h, list, filter, cmp));
     dirs scandirat(d: c_int, p: P, list: V, filter: V, cmp: V) -> c_int = |real| map_at(d, p, READ, |h| real(d, h, list, filter, cmp));
@@ -208,26 +210,26 @@ hooks! {
     net __res_search(d: P, c: c_int, t: c_int, ans: *mut u8, n: c_int) -> c_int = |real| net::names(d, NameApi::Res, -1, -1, || real(d, c, t, ans, n));
 
     // --- ids: virtual with -R/-U (vperm.rs), else the real calls ---------
-    ids getuid() -> uid_t = |real| vperm::get(vperm::R, || real());
-    ids geteuid() -> uid_t = |real| vperm::get(vperm::E, || real());
-    ids getgid() -> gid_t = |real| vperm::get(vperm::G, || real());
-    ids getegid() -> gid_t = |real| vperm::get(vperm::EG, || real());
-    ids getresuid(r: *mut uid_t, e: *mut uid_t, s: *mut uid_t) -> c_int = |real| vperm::getres(vperm::R, r, e, s, || real(r, e, s));
-    ids getresgid(r: *mut gid_t, e: *mut gid_t, s: *mut gid_t) -> c_int = |real| vperm::getres(vperm::G, r, e, s, || real(r, e, s));
-    ids getgroups(n: c_int, l: *mut gid_t) -> c_int = |real| vperm::getgroups(n, l, || real(n, l));
-    ids setgroups(n: size_t, l: *const gid_t) -> c_int = |real| vperm::setgroups(n, l, || real(n, l));
-    ids initgroups(u: P, g: gid_t) -> c_int = |real| vperm::initgroups(u, g, || real(u, g));
-    ids setuid(u: uid_t) -> c_int = |real| vperm::set1(vperm::R, u, || real(u));
-    ids setgid(g: gid_t) -> c_int = |real| vperm::set1(vperm::G, g, || real(g));
-    ids seteuid(u: uid_t) -> c_int = |real| vperm::sete(vperm::R, u, || real(u));
-    ids setegid(g: gid_t) -> c_int = |real| vperm::sete(vperm::G, g, || real(g));
-    ids setreuid(r: uid_t, e: uid_t) -> c_int = |real| vperm::setre(vperm::R, r, e, || real(r, e));
-    ids setregid(r: gid_t, e: gid_t) -> c_int = |real| vperm::setre(vperm::G, r, e, || real(r, e));
-    ids setresuid(r: uid_t, e: uid_t, s: uid_t) -> c_int = |real| vperm::setres3(vperm::R, r, e, s, || real(r, e, s));
-    ids setresgid(r: gid_t, e: gid_t, s: gid_t) -> c_int = |real| vperm::setres3(vperm::G, r, e, s, || real(r, e, s));
-    ids setfsuid(u: uid_t) -> c_int = |real| vperm::setfs(vperm::R, u, || real(u));
-    ids setfsgid(g: gid_t) -> c_int = |real| vperm::setfs(vperm::G, g, || real(g));
-    ids capset(h: V, d: V) -> c_int = |real| vperm::capset(|| real(h, d));
+    ids getuid() -> uid_t = |real| ids::get(ids::R, || real());
+    ids geteuid() -> uid_t = |real| ids::get(ids::E, || real());
+    ids getgid() -> gid_t = |real| ids::get(ids::G, || real());
+    ids getegid() -> gid_t = |real| ids::get(ids::EG, || real());
+    ids getresuid(r: *mut uid_t, e: *mut uid_t, s: *mut uid_t) -> c_int = |real| ids::getres(ids::R, r, e, s, || real(r, e, s));
+    ids getresgid(r: *mut gid_t, e: *mut gid_t, s: *mut gid_t) -> c_int = |real| ids::getres(ids::G, r, e, s, || real(r, e, s));
+    ids getgroups(n: c_int, l: *mut gid_t) -> c_int = |real| ids::getgroups(n, l, || real(n, l));
+    ids setgroups(n: size_t, l: *const gid_t) -> c_int = |real| ids::setgroups(n, l, || real(n, l));
+    ids initgroups(u: P, g: gid_t) -> c_int = |real| ids::initgroups(u, g, || real(u, g));
+    ids setuid(u: uid_t) -> c_int = |real| ids::set1(ids::R, u, || real(u));
+    ids setgid(g: gid_t) -> c_int = |real| ids::set1(ids::G, g, || real(g));
+    ids seteuid(u: uid_t) -> c_int = |real| ids::sete(ids::R, u, || real(u));
+    ids setegid(g: gid_t) -> c_int = |real| ids::sete(ids::G, g, || real(g));
+    ids setreuid(r: uid_t, e: uid_t) -> c_int = |real| ids::setre(ids::R, r, e, || real(r, e));
+    ids setregid(r: gid_t, e: gid_t) -> c_int = |real| ids::setre(ids::G, r, e, || real(r, e));
+    ids setresuid(r: uid_t, e: uid_t, s: uid_t) -> c_int = |real| ids::setres3(ids::R, r, e, s, || real(r, e, s));
+    ids setresgid(r: gid_t, e: gid_t, s: gid_t) -> c_int = |real| ids::setres3(ids::G, r, e, s, || real(r, e, s));
+    ids setfsuid(u: uid_t) -> c_int = |real| ids::setfs(ids::R, u, || real(u));
+    ids setfsgid(g: gid_t) -> c_int = |real| ids::setfs(ids::G, g, || real(g));
+    ids capset(h: V, d: V) -> c_int = |real| ids::capset(|| real(h, d));
 
     // --- exec: the exec pipeline (exec.rs; execl/execle/execlp: variadic.c) -
     exec execve(p: P, argv: *const *const c_char, envp: *const *const c_char) -> c_int = |_real| exec::execve(p, argv, envp, false);

@@ -1,0 +1,225 @@
+//! The FFI boundary: the `hooks!` macro that turns the hook table's rows
+//! into exported C functions, and [`boundary`], which every hook body runs
+//! inside. errno is handled here, once (saved on entry, given back to the
+//! real function, set from an error), and a panic is contained (fail
+//! closed: EIO, never a fall-back to the real call).
+
+use sb2_ruletree::Errno;
+use std::cell::Cell;
+
+pub use sb2_ruletree::abi::HookRow;
+
+/// The C failure value of a return type.
+pub trait CRet: Copy {
+    const FAIL: Self;
+}
+impl CRet for i32 {
+    const FAIL: Self = -1;
+}
+impl CRet for u32 {
+    const FAIL: Self = u32::MAX;
+}
+impl CRet for i64 {
+    const FAIL: Self = -1;
+}
+impl CRet for isize {
+    const FAIL: Self = -1;
+}
+impl<T> CRet for *mut T {
+    const FAIL: Self = core::ptr::null_mut();
+}
+impl<T> CRet for *const T {
+    const FAIL: Self = core::ptr::null();
+}
+
+/// What the hook this thread is in needs at the boundary: its name (for
+/// log, violation and trace lines), the caller's errno as it was on entry,
+/// and whether errno now holds the call's own answer.
+struct Call {
+    name: Cell<&'static str>,
+    entry_errno: Cell<i32>,
+    answered: Cell<bool>,
+}
+
+thread_local! {
+    static CALL: Call = const {
+        Call { name: Cell::new(""), entry_errno: Cell::new(0), answered: Cell::new(false) }
+    };
+}
+
+/// The hooked function this thread is in (for log lines).
+pub fn current_fn() -> &'static str {
+    CALL.with(|c| c.name.get())
+}
+
+pub fn errno() -> i32 {
+    // SAFETY: __errno_location always returns this thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+pub fn set_errno(e: i32) {
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = e }
+}
+
+/// Just before a real function (or the system call that stands for it)
+/// runs: errno is the caller's again (our own lookups may have changed
+/// it), and what it is after the call is the call's answer.
+#[inline]
+pub fn calling_real() {
+    CALL.with(|c| {
+        set_errno(c.entry_errno.get());
+        c.answered.set(true);
+    });
+}
+
+/// The call's answer is this errno although it returns a value (mktemp's
+/// empty template, a resolver's "system error").
+pub fn answer_errno(e: i32) {
+    set_errno(e);
+    CALL.with(|c| c.answered.set(true));
+}
+
+/// The call succeeds although the real function failed (the failure was
+/// ours to hide: a virtual chmod, a partly sent sendmmsg): errno is the
+/// caller's again.
+pub fn restore_errno() {
+    CALL.with(|c| {
+        set_errno(c.entry_errno.get());
+        c.answered.set(false);
+    });
+}
+
+/// Runs `f` (work after the real call: logging, a virtual-permission
+/// lookup) keeping errno as the real call left it.
+#[inline]
+pub fn errno_kept<T>(f: impl FnOnce() -> T) -> T {
+    let e = errno();
+    let r = f();
+    set_errno(e);
+    r
+}
+
+/// Runs a hook body for the hooked function `name`. The caller's errno is
+/// saved here, once: an error sets errno and returns the type's failure
+/// value; a success leaves errno as the real function left it, or, when
+/// no real function ran, as the caller had it (our own lookups never
+/// leak an errno into a successful call). A panic is contained and
+/// reported as EIO. A hook nested in this one (a signal handler, a tree
+/// walker's callback) has its own record; ours is put back after it.
+#[inline]
+pub fn boundary<R: CRet>(name: &'static str, f: impl FnOnce() -> Result<R, Errno>) -> R {
+    let entry = errno();
+    let outer = CALL.with(|c| {
+        (
+            c.name.replace(name),
+            c.entry_errno.replace(entry),
+            c.answered.replace(false),
+        )
+    });
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let answered = CALL.with(|c| {
+        let answered = c.answered.get();
+        c.name.set(outer.0);
+        c.entry_errno.set(outer.1);
+        c.answered.set(outer.2);
+        answered
+    });
+    match r {
+        Ok(Ok(v)) => {
+            if !answered {
+                set_errno(entry);
+            }
+            v
+        }
+        Ok(Err(e)) => {
+            set_errno(e.0);
+            R::FAIL
+        }
+        Err(_) => {
+            set_errno(libc::EIO);
+            R::FAIL
+        }
+    }
+}
+
+/// Runs an `extern "C"` entry point that is not a hook (the constructor,
+/// the tree walkers' trampolines) so that a panic cannot unwind into C:
+/// it gives `fallback` instead.
+#[inline]
+pub fn no_unwind<R>(fallback: R, f: impl FnOnce() -> R) -> R {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+/// Declares hooked functions, one line each:
+///
+/// `family name(arg: Type, ...) -> Ret = |real| body;`
+///
+/// generates the exported C function, its real-function slot (module `name`,
+/// item `SLOT`) and a row of `HOOKS`. `body` is an expression of type
+/// `Result<Ret, Errno>`; `real` calls the next definition of the symbol
+/// (giving it the caller's errno back first, see [`calling_real`]).
+macro_rules! hooks {
+    ($( $fam:ident $name:ident ( $($a:ident : $t:ty),* $(,)? ) -> $r:ty = |$real:ident| $body:expr ; )*) => {
+        $(
+            #[allow(non_snake_case)]
+            pub mod $name {
+                pub static SLOT: $crate::ffi::real::Slot = $crate::ffi::real::Slot::new(concat!(stringify!($name), "\0"));
+            }
+
+            /// Interposed libc function (see the hook table).
+            ///
+            /// # Safety
+            /// Same contract as the libc function of this name.
+            #[no_mangle]
+            // Rows wrap `real` in closures that adapt its arguments; some
+            // adapt nothing, which is still the row's way of saying it.
+            #[allow(clippy::redundant_closure)]
+            pub unsafe extern "C" fn $name($($a: $t),*) -> $r {
+                type F = unsafe extern "C" fn($($t),*) -> $r;
+                let Some(p) = $name::SLOT.get() else {
+                    $crate::ffi::hook::set_errno(libc::ENOSYS);
+                    return <$r as $crate::ffi::hook::CRet>::FAIL;
+                };
+                // SAFETY: the slot holds the next definition of this very
+                // symbol, whose C type is the one declared in the table.
+                let next: F = unsafe { core::mem::transmute::<*mut core::ffi::c_void, F>(p) };
+                // No session: straight to the real function. (There is no
+                // re-entrancy guard: our own code makes raw system calls
+                // and calls real functions directly, so a nested hook call
+                // can only come from a signal handler or a callback, and
+                // those must be mapped too.)
+                if !$crate::process::state::active() {
+                    // SAFETY: forwarding the caller's own arguments.
+                    return unsafe { next($($a),*) };
+                }
+                #[allow(unused_variables)]
+                let $real = |$($a: $t),*| -> $r {
+                    $crate::ffi::hook::calling_real();
+                    // SAFETY: the body passes the caller's arguments, with
+                    // paths replaced by mapped NUL-terminated buffers.
+                    unsafe { next($($a),*) }
+                };
+                $crate::ffi::hook::boundary::<$r>(stringify!($name), || {
+                    #[allow(unused_unsafe)]
+                    // SAFETY: the body reads the caller's arguments under
+                    // the contract of the libc function it stands for.
+                    unsafe { $body }
+                })
+            }
+        )*
+
+        /// Every hooked function, in table order (exported through
+        /// `SB2_PRELOAD_INFO` for `sb2-show hooks`).
+        pub const N_HOOKS: usize = [$(stringify!($name)),*].len();
+
+        /// Every hooked function, in table order.
+        pub static HOOKS: [$crate::ffi::hook::HookRow; N_HOOKS] = [
+            $( $crate::ffi::hook::HookRow {
+                name: concat!(stringify!($name), "\0").as_ptr() as *const core::ffi::c_char,
+                family: concat!(stringify!($fam), "\0").as_ptr() as *const core::ffi::c_char,
+                decl: concat!(stringify!($body), "\0").as_ptr() as *const core::ffi::c_char,
+            } ),*
+        ];
+
+    };
+}
