@@ -17,7 +17,8 @@
 //! The trace and violation files are [`SessionFile`]s: opened by each
 //! process on first use at a high descriptor number, and checked before
 //! every write, since a program may close every descriptor and reuse the
-//! number for a file of its own.
+//! number for a file of its own. errno in a line is always its name
+//! (`contract::errno_name`).
 
 use crate::ffi::sys;
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -280,6 +281,11 @@ fn start(event: &[u8]) -> Line {
     l
 }
 
+/// `"errno":"NAME"`.
+fn errno_field(l: &mut Line, e: i32) {
+    l.field(b"errno", contract::errno_name(e).as_bytes());
+}
+
 fn rule_field(l: &mut Line, r: Option<RuleRef>) {
     if let Some(r) = r {
         origin_field(l, r.file(), r.line());
@@ -310,13 +316,7 @@ pub fn denied(vpath: &[u8], hpath: &[u8], errno: sb2_ruletree::Errno, rule: Opti
     let mut l = start(b"deny");
     l.field(b"vpath", vpath);
     l.field(b"hpath", hpath);
-    l.field(b"path", vpath);
-    let name: &[u8] = match errno.0 {
-        libc::EACCES => b"EACCES",
-        libc::EPERM => b"EPERM",
-        _ => b"EROFS",
-    };
-    l.field(b"errno", name);
+    errno_field(&mut l, errno.0);
     rule_field(&mut l, rule);
     l.send(enabled(LogLevel::Warning), true, tracing());
 }
@@ -368,7 +368,7 @@ pub fn net(e: &NetEvent) {
     match (e.denied, e.rewritten) {
         (Some(err), _) => {
             l.field(b"verdict", b"deny");
-            l.field(b"errno", sb2_ruletree::net::errno_name(err).as_bytes());
+            errno_field(&mut l, err);
         }
         (None, Some((a, p))) => {
             l.field(b"verdict", b"rewrite");
@@ -425,8 +425,7 @@ pub fn exec_event(vpath: &[u8], plan: &sb2_ruletree::exec::Plan, err: Option<sb2
     let mut l = start(if stat { b"static" } else { b"exec" });
     l.field(b"path", vpath);
     if let Some(e) = err {
-        l.raw(b",\"errno\":");
-        l.num(e.0 as u64);
+        errno_field(&mut l, e.0);
     } else {
         l.field(b"vpath", plan.vpath.as_bytes());
         l.field(b"file", plan.file.as_bytes());
