@@ -6,6 +6,7 @@ mod cli;
 mod cross;
 mod exec;
 mod fs;
+mod logfd;
 mod net;
 mod probes;
 mod protect;

@@ -14,11 +14,10 @@
 //! it), and with `--trace FILE` every path read, written, created, removed
 //! or executed, every denial and every network decision goes to FILE.
 //!
-//! The trace and violation files are [`SessionFile`]s: opened by each
-//! process on first use at a high descriptor number, and checked before
-//! every write, since a program may close every descriptor and reuse the
-//! number for a file of its own. errno in a line is always its name
-//! (`contract::errno_name`).
+//! All three files are [`SessionFile`]s: opened by each process on first
+//! use at a high descriptor number, and checked before every write, since
+//! a program may close every descriptor and reuse the number for a file of
+//! its own. errno in a line is always its name (`contract::errno_name`).
 
 use crate::ffi::sys;
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -27,10 +26,8 @@ use sb2_ruletree::format::RuleRef;
 
 /// The session's level (0: no log).
 static LEVEL: AtomicU8 = AtomicU8::new(0);
-/// The session log (`-L`, `-d`): its path (in the ruletree) and our fd.
-static LOG_PATH: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
-static LOG_PATH_LEN: AtomicUsize = AtomicUsize::new(0);
-static LOG_FD: AtomicI32 = AtomicI32::new(-1);
+/// The session log (`-L`, `-d`).
+static LOG: SessionFile = SessionFile::new();
 /// The trace file (`--trace`).
 static TRACE: SessionFile = SessionFile::new();
 /// The session's violations file.
@@ -133,8 +130,7 @@ pub fn init(level: &[u8], file: &'static [u8]) {
     if file.is_empty() {
         return;
     }
-    LOG_PATH.store(file.as_ptr() as *mut u8, Ordering::Release);
-    LOG_PATH_LEN.store(file.len(), Ordering::Release);
+    LOG.set(file);
     LEVEL.store(
         LogLevel::from_name(level).map_or(0, |l| l as u8),
         Ordering::Release,
@@ -145,34 +141,6 @@ pub fn init(level: &[u8], file: &'static [u8]) {
 pub fn enabled(level: LogLevel) -> bool {
     let l = LEVEL.load(Ordering::Relaxed);
     l != 0 && level as u8 <= l
-}
-
-/// The session log's fd, opened on first use.
-fn log_fd() -> i32 {
-    let fd = LOG_FD.load(Ordering::Acquire);
-    if fd >= 0 {
-        return fd;
-    }
-    let mut p = sb2_ruletree::mapping::PathBuf::new();
-    // SAFETY: LOG_PATH points into the read-only ruletree mapping (init).
-    let path = unsafe {
-        core::slice::from_raw_parts(
-            LOG_PATH.load(Ordering::Acquire),
-            LOG_PATH_LEN.load(Ordering::Acquire),
-        )
-    };
-    if p.set(path).is_err() {
-        return -1;
-    }
-    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC;
-    let Ok(f) = sys::open(p.as_ptr(), flags, 0o644) else {
-        return -1;
-    };
-    match LOG_FD.compare_exchange(-1, f.raw(), Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => f.into_raw(),
-        // Another thread's: ours is closed.
-        Err(other) => other,
-    }
 }
 
 /// A message for the user on stderr (not the log: the session is broken,
@@ -252,10 +220,7 @@ impl Line {
     fn send(&mut self, log: bool, violation: bool, trace: bool) {
         let line = self.close();
         if log {
-            let fd = log_fd();
-            if fd >= 0 {
-                sys::write_all(fd, line);
-            }
+            LOG.write(line);
         }
         if violation {
             VIOLATIONS.write(line);
