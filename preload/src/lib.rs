@@ -2,7 +2,7 @@
 //!
 //! FFI glue and process state only: the rules and the path pipeline live in
 //! the `sb2-ruletree` crate, which `sb2-show` shares. The crate is layered,
-//! each layer using only those below it:
+//! each layer using only those below it (checked by the `layers` test):
 //!
 //! 1. [`ffi`]: the C boundary (the hook macro and [`ffi::hook::boundary`],
 //!    real functions, the caller's memory, raw system calls);
@@ -38,6 +38,9 @@ mod union;
 mod vperm;
 
 mod table;
+
+#[cfg(test)]
+mod layers;
 
 /// Runs when the library is loaded: attaches to the session (the process
 /// layer initializes itself), then the families do what must happen
