@@ -6,7 +6,7 @@
 //! check, or a gate in a family module. `sb2-show hooks` prints this table;
 //! the test suite checks every row has a probe program.
 //!
-//! glibc 2.36 facts relied on: the 2.33 `stat` family
+//! glibc 2.36 facts relied on (research/peers.md §4): the 2.33 `stat` family
 //! and the old `__xstat` forms are both exported and must both be hooked;
 //! `_FORTIFY_SOURCE` callers use the `__*_2` / `__*_chk` names; fopen,
 //! opendir, ftw, glob, mkstemp, realpath... reach the kernel through internal
