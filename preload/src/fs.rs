@@ -3,8 +3,10 @@
 //! `/proc/self/...`, getcwd, realpath), templates that must be copied back
 //! (mkstemp family), and optional paths.
 
-use crate::hook::{errno, set_errno};
+use crate::ffi::hook::answer_errno;
+use crate::ffi::sys;
 use crate::path::{self, map, map_at, resolve, unmap, Op, Sys};
+use crate::process::state;
 use sb2_ruletree::mapping::{Host, MapKind, PathBuf};
 use sb2_ruletree::{class, Errno};
 
@@ -15,6 +17,7 @@ pub fn access_op(mode: i32) -> Op {
             class: class::OPEN | class::CHECK,
             follow: true,
             write: true,
+            excl: false,
         }
     } else {
         path::STAT
@@ -59,12 +62,10 @@ pub fn readlink(
     n: usize,
     real: impl FnOnce(*const libc::c_char) -> isize,
 ) -> Result<isize, Errno> {
-    let saved = errno();
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     let m = resolve(&ctx, Some(d), p, path::LREAD, false, &mut v, &mut h)?;
     if m.kind != MapKind::ProcFs || !proc_link(v.as_bytes()) || buf.is_null() {
-        set_errno(saved);
         return Ok(real(h.as_ptr()));
     }
     let mut target = PathBuf::new();
@@ -79,7 +80,6 @@ pub fn readlink(
     let k = out.len().min(n);
     // SAFETY: the caller gave a buffer of n bytes; readlink does not NUL-terminate.
     unsafe { core::ptr::copy_nonoverlapping(out.as_ptr(), buf as *mut u8, k) };
-    set_errno(saved);
     Ok(k as isize)
 }
 
@@ -110,17 +110,14 @@ fn give(s: &[u8], buf: *mut libc::c_char, size: usize) -> Result<*mut libc::c_ch
 
 /// getcwd and friends: the real cwd, reverse-mapped to the virtual view.
 pub fn getcwd(buf: *mut libc::c_char, size: usize) -> Result<*mut libc::c_char, Errno> {
-    let saved = errno();
     if !buf.is_null() && size == 0 {
         return Err(Errno::EINVAL);
     }
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     let (mut h, mut v) = (PathBuf::new(), PathBuf::new());
     Sys.host_cwd(&mut h)?;
     unmap(&ctx, h.as_bytes(), class::GETCWD, &mut v)?;
-    let r = give(v.as_bytes(), buf, size)?;
-    set_errno(saved);
-    Ok(r)
+    give(v.as_bytes(), buf, size)
 }
 
 /// realpath: the pipeline's resolved virtual path, if the file exists.
@@ -128,8 +125,7 @@ pub fn realpath(
     p: *const libc::c_char,
     out: *mut libc::c_char,
 ) -> Result<*mut libc::c_char, Errno> {
-    let saved = errno();
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     resolve(
         &ctx,
@@ -139,20 +135,14 @@ pub fn realpath(
             class: class::REALPATH,
             follow: true,
             write: false,
+            excl: false,
         },
         false,
         &mut v,
         &mut h,
     )?;
-    // SAFETY: NUL-terminated host path; st is ours.
-    let ok = unsafe {
-        let mut st: libc::stat = core::mem::zeroed();
-        libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, h.as_ptr(), &mut st, 0) == 0
-    };
-    if !ok {
-        return Err(Errno(errno()));
-    }
-    let r = give(
+    sys::fstatat(libc::AT_FDCWD, h.as_ptr(), 0)?;
+    give(
         v.as_bytes(),
         out,
         if out.is_null() {
@@ -160,9 +150,7 @@ pub fn realpath(
         } else {
             libc::PATH_MAX as usize
         },
-    )?;
-    set_errno(saved);
-    Ok(r)
+    )
 }
 
 /// mkstemp family: the template is mapped, the real function fills in the
@@ -175,8 +163,7 @@ pub fn mktemp<R>(
     f: impl FnOnce(*mut libc::c_char) -> R,
     ok: impl FnOnce(&R, &[u8]) -> bool,
 ) -> Result<R, Errno> {
-    let saved = errno();
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     resolve(&ctx, None, t, path::CREAT, false, &mut v, &mut h)?;
     let tail = 6 + suffix_len.max(0) as usize;
@@ -185,7 +172,6 @@ pub fn mktemp<R>(
     if tlen < tail || h.len() < tail {
         return Err(Errno::EINVAL);
     }
-    set_errno(saved);
     let hp = h.as_ptr() as *mut libc::c_char;
     let r = f(hp);
     let hb = h.as_bytes();
@@ -218,14 +204,14 @@ pub fn mktemp_name(
         unsafe { *t = 0 };
     }
     if let Err(e) = r {
-        set_errno(e.0);
+        answer_errno(e.0);
     }
     Ok(t)
 }
 
 /// tmpnam/tempnam: names are checked for uniqueness in the mapped view.
 pub fn tmpnam(mut f: impl FnMut() -> *mut libc::c_char) -> Result<*mut libc::c_char, Errno> {
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     for _ in 0..100 {
         let r = f();
         if r.is_null() {
@@ -262,11 +248,9 @@ pub fn tempnam(
     if d.is_null() {
         return tmpnam(|| f(d));
     }
-    let saved = errno();
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     resolve(&ctx, None, d, path::STAT, false, &mut v, &mut h)?;
-    set_errno(saved);
     let r = f(h.as_ptr());
     if r.is_null() {
         return Ok(r);

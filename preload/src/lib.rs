@@ -1,51 +1,73 @@
 //! libsb2.so, the LD_PRELOAD interposer of sb2.
 //!
 //! FFI glue and process state only: the rules and the path pipeline live in
-//! the `sb2-ruletree` crate, which `sb2-show` shares. [`table`] is the one
-//! declaration of every hooked libc function; each row names a helper of
-//! [`path`] (plain mapping) or a gate in a family module ([`fs`], [`dirs`],
-//! [`net`]).
+//! the `sb2-ruletree` crate, which `sb2-show` shares. The crate is layered,
+//! each layer using only those below it (checked by the `layers` test):
 //!
-//! Hot-path rules (DESIGN §6): no heap allocation, no locks, no std::fs or
-//! std::env (they would re-enter our own hooks), no panic across the FFI
-//! boundary ([`hook::boundary`] catches and fails closed with EIO).
+//! 1. [`ffi`]: the C boundary (the hook macro and [`ffi::hook::boundary`],
+//!    real functions, the caller's memory, raw system calls);
+//! 2. [`process`]: this process in its session (attach, caches, log,
+//!    virtual ids, the stat overlay);
+//! 3. [`path`]: the path glue (the pipeline's host, the `map*` kinds);
+//! 4. the families, which never use each other: [`fs`], [`stat`],
+//!    [`dirs`], [`union`], [`ids`], [`vperm`], [`net`], [`exec`], [`mem`];
+//! 5. [`table`]: the one declaration of every hooked libc function, each
+//!    row composing a kind of [`path`] or a gate of a family.
+//!
+//! Hot-path rules: no heap allocation, no locks (a forked child or a
+//! signal handler could find one held), no std::fs or std::env (they would
+//! re-enter our own hooks), no panic across the FFI boundary (the boundary
+//! and [`ffi::hook::no_unwind`] catch and fail closed).
 
+#![deny(clippy::undocumented_unsafe_blocks)]
 // The hook table's macro handles one row per recursion step.
 #![recursion_limit = "1024"]
 
 #[macro_use]
-mod hook;
-mod cache;
-mod cstr;
+mod ffi;
+mod process;
+
+mod path;
+
 mod dirs;
 mod exec;
 mod fs;
-mod log;
+mod ids;
+mod mem;
 mod net;
-mod path;
-mod real;
-mod state;
-mod table;
+mod stat;
+mod union;
 mod vperm;
 
-/// Runs when the library is loaded: attaches to the session. Real
+mod table;
+
+#[cfg(test)]
+mod layers;
+
+/// Runs when the library is loaded: attaches to the session (the process
+/// layer initializes itself), then the families do what must happen
+/// before `main`: the CPU transparency command enters its namespace, and
+/// a process exec'd without the exec pipeline re-plans itself. Real
 /// functions are resolved lazily, on a hook's first call: resolving all of
-/// them here would cost every exec more than the rest of our start-up.
-/// (A vfork child may be the first caller; `dlsym` is safe there, since the
+/// them here would cost every exec more than the rest of our start-up. (A
+/// vfork child may be the first caller; `dlsym` is safe there, since the
 /// suspended parent cannot be inside the loader while it waits in vfork.)
 ///
-/// glibc passes `argc, argv, envp` to `.init_array` functions: a process
-/// exec'd without the exec pipeline re-plans itself with them
-/// ([`exec::replan_if_unplanned`]).
+/// glibc passes `argc, argv, envp` to `.init_array` functions. A hook may
+/// have attached the process before this runs (another library's
+/// constructor runs first); attaching is done once either way.
 extern "C" fn sb2_init(
     _argc: core::ffi::c_int,
     argv: *const *const core::ffi::c_char,
     _envp: *const *const core::ffi::c_char,
 ) {
-    state::init();
-    if state::active() {
-        exec::replan_if_unplanned(argv);
-    }
+    ffi::hook::no_unwind((), || {
+        process::state::init();
+        exec::enter_if_cpu_transparency();
+        if process::state::active() {
+            exec::replan_if_unplanned(argv);
+        }
+    })
 }
 
 type InitFn = extern "C" fn(

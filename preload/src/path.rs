@@ -1,17 +1,23 @@
-//! The preload's side of the one path pipeline: [`Sys`] implements the
-//! pipeline's `Host` trait with raw system calls (never our own hooks), and
-//! the `map*` helpers are the kinds the hook table uses. Each helper decodes
-//! the caller's path, resolves it through `sb2_ruletree::mapping`, refuses
-//! writes to read-only paths (EROFS), restores errno, then hands the host
-//! path to the real function.
+//! The path glue, between the process layer and the families: the
+//! preload's side of the one path pipeline. [`Cached`] implements the
+//! pipeline's `Host` trait with raw system calls ([`Sys`], never our own
+//! hooks) and the caches of `process::cache`; the `map*` helpers are the
+//! kinds the hook table uses. Each helper decodes the caller's path,
+//! resolves it through `sb2_ruletree::mapping`, refuses writes to
+//! read-only paths (EROFS), and hands the host path to the real function
+//! (the FFI boundary gives that the caller's errno back).
 
-use crate::cstr::read_path;
-use crate::hook::{errno, set_errno};
+use crate::ffi::cstr::read_path;
+use crate::ffi::hook::errno;
+use crate::process::{cache, log, state};
+use sb2_ruletree::contract::LogLevel;
 use sb2_ruletree::mapping::{self, Ctx, Host, Kind, MapKind, Mapped, PathBuf, Req};
+use sb2_ruletree::protect::{self, Need, Verdict};
 pub use sb2_ruletree::sys::Sys;
+use sb2_ruletree::Errno;
 
 /// The preload's host: raw system calls ([`Sys`]) plus the per-thread
-/// caches of [`crate::cache`].
+/// caches of [`crate::process::cache`].
 pub struct Cached;
 
 impl Host for Cached {
@@ -37,38 +43,42 @@ impl Host for Cached {
         scratch: &mut PathBuf,
         virt: impl FnOnce(&[u8], &mut PathBuf) -> Result<(), Errno>,
     ) -> Result<bool, Errno> {
-        crate::cache::fd_vpath(fd, out, scratch, virt)
+        // The pipeline's own way (Sys), unless the cache knows.
+        cache::fd_vpath(fd, out, scratch, |o, s| Sys.fd_vpath(fd, o, s, virt))
     }
     fn cached_cwd(&self, out: &mut PathBuf) -> Option<bool> {
-        crate::cache::cached_cwd(out)
+        cache::cached_cwd(out)
     }
     fn cache_cwd(&self, vcwd: &[u8], token: u64, is_host: bool) {
-        crate::cache::cache_cwd(vcwd, token, is_host)
+        cache::cache_cwd(vcwd, token, is_host)
     }
     fn dir_known(&self, key: u64) -> bool {
-        crate::cache::dir_known(key)
+        cache::dir_known(key)
     }
     fn dir_token(&self) -> u64 {
-        crate::cache::token()
+        cache::token()
     }
     fn dir_remember(&self, key: u64, token: u64) {
-        crate::cache::dir_remember(key, token)
+        cache::dir_remember(key, token)
     }
     fn rule_cached(&self, key: u64) -> Option<u32> {
-        crate::cache::rule_cached(key)
+        cache::rule_cached(key)
     }
     fn rule_remember(&self, key: u64, rule: u32) {
-        crate::cache::rule_remember(key, rule)
+        cache::rule_remember(key, rule)
     }
 }
-use sb2_ruletree::Errno;
 
-/// How a hook uses its path.
+/// How a hook uses its path: the row's declaration (see the hook table),
+/// refined at run time by the call's flags.
 #[derive(Clone, Copy)]
 pub struct Op {
     pub class: u32,
     pub follow: bool,
     pub write: bool,
+    /// The call fails if the name exists (O_CREAT|O_EXCL, fopen "x"), which
+    /// the kernel says before it would refuse the write.
+    pub excl: bool,
 }
 
 use sb2_ruletree::class as C;
@@ -76,87 +86,37 @@ pub const STAT: Op = Op {
     class: C::STAT,
     follow: true,
     write: false,
+    excl: false,
 };
 pub const LSTAT: Op = Op {
     class: C::STAT,
     follow: false,
     write: false,
+    excl: false,
 };
 pub const READ: Op = Op {
     class: C::OPEN,
     follow: true,
     write: false,
+    excl: false,
 };
 pub const LREAD: Op = Op {
     class: C::OPEN,
     follow: false,
     write: false,
-};
-pub const WRITE: Op = Op {
-    class: C::OPEN,
-    follow: true,
-    write: true,
-};
-pub const LWRITE: Op = Op {
-    class: C::OPEN,
-    follow: false,
-    write: true,
+    excl: false,
 };
 pub const CREAT: Op = Op {
     class: C::CREAT,
     follow: false,
     write: true,
-};
-pub const REMOVE: Op = Op {
-    class: C::REMOVE,
-    follow: false,
-    write: true,
-};
-pub const RENAME: Op = Op {
-    class: C::RENAME,
-    follow: false,
-    write: true,
-};
-pub const SYMLINK: Op = Op {
-    class: C::SYMLINK,
-    follow: false,
-    write: true,
-};
-pub const MKNOD: Op = Op {
-    class: C::MKNOD,
-    follow: false,
-    write: true,
-};
-pub const TIMES: Op = Op {
-    class: C::SET_TIMES,
-    follow: true,
-    write: true,
-};
-pub const LTIMES: Op = Op {
-    class: C::SET_TIMES,
-    follow: false,
-    write: true,
-};
-pub const CHDIR: Op = Op {
-    class: 0,
-    follow: true,
-    write: false,
+    excl: false,
 };
 pub const DLOPEN: Op = Op {
     class: C::OPEN | C::DLOPEN,
     follow: true,
     write: false,
-};
-/// bind creates the socket file: a write.
-pub const SOCK_BIND: Op = Op {
-    class: C::SOCKADDR,
-    follow: false,
-    write: true,
-};
-pub const SOCK: Op = Op {
-    class: C::SOCKADDR,
-    follow: true,
-    write: false,
+    excl: false,
 };
 
 impl Op {
@@ -171,10 +131,13 @@ impl Op {
         if flags & libc::O_CREAT != 0 {
             class |= C::CREAT;
         }
+        let excl = libc::O_CREAT | libc::O_EXCL;
         Op {
             class,
-            follow: flags & libc::O_NOFOLLOW == 0,
+            // O_CREAT|O_EXCL never follows a final symlink (EEXIST).
+            follow: flags & libc::O_NOFOLLOW == 0 && flags & excl != excl,
             write,
+            excl: flags & excl == excl,
         }
     }
     /// The op of an `fopen` with this mode string.
@@ -192,6 +155,7 @@ impl Op {
             // "x" is O_EXCL: a final symlink is never followed (EEXIST).
             follow: !excl,
             write,
+            excl: write && excl,
         }
     }
     /// Follow the final symlink unless `flags` has `AT_SYMLINK_NOFOLLOW`.
@@ -228,7 +192,7 @@ pub fn resolve<'a>(
 /// The access trace (`--trace`): what the call does with the path.
 #[inline]
 fn trace(op: Op, v: &PathBuf, h: &PathBuf) {
-    if !crate::log::tracing() || op.class & C::CHECK != 0 {
+    if !log::tracing() || op.class & C::CHECK != 0 {
         return;
     }
     let ev: &[u8] = if op.class & (C::CREAT | C::SYMLINK | C::MKNOD) != 0 {
@@ -244,73 +208,38 @@ fn trace(op: Op, v: &PathBuf, h: &PathBuf) {
     } else {
         return;
     };
-    crate::log::trace_path(ev, v.as_bytes(), h.as_bytes());
+    log::trace_path(ev, v.as_bytes(), h.as_bytes());
 }
 
-/// Is this write refused (a read-only rule, or outside `--allow-write`)?
-/// Then the errno it gets; a refusal is a violation, logged and recorded
-/// (unless the call only asks, like access(W_OK)).
+/// Is this write refused (a read-only rule, or outside `--allow-write`,
+/// decided by `ruletree::protect` in the kernel's order of checks)? Then
+/// the errno it gets. A refusal is a violation, logged and recorded
+/// (unless the call only asks, like access(W_OK)); a write that would
+/// fail natively anyway (EEXIST, ENOENT, ENOTDIR) gets the kernel's errno
+/// and is none.
 fn refused(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> Option<Errno> {
-    if !forbidden(ctx, op, m, v, h) {
-        return None;
-    }
-    let e = if m.readonly {
-        m.deny_errno
+    let need = if op.excl {
+        Need::New
     } else {
-        Errno::EROFS
+        Need::of_class(op.class)
     };
-    if op.class & C::CHECK == 0 {
-        crate::log::denied(v, h, e, m.rule);
+    match protect::judge(&Cached, &ctx.tree, m, v, h, op.write, need) {
+        Verdict::Allowed => None,
+        Verdict::Native(e) => Some(e),
+        Verdict::Refused { errno, .. } => {
+            if op.class & C::CHECK == 0 {
+                log::denied(v, h, errno, m.rule);
+            }
+            Some(errno)
+        }
     }
-    Some(e)
 }
 
-/// A write the rules or `--allow-write` forbid.
+/// A write the rules or `--allow-write` forbid (before the kernel's own
+/// checks: the caller still asks [`refused`] for the verdict).
 #[inline]
 fn forbidden(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> bool {
-    op.write && (m.readonly || !may_write(ctx, v, h))
-}
-
-/// `--allow-write DIR...` (the launcher adds the session directory): a
-/// write must fall below one of them. Terminals and the null devices stay
-/// writable, as in Gentoo's sandbox.
-fn may_write(ctx: &Ctx, v: &[u8], h: &[u8]) -> bool {
-    let Some(list) = ctx.tree.constant(b"allow_write") else {
-        return true;
-    };
-    if list.is_empty() || v.is_empty() {
-        return true;
-    }
-    // Exact names only: /proc/self/fd/3/x would be a path below the
-    // directory open as fd 3.
-    const ALWAYS: [&[u8]; 8] = [
-        b"/dev/null",
-        b"/dev/zero",
-        b"/dev/full",
-        b"/dev/tty",
-        b"/dev/ptmx",
-        b"/dev/stdin",
-        b"/dev/stdout",
-        b"/dev/stderr",
-    ];
-    let fd_link = |p: &[u8]| {
-        [b"/proc/self/fd/".as_slice(), b"/dev/fd/", b"/dev/pts/"]
-            .iter()
-            .any(|d| {
-                p.strip_prefix(*d)
-                    .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit))
-            })
-    };
-    if ALWAYS.contains(&v) || fd_link(v) {
-        return true;
-    }
-    let under = |p: &[u8], d: &[u8]| {
-        !d.is_empty()
-            && p.starts_with(d)
-            && (d == b"/" || matches!(p.get(d.len()), None | Some(b'/')))
-    };
-    list.split(|c| *c == b'\n')
-        .any(|d| under(v, d) || under(h, d))
+    op.write && protect::forbidden(&ctx.tree, m, v, h)
 }
 
 fn resolve_untraced<'a>(
@@ -353,11 +282,8 @@ fn resolve_untraced<'a>(
     if let Some(e) = refused(ctx, op, &m, vout.as_bytes(), out.as_bytes()) {
         return Err(e);
     }
-    if crate::log::enabled(crate::log::DEBUG) {
-        crate::log::mapped(vout.as_bytes(), out.as_bytes(), m.rule);
-    }
-    if m.kind == MapKind::Union && want_union {
-        crate::dirs::populate_union(ctx, m, vout.as_bytes(), out)?;
+    if log::enabled(LogLevel::Debug) {
+        log::mapped(vout.as_bytes(), out.as_bytes(), m.rule);
     }
     Ok(m)
 }
@@ -380,11 +306,9 @@ pub fn map_at<R>(
     op: Op,
     f: impl FnOnce(*const libc::c_char) -> R,
 ) -> Result<R, Errno> {
-    let saved = errno();
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     resolve(&ctx, Some(dirfd), p, op, false, &mut v, &mut h)?;
-    set_errno(saved);
     Ok(f(h.as_ptr()))
 }
 
@@ -411,12 +335,11 @@ pub fn map2_at<R>(
     op: Op,
     f: impl FnOnce(*const libc::c_char, *const libc::c_char) -> R,
 ) -> Result<R, Errno> {
-    let saved = errno();
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     let (mut v, mut h1, mut h2) = (PathBuf::new(), PathBuf::new(), PathBuf::new());
     resolve(&ctx, Some(d1), p1, op, false, &mut v, &mut h1)?;
     if op.class & C::RENAME != 0 {
-        crate::log::trace_path(b"remove", v.as_bytes(), h1.as_bytes());
+        log::trace_path(b"remove", v.as_bytes(), h1.as_bytes());
     }
     resolve(
         &ctx,
@@ -431,9 +354,8 @@ pub fn map2_at<R>(
         &mut h2,
     )?;
     if op.class & C::RENAME != 0 {
-        crate::log::trace_path(b"create", v.as_bytes(), h2.as_bytes());
+        log::trace_path(b"create", v.as_bytes(), h2.as_bytes());
     }
-    set_errno(saved);
     Ok(f(h1.as_ptr(), h2.as_ptr()))
 }
 
@@ -465,73 +387,12 @@ pub fn unmap(ctx: &Ctx, hpath: &[u8], class: u32, out: &mut PathBuf) -> Result<(
     mapping::reverse(ctx, &Cached, hpath, class, out)
 }
 
-/// The stat family, without an extra system call for the final component:
-/// the path is resolved up to its last component, the kernel is asked with
-/// `AT_SYMLINK_NOFOLLOW` into the caller's buffer, and only if that finds a
-/// symlink (which must be followed in the virtual view) is the path resolved
-/// fully and the real function called. `stat`, `stat64` and `__xstat(1)`
-/// share the kernel's `struct stat` layout on 64-bit Linux.
-#[inline]
-pub fn stat_at(
-    d: i32,
-    p: *const libc::c_char,
-    flags: i32,
-    buf: *mut libc::c_void,
-    real: impl FnOnce(*const libc::c_char) -> i32,
-) -> Result<i32, Errno> {
-    follow_last_lazily(
-        d,
-        p,
-        flags,
-        real,
-        |kd, h, fl| {
-            // SAFETY: the caller's stat buffer and our NUL-terminated host path.
-            let r = unsafe { libc::syscall(libc::SYS_newfstatat, kd, h, buf, fl) } as i32;
-            // SAFETY: read only on success, when the kernel filled in the
-            // buffer (a bad buffer pointer gives EFAULT and is never read).
-            let link = r == 0
-                && unsafe { (*(buf as *const libc::stat)).st_mode } & libc::S_IFMT == libc::S_IFLNK;
-            (r, link)
-        },
-        |r, again| crate::vperm::stat(r, buf, again),
-    )
-}
-
-/// statx, like [`stat_at`].
-#[inline]
-pub fn statx_at(
-    d: i32,
-    p: *const libc::c_char,
-    flags: i32,
-    mask: u32,
-    buf: *mut libc::c_void,
-    real: impl FnOnce(*const libc::c_char) -> i32,
-) -> Result<i32, Errno> {
-    follow_last_lazily(
-        d,
-        p,
-        flags,
-        real,
-        |kd, h, fl| {
-            let m = crate::vperm::statx_mask(mask | libc::STATX_TYPE);
-            // SAFETY: the caller's statx buffer and our NUL-terminated host path.
-            let r = unsafe { libc::syscall(libc::SYS_statx, kd, h, fl, m, buf) } as i32;
-            // SAFETY: read only on success, as in stat_at.
-            let link = r == 0
-                && (unsafe { (*(buf as *const libc::statx)).stx_mode } as u32) & libc::S_IFMT
-                    == libc::S_IFLNK;
-            (r, link)
-        },
-        |r, again| crate::vperm::statx(r, buf, again),
-    )
-}
-
 /// The path to give the kernel with the caller's dirfd: the caller's own
 /// relative name when the mapping left it as it was (the kernel walks one
 /// name instead of the whole absolute path again), else the host path
 /// (absolute, so the dirfd is ignored; or empty, naming the dirfd).
 #[inline]
-fn kernel_path(m: &Mapped, h: &mut PathBuf) -> *const libc::c_char {
+pub fn kernel_path(m: &Mapped, h: &mut PathBuf) -> *const libc::c_char {
     let p = h.as_ptr();
     if m.rel != 0 && m.rel < h.len() {
         // SAFETY: rel < len: inside the NUL-terminated buffer.
@@ -539,44 +400,6 @@ fn kernel_path(m: &Mapped, h: &mut PathBuf) -> *const libc::c_char {
     } else {
         p
     }
-}
-
-/// The shared part of [`stat_at`] and [`statx_at`]: `nofollow(dirfd, host, flags)`
-/// does the call with `AT_SYMLINK_NOFOLLOW` added and says whether it met
-/// a symlink; `fin` makes a successful result virtual (virtual
-/// permissions), given how to ask about the same file again.
-#[inline]
-fn follow_last_lazily(
-    d: i32,
-    p: *const libc::c_char,
-    flags: i32,
-    real: impl FnOnce(*const libc::c_char) -> i32,
-    nofollow: impl FnOnce(i32, *const libc::c_char, i32) -> (i32, bool),
-    fin: impl FnOnce(i32, crate::vperm::Again) -> i32,
-) -> Result<i32, Errno> {
-    use crate::vperm::Again;
-    let saved = errno();
-    let ctx = crate::state::ctx()?;
-    let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
-    let m = resolve(&ctx, Some(d), p, LSTAT, false, &mut v, &mut h)?;
-    let kp = kernel_path(&m, &mut h);
-    if flags & libc::AT_SYMLINK_NOFOLLOW != 0 || v.as_bytes() == b"/" || v.is_empty() {
-        set_errno(saved);
-        let r = real(kp);
-        return Ok(fin(r, Again::at(d, kp, flags)));
-    }
-    let nf = flags | libc::AT_SYMLINK_NOFOLLOW;
-    let (r, link) = nofollow(d, kp, nf);
-    if !link {
-        if r == 0 {
-            set_errno(saved);
-        }
-        return Ok(fin(r, Again::at(d, kp, nf)));
-    }
-    resolve(&ctx, Some(d), p, STAT, false, &mut v, &mut h)?;
-    set_errno(saved);
-    let r = real(h.as_ptr());
-    Ok(fin(r, Again::path(h.as_ptr(), true)))
 }
 
 /// Flattens a mapped call whose body can fail itself.
@@ -598,21 +421,10 @@ pub fn open_at(
     real: impl Fn(*const libc::c_char, i32) -> i32,
 ) -> Result<i32, Errno> {
     let op = Op::open(flags);
-    let excl = libc::O_CREAT | libc::O_EXCL;
-    if flags & (libc::O_NOFOLLOW | libc::O_PATH) != 0 || flags & excl == excl {
-        // O_CREAT|O_EXCL never follows a final symlink (EEXIST).
-        let op = if flags & excl == excl {
-            Op {
-                follow: false,
-                ..op
-            }
-        } else {
-            op
-        };
+    if flags & (libc::O_NOFOLLOW | libc::O_PATH) != 0 || op.excl {
         return map_at(d, p, op, |h| real(h, flags));
     }
-    let saved = errno();
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     // Unfollowed, and with the read-only check left to us (below).
     let first = Op {
@@ -624,23 +436,18 @@ pub fn open_at(
     // A read-only verdict on the unfollowed path may not be the target's:
     // then decide on the fully resolved path below.
     if !forbidden(&ctx, op, &m, v.as_bytes(), h.as_bytes()) {
-        set_errno(saved);
         let fd = real(kernel_path(&m, &mut h), flags | libc::O_NOFOLLOW);
         // A final symlink: ELOOP, or ENOTDIR when O_DIRECTORY was asked.
         let e = errno();
         let link = e == libc::ELOOP || (e == libc::ENOTDIR && flags & libc::O_DIRECTORY != 0);
         if fd >= 0 || !link {
             // The link itself is not what is opened: traced only here.
-            trace(op, &v, &h);
-            set_errno(e);
+            crate::ffi::hook::errno_kept(|| trace(op, &v, &h));
             return Ok(fd);
         }
     }
-    let m = resolve_untraced(&ctx, Some(d), p, op, false, &mut v, &mut h)?;
-    if let Some(e) = refused(&ctx, op, &m, v.as_bytes(), h.as_bytes()) {
-        return Err(e);
-    }
+    // The refusal, if any, came out of resolve_untraced.
+    let _ = resolve_untraced(&ctx, Some(d), p, op, false, &mut v, &mut h)?;
     trace(op, &v, &h);
-    set_errno(saved);
     Ok(real(h.as_ptr(), flags))
 }

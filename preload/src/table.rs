@@ -4,12 +4,14 @@
 //! Write; path=.., dirfd=.., fd=..]`, then its body `|real, op| ...`, an
 //! expression that calls the path glue ([`crate::path`]: `map`, `map_at`,
 //! `map2`...) with `op`, the operation the declaration gives, or a gate of
-//! the row's family module. `alias name = base;` is the same function under
-//! another glibc name. `sb2-show hooks` prints the declarations and
-//! `sb2-show -f FUNC` reads them (see `sb2_ruletree::abi`); the test suite
-//! checks that every row's probe case runs.
+//! the row's family module. The family is the module the row's gate lives
+//! in (`fs` for rows that only map). `alias name = base;` is the same
+//! function under another glibc name. `sb2-show hooks` prints the
+//! declarations and `sb2-show -f FUNC` reads them (see
+//! `sb2_ruletree::abi`); the test suite checks that every row's probe case
+//! runs.
 //!
-//! glibc 2.36 facts relied on : the 2.33 `stat` family
+//! glibc 2.36 facts relied on: the 2.33 `stat` family
 //! and the old `__xstat` forms are both exported and must both be hooked;
 //! `_FORTIFY_SOURCE` callers use the `__*_2` / `__*_chk` names; fopen,
 //! opendir, ftw, glob, mkstemp, realpath... reach the kernel through internal
@@ -19,11 +21,13 @@
 
 #![allow(clippy::missing_safety_doc)]
 
-use crate::cache::{changed, changed_if, cwd_changed, unmapped};
+use crate::mem::unmapped;
 use crate::net::NameApi;
 use crate::path::*;
-use crate::vperm::{self, Again};
-use crate::{dirs, exec, fs, net};
+use crate::process::cache::{changed, changed_if, cwd_changed};
+use crate::stat::{self as vstat, stat_at, statx_at, Again};
+use crate::vperm;
+use crate::{dirs, exec, fs, ids, net, union};
 use libc::{
     c_char, c_int, c_long, c_uint, c_void, dev_t, gid_t, mode_t, off_t, size_t, ssize_t, uid_t,
 };
@@ -63,7 +67,7 @@ hooks! {
         = |real, op| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(h, b));
     alias stat64 = stat;
     stat lstat(p: P, b: V) -> c_int [STAT, No, No; path=p]
-        = |real, op| map(p, op, |h| vperm::stat(real(h, b), b, Again::path(h, false)));
+        = |real, op| map(p, op, |h| vstat::overlay(real(h, b), b, Again::path(h, false)));
     alias lstat64 = lstat;
     stat fstatat(d: c_int, p: P, b: V, fl: c_int) -> c_int [STAT, AtFlags, No; dirfd=d, path=p]
         = |real, op| stat_at(d, p, fl, b, |h| real(d, h, b, fl));
@@ -72,19 +76,19 @@ hooks! {
         = |real, op| stat_at(libc::AT_FDCWD, p, 0, b, |h| real(ver, h, b));
     alias __xstat64 = __xstat;
     stat __lxstat(ver: c_int, p: P, b: V) -> c_int [STAT, No, No; path=p]
-        = |real, op| map(p, op, |h| vperm::stat(real(ver, h, b), b, Again::path(h, false)));
+        = |real, op| map(p, op, |h| vstat::overlay(real(ver, h, b), b, Again::path(h, false)));
     alias __lxstat64 = __lxstat;
     stat __fxstatat(ver: c_int, d: c_int, p: P, b: V, fl: c_int) -> c_int [STAT, AtFlags, No; dirfd=d, path=p]
-        = |real, op| map_at_or_fd(d, p, fl, op, |h| vperm::stat(real(ver, d, h, b, fl), b, Again::at(d, h, fl)));
+        = |real, op| map_at_or_fd(d, p, fl, op, |h| vstat::overlay(real(ver, d, h, b, fl), b, Again::at(d, h, fl)));
     alias __fxstatat64 = __fxstatat;
     stat fstat(fd: c_int, b: V) -> c_int [STAT, None, No; fd=fd]
-        = |real, op| Ok(vperm::stat(real(fd, b), b, Again::fd(fd)));
+        = |real, op| Ok(vstat::overlay(real(fd, b), b, Again::fd(fd)));
     alias fstat64 = fstat;
     stat __fxstat(ver: c_int, fd: c_int, b: V) -> c_int [STAT, None, No; fd=fd]
-        = |real, op| Ok(vperm::stat(real(ver, fd, b), b, Again::fd(fd)));
+        = |real, op| Ok(vstat::overlay(real(ver, fd, b), b, Again::fd(fd)));
     alias __fxstat64 = __fxstat;
     stat statx(d: c_int, p: P, fl: c_int, mask: c_uint, b: V) -> c_int [STAT, AtFlags, No; dirfd=d, path=p]
-        = |real, op| statx_at(d, p, fl, mask, b, |h| real(d, h, fl, vperm::statx_mask(mask), b));
+        = |real, op| statx_at(d, p, fl, mask, b, |h| real(d, h, fl, vstat::statx_mask(mask), b));
     fs statfs(p: P, b: V) -> c_int [STAT, Yes, No; path=p] = |real, op| map(p, op, |h| real(h, b));
     alias statfs64 = statfs;
     fs statvfs(p: P, b: V) -> c_int [STAT, Yes, No; path=p] = |real, op| map(p, op, |h| real(h, b));
@@ -246,7 +250,7 @@ hooks! {
         = |real, op| fs::tempnam(d, |h| real(h, pfx));
 
     // --- directories and tree walks -------------------------------------
-    dirs opendir(p: P) -> V [OPEN, Yes, No; path=p] = |real, op| dirs::opendir(p, |h| real(h));
+    union opendir(p: P) -> V [OPEN, Yes, No; path=p] = |real, op| union::opendir(p, |h| real(h));
     dirs scandir(p: P, list: V, filter: V, cmp: V) -> c_int [OPEN, Yes, No; path=p]
         = |real, op| dirs::scan_map(p, |h| real(h, list, filter, cmp));
     alias scandir64 = scandir;
@@ -327,41 +331,35 @@ hooks! {
     alias __res_search = res_search;
 
     // --- ids: virtual with -R/-U (vperm.rs), else the real calls ---------
-    ids getuid() -> uid_t [NONE, None, No] = |real, op| vperm::get(vperm::R, || real());
-    ids geteuid() -> uid_t [NONE, None, No] = |real, op| vperm::get(vperm::E, || real());
-    ids getgid() -> gid_t [NONE, None, No] = |real, op| vperm::get(vperm::G, || real());
-    ids getegid() -> gid_t [NONE, None, No] = |real, op| vperm::get(vperm::EG, || real());
+    ids getuid() -> uid_t [NONE, None, No] = |real, op| ids::get(ids::R, || real());
+    ids geteuid() -> uid_t [NONE, None, No] = |real, op| ids::get(ids::E, || real());
+    ids getgid() -> gid_t [NONE, None, No] = |real, op| ids::get(ids::G, || real());
+    ids getegid() -> gid_t [NONE, None, No] = |real, op| ids::get(ids::EG, || real());
     ids getresuid(r: *mut uid_t, e: *mut uid_t, s: *mut uid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::getres(vperm::R, r, e, s, || real(r, e, s));
+        = |real, op| ids::getres(ids::R, r, e, s, || real(r, e, s));
     ids getresgid(r: *mut gid_t, e: *mut gid_t, s: *mut gid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::getres(vperm::G, r, e, s, || real(r, e, s));
+        = |real, op| ids::getres(ids::G, r, e, s, || real(r, e, s));
     ids getgroups(n: c_int, l: *mut gid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::getgroups(n, l, || real(n, l));
+        = |real, op| ids::getgroups(n, l, || real(n, l));
     ids setgroups(n: size_t, l: *const gid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::setgroups(n, l, || real(n, l));
+        = |real, op| ids::setgroups(n, l, || real(n, l));
     ids initgroups(u: P, g: gid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::initgroups(u, g, || real(u, g));
-    ids setuid(u: uid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::set1(vperm::R, u, || real(u));
-    ids setgid(g: gid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::set1(vperm::G, g, || real(g));
-    ids seteuid(u: uid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::sete(vperm::R, u, || real(u));
-    ids setegid(g: gid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::sete(vperm::G, g, || real(g));
+        = |real, op| ids::initgroups(u, g, || real(u, g));
+    ids setuid(u: uid_t) -> c_int [NONE, None, No] = |real, op| ids::set1(ids::R, u, || real(u));
+    ids setgid(g: gid_t) -> c_int [NONE, None, No] = |real, op| ids::set1(ids::G, g, || real(g));
+    ids seteuid(u: uid_t) -> c_int [NONE, None, No] = |real, op| ids::sete(ids::R, u, || real(u));
+    ids setegid(g: gid_t) -> c_int [NONE, None, No] = |real, op| ids::sete(ids::G, g, || real(g));
     ids setreuid(r: uid_t, e: uid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::setre(vperm::R, r, e, || real(r, e));
+        = |real, op| ids::setre(ids::R, r, e, || real(r, e));
     ids setregid(r: gid_t, e: gid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::setre(vperm::G, r, e, || real(r, e));
+        = |real, op| ids::setre(ids::G, r, e, || real(r, e));
     ids setresuid(r: uid_t, e: uid_t, s: uid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::setres3(vperm::R, r, e, s, || real(r, e, s));
+        = |real, op| ids::setres3(ids::R, r, e, s, || real(r, e, s));
     ids setresgid(r: gid_t, e: gid_t, s: gid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::setres3(vperm::G, r, e, s, || real(r, e, s));
-    ids setfsuid(u: uid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::setfs(vperm::R, u, || real(u));
-    ids setfsgid(g: gid_t) -> c_int [NONE, None, No]
-        = |real, op| vperm::setfs(vperm::G, g, || real(g));
-    ids capset(h: V, d: V) -> c_int [NONE, None, No] = |real, op| vperm::capset(|| real(h, d));
+        = |real, op| ids::setres3(ids::G, r, e, s, || real(r, e, s));
+    ids setfsuid(u: uid_t) -> c_int [NONE, None, No] = |real, op| ids::setfs(ids::R, u, || real(u));
+    ids setfsgid(g: gid_t) -> c_int [NONE, None, No] = |real, op| ids::setfs(ids::G, g, || real(g));
+    ids capset(h: V, d: V) -> c_int [NONE, None, No] = |real, op| ids::capset(|| real(h, d));
 
     // --- exec: the exec pipeline (exec.rs; execl/execle/execlp: variadic.c) -
     exec execve(p: P, argv: *const *const c_char, envp: *const *const c_char) -> c_int [EXEC, Yes, No; path=p]

@@ -8,6 +8,7 @@ mod cross;
 mod exec;
 mod fs;
 mod hooks;
+mod logfd;
 mod net;
 mod probes;
 mod protect;

@@ -89,8 +89,6 @@ fn protect_mkdir_p_of_an_absolute_path_works_under_strict_allow_write() {
         build.to_str().unwrap(),
         "--",
         "make",
-        "-C",
-        w.dir.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(build.join("a/b/c/f").exists(), "{}", text(&o));

@@ -13,42 +13,49 @@
 //! `violations` file (the launcher summarizes it and `--strict` fails on
 //! it), and with `--trace FILE` every path read, written, created, removed
 //! or executed, every denial and every network decision goes to FILE.
+//!
+//! All three files are [`SessionFile`]s: opened by each process on first
+//! use at a high descriptor number, and checked before every write, since
+//! a program may close every descriptor and reuse the number for a file of
+//! its own. errno in a line is always its name (`contract::errno_name`).
 
-use core::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use crate::ffi::sys;
+use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use sb2_ruletree::contract::{self, LogLevel};
 use sb2_ruletree::format::RuleRef;
 
-pub const WARNING: u8 = 2;
-pub const NET: u8 = 4;
-pub const INFO: u8 = 5;
-pub const DEBUG: u8 = 6;
-
+/// The session's level (0: no log).
 static LEVEL: AtomicU8 = AtomicU8::new(0);
-static FD: AtomicI32 = AtomicI32::new(-1);
-static PATH: core::sync::atomic::AtomicPtr<u8> =
-    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
-static PATH_LEN: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
-/// The trace file (`--trace`): its path (in the ruletree) and our fd.
-static TRACE: SideFile = SideFile::new();
+/// The session log (`-L`, `-d`).
+static LOG: SessionFile = SessionFile::new();
+/// The trace file (`--trace`).
+static TRACE: SessionFile = SessionFile::new();
 /// The session's violations file.
-static VIOLATIONS: SideFile = SideFile::new();
+static VIOLATIONS: SessionFile = SessionFile::new();
 
-/// A file the preload appends whole lines to, opened once per process at
-/// a high fd number; each write first checks (fstat) that the fd is still
-/// that file, because a program may close every fd and reuse the number.
-struct SideFile {
-    path: core::sync::atomic::AtomicPtr<u8>,
-    len: core::sync::atomic::AtomicUsize,
+/// Where our descriptors go: out of the way of programs that expect the
+/// lowest free numbers.
+const HIGH_FD: i32 = 900;
+
+/// A file the preload appends whole lines to (its path lives in the
+/// ruletree mapping), opened once per process at a high fd number; each
+/// write first checks (fstat) that the fd is still that file, because a
+/// program may close every fd and reuse the number: then the file is
+/// opened again, and the program's file is never written.
+pub struct SessionFile {
+    path: AtomicPtr<u8>,
+    len: AtomicUsize,
     fd: AtomicI32,
-    ino: core::sync::atomic::AtomicU64,
+    ino: AtomicU64,
 }
 
-impl SideFile {
-    const fn new() -> SideFile {
-        SideFile {
-            path: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
-            len: core::sync::atomic::AtomicUsize::new(0),
+impl SessionFile {
+    const fn new() -> SessionFile {
+        SessionFile {
+            path: AtomicPtr::new(core::ptr::null_mut()),
+            len: AtomicUsize::new(0),
             fd: AtomicI32::new(-1),
-            ino: core::sync::atomic::AtomicU64::new(0),
+            ino: AtomicU64::new(0),
         }
     }
     fn set(&self, path: &'static [u8]) {
@@ -62,9 +69,9 @@ impl SideFile {
     }
     fn write(&self, buf: &[u8]) {
         let fd = self.fd.load(Ordering::Acquire);
-        if fd >= 0 && ino_of(fd) == Some(self.ino.load(Ordering::Acquire)) {
-            // SAFETY: our buffer; one write keeps the line whole (O_APPEND).
-            unsafe { libc::syscall(libc::SYS_write, fd, buf.as_ptr(), buf.len()) };
+        if fd >= 0 && id_of(fd) == Some(self.ino.load(Ordering::Acquire)) {
+            // One write keeps the line whole (O_APPEND).
+            sys::write_all(fd, buf);
             return;
         }
         let p = self.path.load(Ordering::Acquire);
@@ -73,63 +80,39 @@ impl SideFile {
         }
         let mut path = sb2_ruletree::mapping::PathBuf::new();
         // SAFETY: set() stored a slice of the read-only ruletree mapping.
-        if path
-            .set(unsafe { core::slice::from_raw_parts(p, self.len.load(Ordering::Acquire)) })
-            .is_err()
-        {
+        let name = unsafe { core::slice::from_raw_parts(p, self.len.load(Ordering::Acquire)) };
+        if path.set(name).is_err() {
             return;
         }
         let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC;
-        // SAFETY: raw syscalls on our NUL-terminated path and our own fds.
-        unsafe {
-            let f = libc::syscall(
-                libc::SYS_openat,
-                libc::AT_FDCWD,
-                path.as_ptr(),
-                flags,
-                0o644,
-            ) as i32;
-            if f < 0 {
-                return;
-            }
-            // Out of the way of programs that expect the lowest free fds.
-            let hi = libc::syscall(libc::SYS_fcntl, f, libc::F_DUPFD_CLOEXEC, 900) as i32;
-            let f = if hi >= 0 {
-                libc::syscall(libc::SYS_close, f);
-                hi
-            } else {
-                f
-            };
-            libc::syscall(libc::SYS_write, f, buf.as_ptr(), buf.len());
-            // Install ours unless another thread just did; the fd we saw
-            // is never closed here (stale: the program's number now).
-            match ino_of(f) {
-                Some(ino)
-                    if self
-                        .fd
-                        .compare_exchange(fd, f, Ordering::AcqRel, Ordering::Acquire)
-                        .is_ok() =>
-                {
-                    self.ino.store(ino, Ordering::Release)
-                }
-                _ => {
-                    libc::syscall(libc::SYS_close, f);
-                }
+        let Ok(f) = sys::open(path.as_ptr(), flags, 0o644) else {
+            return;
+        };
+        let f = sys::dup_above(f.raw(), HIGH_FD).unwrap_or(f);
+        sys::write_all(f.raw(), buf);
+        // Install ours unless another thread just did; the fd we saw is
+        // never closed here (stale: the program's number now).
+        if let Some(ino) = id_of(f.raw()) {
+            if self
+                .fd
+                .compare_exchange(fd, f.raw(), Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                self.ino.store(ino, Ordering::Release);
+                f.into_raw();
             }
         }
     }
 }
 
-fn ino_of(fd: i32) -> Option<u64> {
-    // SAFETY: a raw fstat into our buffer.
-    unsafe {
-        let mut st: libc::stat = core::mem::zeroed();
-        (libc::syscall(libc::SYS_fstat, fd, &mut st) == 0)
-            .then_some(st.st_ino ^ st.st_dev.rotate_left(32))
-    }
+/// The identity of the file open as `fd` (inode and device folded).
+fn id_of(fd: i32) -> Option<u64> {
+    sys::fstat(fd)
+        .ok()
+        .map(|st| st.st_ino ^ st.st_dev.rotate_left(32))
 }
 
-/// Called at init with the tree's `trace_file` and `session_dir`.
+/// Called at init with the tree's `trace_file` and `violations_file`.
 pub fn init_files(trace: &'static [u8], session_violations: &'static [u8]) {
     TRACE.set(trace);
     VIOLATIONS.set(session_violations);
@@ -141,67 +124,30 @@ pub fn tracing() -> bool {
     TRACE.on()
 }
 
-/// Level number of a level name.
-pub fn level_of(name: &[u8]) -> u8 {
-    match name {
-        b"error" => 1,
-        b"warning" => 2,
-        b"notice" => 3,
-        b"net" => 4,
-        b"info" => 5,
-        b"debug" => 6,
-        b"noise" => 7,
-        _ => 0,
-    }
-}
-
 /// Called at init with the tree's `log_level` and `log_file` constants
 /// (which live as long as the mapping).
 pub fn init(level: &[u8], file: &'static [u8]) {
     if file.is_empty() {
         return;
     }
-    PATH.store(file.as_ptr() as *mut u8, Ordering::Release);
-    PATH_LEN.store(file.len(), Ordering::Release);
-    LEVEL.store(level_of(level), Ordering::Release);
+    LOG.set(file);
+    LEVEL.store(
+        LogLevel::from_name(level).map_or(0, |l| l as u8),
+        Ordering::Release,
+    );
 }
 
 #[inline]
-pub fn enabled(level: u8) -> bool {
+pub fn enabled(level: LogLevel) -> bool {
     let l = LEVEL.load(Ordering::Relaxed);
-    l != 0 && level <= l
+    l != 0 && level as u8 <= l
 }
 
-fn fd() -> i32 {
-    let fd = FD.load(Ordering::Acquire);
-    if fd >= 0 {
-        return fd;
-    }
-    let mut p = sb2_ruletree::mapping::PathBuf::new();
-    // SAFETY: PATH points into the read-only ruletree mapping (init).
-    let path = unsafe {
-        core::slice::from_raw_parts(
-            PATH.load(Ordering::Acquire),
-            PATH_LEN.load(Ordering::Acquire),
-        )
-    };
-    if p.set(path).is_err() {
-        return -1;
-    }
-    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC;
-    // SAFETY: raw open of a NUL-terminated path.
-    let fd =
-        unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, p.as_ptr(), flags, 0o644) } as i32;
-    if fd < 0 {
-        return -1;
-    }
-    match FD.compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => fd,
-        Err(other) => {
-            // SAFETY: closing our own duplicate.
-            unsafe { libc::close(fd) };
-            other
-        }
+/// A message for the user on stderr (not the log: the session is broken,
+/// or a limit was hit).
+pub fn say(parts: &[&[u8]]) {
+    for p in parts {
+        sys::write_all(2, p);
     }
 }
 
@@ -220,20 +166,8 @@ impl Line {
         }
         self.len = end;
     }
-    fn num(&mut self, mut v: u64) {
-        let mut d = [0u8; 20];
-        let mut i = d.len();
-        loop {
-            i -= 1;
-            if let Some(x) = d.get_mut(i) {
-                *x = b'0' + (v % 10) as u8;
-            }
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.raw(d.get(i..).unwrap_or(&[]));
+    fn num(&mut self, v: u64) {
+        self.raw(sys::dec(v, &mut [0; 20]));
     }
     /// A JSON string; bytes that are not printable ASCII become \u00XX.
     fn string(&mut self, s: &[u8]) {
@@ -284,11 +218,9 @@ impl Line {
     /// Writes the line to the log, the violations file and the trace, as
     /// asked.
     fn send(&mut self, log: bool, violation: bool, trace: bool) {
-        let fd = if log { fd() } else { -1 };
         let line = self.close();
-        if fd >= 0 {
-            // SAFETY: writing our own buffer; one write keeps the line whole.
-            unsafe { libc::write(fd, line.as_ptr() as *const libc::c_void, line.len()) };
+        if log {
+            LOG.write(line);
         }
         if violation {
             VIOLATIONS.write(line);
@@ -309,9 +241,14 @@ fn start(event: &[u8]) -> Line {
     l.raw(b",\"pid\":");
     // SAFETY: getpid has no preconditions.
     l.num(unsafe { libc::getpid() } as u64);
-    l.field(b"prog", crate::state::binary_name());
-    l.field(b"fn", crate::hook::current_fn().as_bytes());
+    l.field(b"prog", super::state::binary_name());
+    l.field(b"fn", crate::ffi::hook::current_fn().as_bytes());
     l
+}
+
+/// `"errno":"NAME"`.
+fn errno_field(l: &mut Line, e: i32) {
+    l.field(b"errno", contract::errno_name(e).as_bytes());
 }
 
 fn rule_field(l: &mut Line, r: Option<RuleRef>) {
@@ -344,15 +281,9 @@ pub fn denied(vpath: &[u8], hpath: &[u8], errno: sb2_ruletree::Errno, rule: Opti
     let mut l = start(b"deny");
     l.field(b"vpath", vpath);
     l.field(b"hpath", hpath);
-    l.field(b"path", vpath);
-    let name: &[u8] = match errno.0 {
-        libc::EACCES => b"EACCES",
-        libc::EPERM => b"EPERM",
-        _ => b"EROFS",
-    };
-    l.field(b"errno", name);
+    errno_field(&mut l, errno.0);
     rule_field(&mut l, rule);
-    l.send(enabled(WARNING), true, tracing());
+    l.send(enabled(LogLevel::Warning), true, tracing());
 }
 
 /// A path the program uses, for the trace: `read`, `write`, `create`,
@@ -382,11 +313,15 @@ pub struct NetEvent<'a> {
 /// the trace)?
 #[inline]
 pub fn wants_allowed_net() -> bool {
-    enabled(INFO) || tracing()
+    enabled(LogLevel::Info) || tracing()
 }
 
 pub fn net(e: &NetEvent) {
-    let log = enabled(if e.denied.is_some() { NET } else { INFO });
+    let log = enabled(if e.denied.is_some() {
+        LogLevel::Net
+    } else {
+        LogLevel::Info
+    });
     if !log && e.denied.is_none() && !tracing() {
         return;
     }
@@ -398,7 +333,7 @@ pub fn net(e: &NetEvent) {
     match (e.denied, e.rewritten) {
         (Some(err), _) => {
             l.field(b"verdict", b"deny");
-            l.field(b"errno", sb2_ruletree::net::errno_name(err).as_bytes());
+            errno_field(&mut l, err);
         }
         (None, Some((a, p))) => {
             l.field(b"verdict", b"rewrite");
@@ -414,7 +349,11 @@ pub fn net(e: &NetEvent) {
 
 /// A name lookup the `-n` rules decided.
 pub fn name(name: &[u8], allowed: bool, why: sb2_ruletree::net::Why) {
-    let log = enabled(if allowed { INFO } else { NET });
+    let log = enabled(if allowed {
+        LogLevel::Info
+    } else {
+        LogLevel::Net
+    });
     if !log && allowed && !tracing() {
         return;
     }
@@ -439,17 +378,19 @@ pub fn exec_event(vpath: &[u8], plan: &sb2_ruletree::exec::Plan, err: Option<sb2
         trace_path(b"exec", plan.vpath.as_bytes(), plan.file.as_bytes());
     }
     let stat = err.is_none() && plan.kind == sb2_ruletree::exec::Kind::Static;
-    if stat && !(enabled(WARNING) && first_time(plan.file.as_bytes())) && !enabled(INFO) {
+    if stat
+        && !(enabled(LogLevel::Warning) && first_time(plan.file.as_bytes()))
+        && !enabled(LogLevel::Info)
+    {
         return;
     }
-    if !stat && !enabled(INFO) {
+    if !stat && !enabled(LogLevel::Info) {
         return;
     }
     let mut l = start(if stat { b"static" } else { b"exec" });
     l.field(b"path", vpath);
     if let Some(e) = err {
-        l.raw(b",\"errno\":");
-        l.num(e.0 as u64);
+        errno_field(&mut l, e.0);
     } else {
         l.field(b"vpath", plan.vpath.as_bytes());
         l.field(b"file", plan.file.as_bytes());
@@ -469,36 +410,22 @@ pub fn exec_event(vpath: &[u8], plan: &sb2_ruletree::exec::Plan, err: Option<sb2
 
 /// Creates `SESSION/logged/<hash of key>`; true if it did not exist.
 fn first_time(key: &[u8]) -> bool {
-    let Some(dir) = crate::state::env(crate::state::SESSION_VAR) else {
+    let Some(dir) = super::state::env(super::state::SESSION_VAR) else {
         return true;
     };
     let h = sb2_ruletree::mapping::dir_key(0, key);
     let mut p = sb2_ruletree::mapping::PathBuf::new();
-    if p.set(dir).and_then(|_| p.push(b"/logged")).is_err() {
+    let made = p
+        .set(dir)
+        .and_then(|_| p.push(b"/"))
+        .and_then(|_| p.push(contract::LOGGED_DIR.as_bytes()));
+    if made.is_err() {
         return true;
     }
-    // SAFETY: raw syscalls on our NUL-terminated paths.
-    unsafe {
-        libc::syscall(libc::SYS_mkdirat, libc::AT_FDCWD, p.as_ptr(), 0o777);
-        let mut hex = [0u8; 17];
-        hex[0] = b'/';
-        for i in 0..16 {
-            hex[1 + i] = b"0123456789abcdef"[((h >> (60 - 4 * i)) & 15) as usize];
-        }
-        if p.push(&hex).is_err() {
-            return true;
-        }
-        let fd = libc::syscall(
-            libc::SYS_openat,
-            libc::AT_FDCWD,
-            p.as_ptr(),
-            libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC,
-            0o644,
-        );
-        if fd < 0 {
-            return false;
-        }
-        libc::syscall(libc::SYS_close, fd);
+    let _ = sys::mkdirat(libc::AT_FDCWD, p.as_ptr(), 0o777);
+    if p.push(b"/").and_then(|_| p.push(&sys::hex(h))).is_err() {
+        return true;
     }
-    true
+    let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC;
+    sys::open(p.as_ptr(), flags, 0o644).is_ok()
 }

@@ -1,6 +1,8 @@
-//! The `hooks!` macro behind the hook table, and [`boundary`], the FFI
-//! boundary every hook body runs inside: errno handling and panic
-//! containment (fail closed: EIO, never a fall-back to the real call).
+//! The FFI boundary: the `hooks!` macro that turns the hook table's rows
+//! into exported C functions, and [`boundary`], which every hook body runs
+//! inside. errno is handled here, once (saved on entry, given back to the
+//! real function, set from an error), and a panic is contained (fail
+//! closed: EIO, never a fall-back to the real call).
 
 use sb2_ruletree::Errno;
 use std::cell::Cell;
@@ -30,19 +32,24 @@ impl<T> CRet for *const T {
     const FAIL: Self = core::ptr::null();
 }
 
+/// What the hook this thread is in needs at the boundary: its name (for
+/// log, violation and trace lines), the caller's errno as it was on entry,
+/// and whether errno now holds the call's own answer.
+struct Call {
+    name: Cell<&'static str>,
+    entry_errno: Cell<i32>,
+    answered: Cell<bool>,
+}
+
 thread_local! {
-    static CURRENT_FN: Cell<&'static str> = const { Cell::new("") };
+    static CALL: Call = const {
+        Call { name: Cell::new(""), entry_errno: Cell::new(0), answered: Cell::new(false) }
+    };
 }
 
 /// The hooked function this thread is in (for log lines).
 pub fn current_fn() -> &'static str {
-    CURRENT_FN.with(|c| c.get())
-}
-
-/// Records the hooked function being entered.
-#[inline]
-pub fn set_current_fn(name: &'static str) {
-    CURRENT_FN.with(|c| c.set(name));
+    CALL.with(|c| c.name.get())
 }
 
 pub fn errno() -> i32 {
@@ -54,12 +61,76 @@ pub fn set_errno(e: i32) {
     unsafe { *libc::__errno_location() = e }
 }
 
-/// Runs a hook body. Errors set errno and return the type's failure value;
-/// a panic is contained and reported as EIO.
+/// Just before a real function (or the system call that stands for it)
+/// runs: errno is the caller's again (our own lookups may have changed
+/// it), and what it is after the call is the call's answer.
 #[inline]
-pub fn boundary<R: CRet>(f: impl FnOnce() -> Result<R, Errno>) -> R {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(Ok(v)) => v,
+pub fn calling_real() {
+    CALL.with(|c| {
+        set_errno(c.entry_errno.get());
+        c.answered.set(true);
+    });
+}
+
+/// The call's answer is this errno although it returns a value (mktemp's
+/// empty template, a resolver's "system error").
+pub fn answer_errno(e: i32) {
+    set_errno(e);
+    CALL.with(|c| c.answered.set(true));
+}
+
+/// The call succeeds although the real function failed (the failure was
+/// ours to hide: a virtual chmod, a partly sent sendmmsg): errno is the
+/// caller's again.
+pub fn restore_errno() {
+    CALL.with(|c| {
+        set_errno(c.entry_errno.get());
+        c.answered.set(false);
+    });
+}
+
+/// Runs `f` (work after the real call: logging, a virtual-permission
+/// lookup) keeping errno as the real call left it.
+#[inline]
+pub fn errno_kept<T>(f: impl FnOnce() -> T) -> T {
+    let e = errno();
+    let r = f();
+    set_errno(e);
+    r
+}
+
+/// Runs a hook body for the hooked function `name`. The caller's errno is
+/// saved here, once: an error sets errno and returns the type's failure
+/// value; a success leaves errno as the real function left it, or, when
+/// no real function ran, as the caller had it (our own lookups never
+/// leak an errno into a successful call). A panic is contained and
+/// reported as EIO. A hook nested in this one (a signal handler, a tree
+/// walker's callback) has its own record; ours is put back after it.
+#[inline]
+pub fn boundary<R: CRet>(name: &'static str, f: impl FnOnce() -> Result<R, Errno>) -> R {
+    let entry = errno();
+    let outer = CALL.with(|c| {
+        (
+            c.name.replace(name),
+            c.entry_errno.replace(entry),
+            c.answered.replace(false),
+        )
+    });
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let answered = CALL.with(|c| {
+        let answered = c.answered.get();
+        c.name.set(outer.0);
+        c.entry_errno.set(outer.1);
+        c.answered.set(outer.2);
+        answered
+    });
+    match r {
+        Ok(Ok(v)) => {
+            if !answered {
+                set_errno(entry);
+            }
+            v
+        }
         Ok(Err(e)) => {
             set_errno(e.0);
             R::FAIL
@@ -69,6 +140,14 @@ pub fn boundary<R: CRet>(f: impl FnOnce() -> Result<R, Errno>) -> R {
             R::FAIL
         }
     }
+}
+
+/// Runs an `extern "C"` entry point that is not a hook (the constructor,
+/// the tree walkers' trampolines) so that a panic cannot unwind into C:
+/// it gives `fallback` instead.
+#[inline]
+pub fn no_unwind<R>(fallback: R, f: impl FnOnce() -> R) -> R {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
 /// Declares hooked functions, one row each:
@@ -82,14 +161,16 @@ pub fn boundary<R: CRet>(f: impl FnOnce() -> Result<R, Errno>) -> R {
 /// `path`, `path2`, `dirfd`, `dirfd2` and `fd`. It generates the exported C
 /// function, its real-function slot (module `name`, item `SLOT`) and a row
 /// of `HOOKS`. `body` is an expression of type `Result<Ret, Errno>`; `real`
-/// is the next definition of the symbol and `op` the
+/// calls the next definition of the symbol (giving it the caller's errno
+/// back first, see [`calling_real`]) and `op` is the
 /// [`crate::path::Op`] the declaration gives (flags may refine it at run
 /// time: `op.at(flags)`).
 ///
 /// `alias name = base;` declares a symbol that is `base` under another
-/// name (open64 for open): same signature, declaration and body, its own
-/// real-function slot. The base row defines a macro of its own name that
-/// stamps out its aliases.
+/// glibc name (open64 for open): same signature, declaration and body, its
+/// own real-function slot. The base row defines a macro of its own name
+/// that stamps out its aliases (`$d` is a `$` passed in, so that the inner
+/// macro can have metavariables of its own).
 macro_rules! hooks {
     (@munch ($d:tt) [$($rows:tt)*] alias $alias:ident = $base:ident ; $($rest:tt)*) => {
         $base! { fn $alias }
@@ -115,7 +196,7 @@ macro_rules! hooks {
     (@munch ($d:tt) [$(($row:expr),)*]) => {
         /// Every hooked function, in table order (exported through
         /// `SB2_PRELOAD_INFO` for `sb2-show`).
-        pub const HOOKS: &[$crate::hook::HookRow] = &[$($row),*];
+        pub const HOOKS: &[$crate::ffi::hook::HookRow] = &[$($row),*];
     };
     ($($rows:tt)*) => {
         hooks!(@munch ($) [] $($rows)*);
@@ -138,7 +219,7 @@ macro_rules! hook_fn {
     ($name:ident, ($($a:ident : $t:ty),*), $r:ty, $decl:tt, $real:ident, $op:ident, $body:expr) => {
         #[allow(non_snake_case)]
         pub mod $name {
-            pub static SLOT: $crate::real::Slot = $crate::real::Slot::new(concat!(stringify!($name), "\0"));
+            pub static SLOT: $crate::ffi::real::Slot = $crate::ffi::real::Slot::new(concat!(stringify!($name), "\0"));
         }
 
         /// Interposed libc function (see the hook table).
@@ -146,38 +227,46 @@ macro_rules! hook_fn {
         /// # Safety
         /// Same contract as the libc function of this name.
         #[no_mangle]
+        // Rows wrap `real` in closures that adapt its arguments; some
+        // adapt nothing, which is still the row's way of saying it.
+        #[allow(clippy::redundant_closure)]
         pub unsafe extern "C" fn $name($($a: $t),*) -> $r {
             type F = unsafe extern "C" fn($($t),*) -> $r;
             let Some(p) = $name::SLOT.get() else {
-                $crate::hook::set_errno(libc::ENOSYS);
-                return <$r as $crate::hook::CRet>::FAIL;
+                $crate::ffi::hook::set_errno(libc::ENOSYS);
+                return <$r as $crate::ffi::hook::CRet>::FAIL;
             };
             // SAFETY: the slot holds the next definition of this very
             // symbol, whose C type is the one declared in the table.
-            let $real: F = unsafe { core::mem::transmute::<*mut core::ffi::c_void, F>(p) };
+            let next: F = unsafe { core::mem::transmute::<*mut core::ffi::c_void, F>(p) };
             // No session: straight to the real function. (There is no
             // re-entrancy guard: our own code makes raw system calls
             // and calls real functions directly, so a nested hook call
             // can only come from a signal handler or a callback, and
             // those must be mapped too.)
-            if !$crate::state::active() {
+            if !$crate::process::state::active() {
                 // SAFETY: forwarding the caller's own arguments.
-                return unsafe { $real($($a),*) };
+                return unsafe { next($($a),*) };
             }
+            #[allow(unused_variables)]
+            let $real = |$($a: $t),*| -> $r {
+                $crate::ffi::hook::calling_real();
+                // SAFETY: the body passes the caller's arguments, with
+                // paths replaced by mapped NUL-terminated buffers.
+                unsafe { next($($a),*) }
+            };
             const DECL: sb2_ruletree::abi::Decl = hook_decl!($decl);
             #[allow(unused_variables)]
             let $op = $crate::path::Op {
                 class: DECL.class,
                 follow: DECL.follows(),
                 write: DECL.writes(),
+                excl: false,
             };
-            // For log, violation and trace lines (one thread-local
-            // store).
-            $crate::hook::set_current_fn(stringify!($name));
-            $crate::hook::boundary::<$r>(|| {
+            $crate::ffi::hook::boundary::<$r>(stringify!($name), || {
                 #[allow(unused_unsafe)]
-                // SAFETY: the body forwards the caller's arguments, with
-                // paths replaced by mapped NUL-terminated buffers.
+                // SAFETY: the body reads the caller's arguments under
+                // the contract of the libc function it stands for.
                 unsafe { $body }
             })
         }
@@ -196,7 +285,7 @@ macro_rules! hook_row {
             concat!("hook table row ", stringify!($name), ": unknown key or argument in its declaration")
         );
         const DECL: sb2_ruletree::abi::Decl = hook_decl!($decl);
-        $crate::hook::HookRow {
+        $crate::ffi::hook::HookRow {
             name: concat!(stringify!($name), "\0").as_ptr().cast(),
             family: concat!(stringify!($fam), "\0").as_ptr().cast(),
             alias_of: hook_row!(@cstr $($base)?),

@@ -1,22 +1,30 @@
-//! Socket gates (DESIGN §10): AF_UNIX socket paths are mapped like any
-//! path (class SOCKADDR; abstract sockets pass); internet addresses of
+//! The network family. Socket gates: AF_UNIX socket paths are mapped like
+//! any path (class SOCKADDR; abstract sockets pass); internet addresses of
 //! connect, bind, listen, accept, sendto, sendmsg, sendmmsg, recvfrom and
 //! recvmsg are judged by the session's `-n` rules (allowed, denied with an
-//! errno, or rewritten); name lookups are judged at the resolver's entry
-//! points, because glibc's resolver makes its own sockets below any hook.
-//! Every verdict is logged; denials are violations.
+//! errno, or rewritten). Name lookups are judged at the resolver's entry
+//! points ([`names`]), because glibc's resolver makes its own sockets
+//! below any hook. Every verdict is logged; denials are violations.
 
-use crate::path::resolve;
+mod names;
+
+pub use names::{names, NameApi, EAI_NONAME, EAI_SYSTEM};
+
+use crate::ffi::cstr::{give, take, take_struct};
+use crate::ffi::hook::{errno_kept, restore_errno};
+use crate::ffi::sys;
+use crate::path::{resolve, Op};
+use crate::process::{log, state};
 use sb2_ruletree::mapping::PathBuf;
 use sb2_ruletree::Errno;
 
+/// An AF_UNIX address's path mapped (others pass as they are).
 pub fn unix_addr<R>(
-    op: crate::path::Op,
+    op: Op,
     a: *const libc::sockaddr,
     len: libc::socklen_t,
     f: impl FnOnce(*const libc::sockaddr, libc::socklen_t) -> R,
 ) -> Result<R, Errno> {
-    let saved = crate::hook::errno();
     let base = core::mem::offset_of!(libc::sockaddr_un, sun_path);
     // SAFETY: the family field is read only when the address has one.
     if a.is_null() || (len as usize) <= base || unsafe { (*a).sa_family } as i32 != libc::AF_UNIX {
@@ -31,14 +39,13 @@ pub fn unix_addr<R>(
     let n = (len as usize - base).min(108);
     // SAFETY: copies n <= 108 bytes of the caller's sun_path.
     unsafe { core::ptr::copy_nonoverlapping((*un).sun_path.as_ptr(), name.as_mut_ptr(), n) };
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     resolve(&ctx, None, name.as_ptr(), op, false, &mut v, &mut h)?;
     if name[0] != b'/' as libc::c_char && relative_is_same(&h, &name) {
         // The relative name already names the mapped file from the real
         // cwd: keep it relative (the absolute form could exceed sun_path's
         // 108 bytes).
-        crate::hook::set_errno(saved);
         return Ok(f(a, len));
     }
     // SAFETY: a zeroed sockaddr_un is a valid value.
@@ -51,7 +58,6 @@ pub fn unix_addr<R>(
     for (d, s) in out.sun_path.iter_mut().zip(hb) {
         *d = *s as libc::c_char;
     }
-    crate::hook::set_errno(saved);
     Ok(f(
         &out as *const _ as *const libc::sockaddr,
         (base + hb.len() + 1) as libc::socklen_t,
@@ -107,7 +113,7 @@ impl Inet {
         let n = (len as usize).min(cap);
         // SAFETY: a byte view of our own struct.
         let bytes = unsafe { core::slice::from_raw_parts_mut(&mut raw as *mut _ as *mut u8, cap) };
-        crate::cstr::take(
+        take(
             bytes.get_mut(..n).unwrap_or(&mut []),
             a as *const libc::c_void,
         )?;
@@ -210,15 +216,15 @@ fn text(v6: bool, a: &[u8; 16]) -> AddrText {
 /// they allow everything and no log or trace wants to hear of it.
 #[inline]
 fn watching() -> bool {
-    crate::state::ctx().is_ok_and(|ctx| {
-        rules::Net::of(ctx.tree).is_some_and(|n| !n.allows_all() || crate::log::wants_allowed_net())
+    state::ctx().is_ok_and(|ctx| {
+        rules::Net::of(ctx.tree).is_some_and(|n| !n.allows_all() || log::wants_allowed_net())
     })
 }
 
 /// What the session's `-n` rules say about `inet` for `f`; the address is
 /// rewritten in place when the rule says so. Logs and records the verdict.
 fn judge(f: u32, out: bool, inet: &mut Inet) -> Result<(), Errno> {
-    let ctx = crate::state::ctx()?;
+    let ctx = state::ctx()?;
     let Some(net) = rules::Net::of(ctx.tree) else {
         return Ok(());
     };
@@ -242,12 +248,12 @@ fn judge(f: u32, out: bool, inet: &mut Inet) -> Result<(), Errno> {
             addr: None,
             port: None
         }
-    ) && !crate::log::wants_allowed_net()
+    ) && !log::wants_allowed_net()
     {
         return Ok(());
     }
     let before = text(inet.v6, &inet.addr);
-    let mut ev = crate::log::NetEvent {
+    let mut ev = log::NetEvent {
         v6: inet.v6,
         addr: before.buf.get(..before.len).unwrap_or(&[]),
         port: inet.port,
@@ -258,7 +264,7 @@ fn judge(f: u32, out: bool, inet: &mut Inet) -> Result<(), Errno> {
     match verdict {
         Verdict::Deny(e) => {
             ev.denied = Some(e);
-            crate::log::net(&ev);
+            log::net(&ev);
             Err(Errno(e))
         }
         Verdict::Allow { addr, port } => {
@@ -269,7 +275,7 @@ fn judge(f: u32, out: bool, inet: &mut Inet) -> Result<(), Errno> {
             if moved {
                 ev.rewritten = Some((after.buf.get(..after.len).unwrap_or(&[]), inet.port));
             }
-            crate::log::net(&ev);
+            log::net(&ev);
             Ok(())
         }
     }
@@ -278,7 +284,7 @@ fn judge(f: u32, out: bool, inet: &mut Inet) -> Result<(), Errno> {
 /// connect, bind, sendto: AF_UNIX paths are mapped, internet addresses
 /// judged (and maybe rewritten); other families pass.
 pub fn gate<R>(
-    op: crate::path::Op,
+    op: Op,
     f: u32,
     out: bool,
     a: *const libc::sockaddr,
@@ -288,11 +294,9 @@ pub fn gate<R>(
     if !watching() {
         return unix_addr(op, a, len, real);
     }
-    let saved = crate::hook::errno();
     match Inet::read(a, len)?.or_else(|| unspec_bind(f, a, len)) {
         Some(mut inet) => {
             judge(f, out, &mut inet)?;
-            crate::hook::set_errno(saved);
             Ok(real(inet.ptr(), inet.len))
         }
         None => unix_addr(op, a, len, real),
@@ -306,13 +310,14 @@ fn unspec_bind(f: u32, a: *const libc::sockaddr, len: libc::socklen_t) -> Option
         return None;
     }
     // SAFETY: sockaddr_in is plain data.
-    let mut sin = unsafe { crate::cstr::take_struct(a as *const libc::sockaddr_in) }.ok()?;
+    let mut sin = unsafe { take_struct(a as *const libc::sockaddr_in) }.ok()?;
     if sin.sin_family as i32 != libc::AF_UNSPEC || sin.sin_addr.s_addr != 0 {
         return None;
     }
     sin.sin_family = libc::AF_INET as libc::sa_family_t;
-    // SAFETY: as above; the sockaddr_in prefix of a zeroed sockaddr_in6.
+    // SAFETY: sockaddr_in6 is plain data, for which zero is valid.
     let mut raw: libc::sockaddr_in6 = unsafe { core::mem::zeroed() };
+    // SAFETY: a sockaddr_in fits in the prefix of our sockaddr_in6.
     unsafe {
         core::ptr::copy_nonoverlapping(&sin, &mut raw as *mut _ as *mut libc::sockaddr_in, 1)
     };
@@ -331,14 +336,12 @@ pub fn sendmsg(
         return Ok(real(m));
     }
     // SAFETY: msghdr is plain data.
-    let mut h = unsafe { crate::cstr::take_struct(m) }?;
+    let mut h = unsafe { take_struct(m) }?;
     let Some(mut inet) = Inet::read(h.msg_name as *const libc::sockaddr, h.msg_namelen)? else {
         return Ok(real(m));
     };
-    let saved = crate::hook::errno();
     judge(func::SENDMSG, true, &mut inet)?;
     h.msg_name = inet.ptr() as *mut libc::c_void;
-    crate::hook::set_errno(saved);
     Ok(real(&h))
 }
 
@@ -354,7 +357,6 @@ pub fn sendmmsg(
     if v.is_null() || n == 0 || !watching() {
         return Ok(real(v, n));
     }
-    let saved = crate::hook::errno();
     let mut sent = 0;
     // The kernel's UIO_MAXIOV.
     for i in 0..n.min(1024) as usize {
@@ -362,33 +364,31 @@ pub fn sendmmsg(
         // the kernel by take().
         let one = unsafe { v.add(i) };
         // SAFETY: mmsghdr is plain data.
-        let mut h = unsafe { crate::cstr::take_struct(one) }?;
+        let mut h = unsafe { take_struct(one) }?;
         let a = h.msg_hdr.msg_name as *const libc::sockaddr;
         match Inet::read(a, h.msg_hdr.msg_namelen)? {
             None => {
-                crate::hook::set_errno(saved);
                 let r = real(one, 1);
                 if r != 1 {
-                    return Ok(partial(sent, r, saved));
+                    return Ok(partial(sent, r));
                 }
             }
             Some(mut inet) => {
                 if let Err(e) = judge(func::SENDMMSG, true, &mut inet) {
                     return if sent > 0 {
-                        crate::hook::set_errno(saved);
+                        restore_errno();
                         Ok(sent)
                     } else {
                         Err(e)
                     };
                 }
                 h.msg_hdr.msg_name = inet.ptr() as *mut libc::c_void;
-                crate::hook::set_errno(saved);
                 let r = real(&mut h, 1);
                 if r != 1 {
-                    return Ok(partial(sent, r, saved));
+                    return Ok(partial(sent, r));
                 }
                 // The count the kernel wrote into our copy goes back.
-                crate::cstr::give(
+                give(
                     // SAFETY: address of the caller's msg_len field.
                     unsafe { core::ptr::addr_of_mut!((*one).msg_len) } as *mut libc::c_void,
                     &h.msg_len.to_ne_bytes(),
@@ -401,32 +401,20 @@ pub fn sendmmsg(
 }
 
 /// A sendmmsg that stopped at a failing message: the count before it
-/// (errno as it was), or the failure itself.
-fn partial(sent: libc::c_int, r: libc::c_int, saved: i32) -> libc::c_int {
+/// (errno as the caller had it), or the failure itself.
+fn partial(sent: libc::c_int, r: libc::c_int) -> libc::c_int {
     if sent > 0 {
-        crate::hook::set_errno(saved);
+        restore_errno();
         sent
     } else {
         r
     }
 }
 
-/// The local address of socket `fd` (raw getsockname).
+/// The local (or peer) address of socket `fd`, if an internet one.
 fn local(fd: libc::c_int, peer: bool) -> Option<Inet> {
-    // SAFETY: our buffer and its size; a raw system call.
-    unsafe {
-        let mut raw: libc::sockaddr_in6 = core::mem::zeroed();
-        let mut len = core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
-        let nr = if peer {
-            libc::SYS_getpeername
-        } else {
-            libc::SYS_getsockname
-        };
-        if libc::syscall(nr, fd, &mut raw as *mut _ as *mut libc::sockaddr, &mut len) != 0 {
-            return None;
-        }
-        Inet::decode(raw, len)
-    }
+    let (raw, len) = sys::sock_name(fd, peer)?;
+    Inet::decode(raw, len)
 }
 
 /// listen: the address the socket is bound to.
@@ -434,11 +422,9 @@ pub fn listen(fd: libc::c_int, real: impl FnOnce() -> libc::c_int) -> Result<lib
     if !watching() {
         return Ok(real());
     }
-    let saved = crate::hook::errno();
     if let Some(mut inet) = local(fd, false) {
         judge(func::LISTEN, false, &mut inet)?;
     }
-    crate::hook::set_errno(saved);
     Ok(real())
 }
 
@@ -453,13 +439,14 @@ pub fn accept(real: impl Fn() -> libc::c_int) -> Result<libc::c_int, Errno> {
         if fd < 0 {
             return Ok(fd);
         }
-        let saved = crate::hook::errno();
-        if local(fd, true).is_none_or(|mut inet| judge(func::ACCEPT, false, &mut inet).is_ok()) {
-            crate::hook::set_errno(saved);
+        let allowed = errno_kept(|| {
+            local(fd, true).is_none_or(|mut inet| judge(func::ACCEPT, false, &mut inet).is_ok())
+        });
+        if allowed {
             return Ok(fd);
         }
-        // SAFETY: closing the connection we just accepted.
-        unsafe { libc::syscall(libc::SYS_close, fd) };
+        // The connection we just accepted: not the program's.
+        sys::close(fd);
     }
 }
 
@@ -477,14 +464,14 @@ pub fn recvfrom(
         return Ok(real());
     }
     let mut cap = [0u8; 4];
-    crate::cstr::take(&mut cap, l as *const libc::c_void)?;
+    take(&mut cap, l as *const libc::c_void)?;
     drop_denied(
         fd,
         func::RECVFROM,
         peek,
         || {
             // Each try starts with the caller's buffer size again.
-            crate::cstr::give(l as *mut libc::c_void, &cap)?;
+            give(l as *mut libc::c_void, &cap)?;
             Ok(real())
         },
         || {
@@ -506,7 +493,7 @@ pub fn recvmsg(
         return Ok(real());
     }
     // SAFETY: msghdr is plain data.
-    let h = unsafe { crate::cstr::take_struct(m as *const libc::msghdr) }?;
+    let h = unsafe { take_struct(m as *const libc::msghdr) }?;
     if h.msg_name.is_null() {
         return Ok(real());
     }
@@ -524,8 +511,8 @@ pub fn recvmsg(
                     core::ptr::addr_of_mut!((*m).msg_controllen),
                 )
             };
-            crate::cstr::give(nl as *mut libc::c_void, &name_cap.to_ne_bytes())?;
-            crate::cstr::give(cl as *mut libc::c_void, &ctrl_cap.to_ne_bytes())?;
+            give(nl as *mut libc::c_void, &name_cap.to_ne_bytes())?;
+            give(cl as *mut libc::c_void, &ctrl_cap.to_ne_bytes())?;
             Ok(real())
         },
         || {
@@ -555,153 +542,22 @@ fn drop_denied(
         if r < 0 {
             return Ok(r);
         }
-        let saved = crate::hook::errno();
-        if source().is_none_or(|mut inet| judge(f, false, &mut inet).is_ok()) {
-            crate::hook::set_errno(saved);
+        let allowed =
+            errno_kept(|| source().is_none_or(|mut inet| judge(f, false, &mut inet).is_ok()));
+        if allowed {
             return Ok(r);
         }
         if peek {
-            // SAFETY: receive into nothing: drops the datagram.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_recvfrom,
-                    fd,
-                    core::ptr::null_mut::<libc::c_void>(),
-                    0usize,
-                    libc::MSG_DONTWAIT,
-                    core::ptr::null_mut::<libc::sockaddr>(),
-                    core::ptr::null_mut::<libc::socklen_t>(),
-                )
-            };
+            errno_kept(|| sys::drop_datagram(fd));
         }
-        crate::hook::set_errno(saved);
     }
 }
 
-// ------------------------------------------------------------ names
-
-/// How each API says "not found" besides its return value.
-pub enum NameApi {
-    /// getaddrinfo: EAI_NONAME.
-    Gai,
-    /// gethostbyname(2): NULL with h_errno HOST_NOT_FOUND.
-    Hostent,
-    /// gethostbyname(2)_r: *result NULL, *h_errnop HOST_NOT_FOUND.
-    HostentR(*mut *mut libc::c_void, *mut libc::c_int),
-    /// res_*: -1 with h_errno HOST_NOT_FOUND.
-    Res,
-}
-
 extern "C" {
-    fn __h_errno_location() -> *mut libc::c_int;
     fn inet_ntop(
         af: libc::c_int,
         src: *const libc::c_void,
         dst: *mut libc::c_char,
         size: libc::socklen_t,
     ) -> *const libc::c_char;
-    fn inet_pton(af: libc::c_int, src: *const libc::c_char, dst: *mut libc::c_void) -> libc::c_int;
-    fn inet_aton(src: *const libc::c_char, dst: *mut libc::c_void) -> libc::c_int;
-}
-const HOST_NOT_FOUND: libc::c_int = 1;
-const NETDB_INTERNAL: libc::c_int = -1;
-/// getaddrinfo's "system error, see errno".
-pub const EAI_SYSTEM: libc::c_int = -11;
-/// getaddrinfo's "name not known".
-pub const EAI_NONAME: libc::c_int = -2;
-
-/// A name lookup: the real function if the rules allow `name` (or it is
-/// numeric, or there are no name rules), else `denied` with the API's
-/// other "not found" signals set, without asking any resolver. `failed`
-/// is the API's "system error" value, for a name or out pointer the
-/// kernel refuses (errno EFAULT).
-pub fn names<R: Copy>(
-    name: *const libc::c_char,
-    api: NameApi,
-    denied: R,
-    failed: R,
-    real: impl FnOnce() -> R,
-) -> Result<R, Errno> {
-    let Ok(ctx) = crate::state::ctx() else {
-        return Ok(real());
-    };
-    let Some(net) = rules::Net::of(ctx.tree) else {
-        return Ok(real());
-    };
-    if name.is_null() {
-        return Ok(real());
-    }
-    let fail = |e: Errno| {
-        // SAFETY: this thread's h_errno.
-        if matches!(api, NameApi::Hostent | NameApi::Res) {
-            unsafe { *__h_errno_location() = NETDB_INTERNAL };
-        }
-        crate::hook::set_errno(e.0);
-        Ok(failed)
-    };
-    let saved = crate::hook::errno();
-    let mut n = PathBuf::new();
-    if let Err(e) = crate::cstr::read_path(name, &mut n) {
-        return fail(e);
-    }
-    let verdict = if numeric(n.as_bytes()) {
-        None
-    } else {
-        rules::decide_name(&net, n.as_bytes())
-    };
-    if let Some((allowed, why)) = verdict {
-        crate::log::name(n.as_bytes(), allowed, why);
-        if !allowed {
-            match api {
-                NameApi::Gai => {}
-                // SAFETY: this thread's h_errno.
-                NameApi::Hostent | NameApi::Res => unsafe {
-                    *__h_errno_location() = HOST_NOT_FOUND
-                },
-                NameApi::HostentR(result, herr) => {
-                    // Not found: 0, *result NULL, *h_errnop set (glibc).
-                    let r = if result.is_null() {
-                        Ok(())
-                    } else {
-                        crate::cstr::give(result as *mut libc::c_void, &0usize.to_ne_bytes())
-                    };
-                    let h = if herr.is_null() {
-                        Ok(())
-                    } else {
-                        crate::cstr::give(herr as *mut libc::c_void, &HOST_NOT_FOUND.to_ne_bytes())
-                    };
-                    if let Err(e) = r.and(h) {
-                        return fail(e);
-                    }
-                }
-            }
-            crate::hook::set_errno(saved);
-            return Ok(denied);
-        }
-    }
-    crate::hook::set_errno(saved);
-    Ok(real())
-}
-
-/// A numeric IPv4 (inet_aton's forms: "127.1" too) or IPv6 address
-/// (with a "%scope"): parsing it asks nobody.
-fn numeric(n: &[u8]) -> bool {
-    let mut buf = [0u8; 16];
-    let mut s = [0 as libc::c_char; 64];
-    let n = n.split(|c| *c == b'%').next().unwrap_or(n);
-    if n.is_empty() || n.len() >= s.len() {
-        return false;
-    }
-    for (d, c) in s.iter_mut().zip(n) {
-        *d = *c as libc::c_char;
-    }
-    // SAFETY: NUL-terminated input, 16-byte output.
-    unsafe {
-        inet_aton(s.as_ptr(), buf.as_mut_ptr() as *mut libc::c_void) != 0
-            || inet_pton(
-                libc::AF_INET6,
-                s.as_ptr(),
-                buf.as_mut_ptr() as *mut libc::c_void,
-            ) == 1
-    }
 }

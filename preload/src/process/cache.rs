@@ -26,8 +26,8 @@
 //!   and inode: the number was not reused for another directory) and by
 //!   the shared generation (nothing in the session was renamed or removed
 //!   since);
-//! * readable pages, so a path argument is copied without first asking the
-//!   kernel whether its memory is readable (see `cstr`); flushed by munmap.
+//!
+//! (Readable pages of the caller's memory are remembered by `ffi::cstr`.)
 //!
 //! Thread-locals are const-initialized and have no destructor. A signal
 //! handler may interrupt an update: entries are invalidated first and
@@ -37,10 +37,11 @@
 //! pid in chdir/fchdir) marks the cwd cache untrusted until the parent next
 //! looks and revalidates it.
 
+use crate::ffi::sys;
 use core::cell::{Cell, UnsafeCell};
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
-use sb2_ruletree::mapping::{Host, PathBuf};
-use sb2_ruletree::sys::Sys;
+use sb2_ruletree::contract;
+use sb2_ruletree::mapping::PathBuf;
 use sb2_ruletree::{Errno, PATH_MAX};
 
 /// The session-wide generation counter (a shared mapping of the session's
@@ -48,16 +49,14 @@ use sb2_ruletree::{Errno, PATH_MAX};
 pub static SHARED_GEN: AtomicPtr<AtomicU64> = AtomicPtr::new(core::ptr::null_mut());
 /// This process's cwd generation.
 pub static CWD_GEN: AtomicU64 = AtomicU64::new(1);
-/// This process's munmap generation.
-pub static MAP_GEN: AtomicU64 = AtomicU64::new(1);
 /// The pid the caches belong to (updated in forked children).
 static PID: AtomicI32 = AtomicI32::new(0);
 /// Set by a vfork child that changed directory.
 static CWD_UNTRUSTED: AtomicBool = AtomicBool::new(false);
 
-/// Size of the shared mapping: the counter's 64 bytes, then the entries.
-pub const SHARED_LEN: usize = 64 + 8 * DIRS;
-const DIRS: usize = 8192;
+/// Entries of the shared mapping, after the counter's header.
+const DIRS: usize = contract::GENERATION_SLOTS;
+const HEADER: usize = contract::GENERATION_HEADER;
 const GEN_BITS: u64 = 0xff_ffff;
 
 struct CwdCache {
@@ -76,14 +75,6 @@ const RULES: usize = 64;
 struct RuleCache {
     keys: [Cell<u64>; RULES],
     rules: [Cell<u32>; RULES],
-}
-
-const PAGES: usize = 16;
-
-struct PageCache {
-    gen: Cell<u64>,
-    pages: [Cell<usize>; PAGES],
-    next: Cell<usize>,
 }
 
 const FDS: usize = 4;
@@ -111,8 +102,6 @@ struct FdCache {
 #[allow(clippy::declare_interior_mutable_const)]
 const ZERO: Cell<u64> = Cell::new(0);
 #[allow(clippy::declare_interior_mutable_const)]
-const NOPAGE: Cell<usize> = Cell::new(usize::MAX);
-#[allow(clippy::declare_interior_mutable_const)]
 const NORULE: Cell<u32> = Cell::new(0);
 
 thread_local! {
@@ -120,7 +109,6 @@ thread_local! {
         CwdCache { gen: Cell::new(0), shared: Cell::new(0), len: Cell::new(0), same: Cell::new(false), buf: UnsafeCell::new([0; PATH_MAX]) }
     };
     static RULE: RuleCache = const { RuleCache { keys: [ZERO; RULES], rules: [NORULE; RULES] } };
-    static PAGE: PageCache = const { PageCache { gen: Cell::new(0), pages: [NOPAGE; PAGES], next: Cell::new(0) } };
     static FDP: FdCache = const {
         FdCache {
             ents: [const {
@@ -181,10 +169,10 @@ fn dir_slot(key: u64) -> Option<&'static AtomicU64> {
         return None;
     }
     let i = (key >> 3) as usize % DIRS;
-    // SAFETY: the mapping is SHARED_LEN bytes (checked when mapped): the
-    // counter, 56 bytes of padding, then DIRS aligned 64-bit entries; it is
+    // SAFETY: the mapping is GENERATION_LEN bytes (checked when mapped):
+    // the counter in its header, then DIRS aligned 64-bit entries; it is
     // never unmapped.
-    Some(unsafe { &*(p as *const u8).add(64).cast::<AtomicU64>().add(i) })
+    Some(unsafe { &*(p as *const u8).add(HEADER).cast::<AtomicU64>().add(i) })
 }
 
 #[inline]
@@ -219,7 +207,7 @@ pub fn cwd_moved() {
 /// Copies the cached virtual cwd into `out`, if still valid; `Some(true)`
 /// when it is the host cwd as well.
 #[inline]
-pub fn cached_cwd(out: &mut sb2_ruletree::mapping::PathBuf) -> Option<bool> {
+pub fn cached_cwd(out: &mut PathBuf) -> Option<bool> {
     if CWD_UNTRUSTED.load(Ordering::Acquire) {
         // Only the process the caches belong to may clear the mark: a vfork
         // parent runs again only after its child has exec'd or exited.
@@ -286,30 +274,19 @@ pub fn rule_remember(key: u64, rule: u32) {
 }
 
 /// The virtual path of the directory open as `fd`, into `out` (see
-/// [`Host::fd_vpath`]).
+/// `Host::fd_vpath`), from the cache or else from `uncached(out,
+/// scratch)` (the pipeline's own way).
 pub fn fd_vpath(
     fd: i32,
     out: &mut PathBuf,
     scratch: &mut PathBuf,
-    virt: impl FnOnce(&[u8], &mut PathBuf) -> Result<(), Errno>,
+    uncached: impl FnOnce(&mut PathBuf, &mut PathBuf) -> Result<bool, Errno>,
 ) -> Result<bool, Errno> {
     let token = token();
-    let uncached = |out: &mut PathBuf, scratch: &mut PathBuf| {
-        Sys.fd_path(fd, scratch)?;
-        virt(scratch.as_bytes(), out)?;
-        Ok(out.as_bytes() == scratch.as_bytes())
-    };
     if token == 0 || fd < 0 {
         return uncached(out, scratch);
     }
-    // SAFETY: a stat buffer of our own; a raw call, never our own hook.
-    let st = unsafe {
-        let mut st: libc::stat = core::mem::zeroed();
-        if libc::syscall(libc::SYS_fstat, fd, &mut st) != 0 {
-            return Err(Errno(crate::hook::errno()));
-        }
-        st
-    };
+    let st = sys::fstat(fd)?;
     if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
         return uncached(out, scratch);
     }
@@ -354,51 +331,19 @@ pub fn fd_vpath(
     Ok(is_host)
 }
 
-/// Was the page at `page` (an address rounded down) found readable since
-/// the last munmap?
-#[inline]
-pub fn page_known(page: usize) -> bool {
-    let g = MAP_GEN.load(Ordering::Acquire);
-    PAGE.with(|p| {
-        if p.gen.get() != g {
-            p.pages.iter().for_each(|c| c.set(usize::MAX));
-            p.gen.set(g);
-            return false;
-        }
-        p.pages.iter().any(|c| c.get() == page)
-    })
-}
-
-pub fn page_remember(page: usize) {
-    PAGE.with(|p| {
-        let i = p.next.get() % PAGES;
-        if let Some(c) = p.pages.get(i) {
-            c.set(page);
-        }
-        p.next.set(i + 1);
-    });
-}
-
-/// Table helpers: run the namespace / cwd / memory invalidation after the
-/// real call, passing its result through.
-pub fn changed<R>(r: Result<R, sb2_ruletree::Errno>) -> Result<R, sb2_ruletree::Errno> {
+/// Table helpers: run the namespace / cwd invalidation after the real
+/// call, passing its result through.
+pub fn changed<R>(r: Result<R, Errno>) -> Result<R, Errno> {
     namespace_changed();
     r
 }
-pub fn changed_if<R>(
-    cond: bool,
-    r: Result<R, sb2_ruletree::Errno>,
-) -> Result<R, sb2_ruletree::Errno> {
+pub fn changed_if<R>(cond: bool, r: Result<R, Errno>) -> Result<R, Errno> {
     if cond {
         namespace_changed();
     }
     r
 }
-pub fn cwd_changed<R>(r: Result<R, sb2_ruletree::Errno>) -> Result<R, sb2_ruletree::Errno> {
+pub fn cwd_changed<R>(r: Result<R, Errno>) -> Result<R, Errno> {
     cwd_moved();
-    r
-}
-pub fn unmapped<R>(r: Result<R, sb2_ruletree::Errno>) -> Result<R, sb2_ruletree::Errno> {
-    MAP_GEN.fetch_add(1, Ordering::AcqRel);
     r
 }

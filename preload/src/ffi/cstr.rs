@@ -4,15 +4,67 @@
 //!
 //! A page is first read with `process_vm_readv` on our own pid, which
 //! reports a fault instead of raising SIGSEGV; pages found readable are
-//! remembered (see `cache`) so the common case costs no system call. Pages
-//! are handled one at a time, so a string ending just before an unmapped
-//! page still reads.
+//! remembered per thread until the next munmap, mremap or mprotect of
+//! the process (the memory hooks call [`forget_pages`]), so the common
+//! case costs no system call. Pages are handled one at a time, so a
+//! string ending just before an unmapped page still reads.
 
+use core::cell::Cell;
+use core::sync::atomic::{AtomicU64, Ordering};
 use libc::c_void;
 use sb2_ruletree::mapping::PathBuf;
 use sb2_ruletree::{Errno, PATH_MAX};
 
 const PAGE: usize = 4096;
+
+/// This process's munmap generation: pages remembered under an older one
+/// are forgotten.
+static MAP_GEN: AtomicU64 = AtomicU64::new(1);
+
+const PAGES: usize = 16;
+
+struct PageCache {
+    gen: Cell<u64>,
+    pages: [Cell<usize>; PAGES],
+    next: Cell<usize>,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const NOPAGE: Cell<usize> = Cell::new(usize::MAX);
+
+thread_local! {
+    static KNOWN: PageCache = const { PageCache { gen: Cell::new(0), pages: [NOPAGE; PAGES], next: Cell::new(0) } };
+}
+
+/// Memory was unmapped or made unreadable somewhere in the process.
+pub fn forget_pages() {
+    MAP_GEN.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Was the page at `page` (an address rounded down) found readable since
+/// the last [`forget_pages`]?
+#[inline]
+fn page_known(page: usize) -> bool {
+    let g = MAP_GEN.load(Ordering::Acquire);
+    KNOWN.with(|p| {
+        if p.gen.get() != g {
+            p.pages.iter().for_each(|c| c.set(usize::MAX));
+            p.gen.set(g);
+            return false;
+        }
+        p.pages.iter().any(|c| c.get() == page)
+    })
+}
+
+fn page_remember(page: usize) {
+    KNOWN.with(|p| {
+        let i = p.next.get() % PAGES;
+        if let Some(c) = p.pages.get(i) {
+            c.set(page);
+        }
+        p.next.set(i + 1);
+    });
+}
 
 /// Copies the NUL-terminated string at `p` into `out` (without the NUL).
 pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno> {
@@ -23,10 +75,11 @@ pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno>
     let mut addr = p as usize;
     loop {
         let n = PAGE - (addr % PAGE);
-        if crate::cache::page_known(addr - addr % PAGE) {
+        if page_known(addr - addr % PAGE) {
             // SAFETY: the page was readable and nothing was unmapped since;
             // memchr reads at most n bytes, all inside that page.
             let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, n) };
+            // SAFETY: as above: n readable bytes from addr.
             let z = unsafe { libc::memchr(addr as *const libc::c_void, 0, n) };
             if !z.is_null() {
                 let len = z as usize - addr;
@@ -66,7 +119,7 @@ pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno>
             Err(_) => return read_direct(p, out),
         };
         if got == n {
-            crate::cache::page_remember(addr - addr % PAGE);
+            page_remember(addr - addr % PAGE);
         }
         if let Some(z) = out
             .as_bytes()
@@ -170,5 +223,5 @@ pub unsafe fn take_struct<T>(src: *const T) -> Result<T, Errno> {
 /// Did the kernel refuse process_vm_readv/writev itself (seccomp, no such
 /// call) rather than report a bad address?
 fn refused() -> bool {
-    matches!(crate::hook::errno(), libc::EPERM | libc::ENOSYS)
+    matches!(super::hook::errno(), libc::EPERM | libc::ENOSYS)
 }

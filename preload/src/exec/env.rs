@@ -1,0 +1,143 @@
+//! The session's environment, carried into every exec: when a program
+//! execs with an environment that lost `SB2_SESSION_DIR` or our
+//! `LD_PRELOAD` entry (`env -i`, build tools that sanitize the
+//! environment), they are put back, in front of the user's own
+//! `LD_PRELOAD`, with the process's current virtual ids and the planner's
+//! own entries.
+
+use super::arena::{Block, Writer};
+use super::Env;
+use crate::process::{state, vperm};
+use libc::c_char;
+use sb2_ruletree::contract::{self, key};
+use sb2_ruletree::exec::Items;
+use sb2_ruletree::Errno;
+
+pub fn bytes<'a>(p: *const c_char) -> &'a [u8] {
+    // SAFETY: environment entries and our statics are NUL-terminated.
+    unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes()
+}
+
+/// Our `LD_PRELOAD` entry (`.../$PLATFORM/libsb2.so`, the tree's
+/// `preload_entry`; the ruletree mapping lives as long as the process).
+fn our_lib() -> &'static [u8] {
+    state::ctx()
+        .ok()
+        .and_then(|c| c.tree.constant(key::PRELOAD_ENTRY.as_bytes()))
+        .unwrap_or(b"")
+}
+
+fn environ() -> Env {
+    extern "C" {
+        static environ: *const *const c_char;
+    }
+    // SAFETY: reading libc's environ pointer.
+    unsafe { environ }
+}
+
+/// Entries of a NULL-terminated array (a NULL array is empty).
+pub fn entries<'a>(a: Env) -> impl Iterator<Item = &'a [u8]> + Clone {
+    (0usize..)
+        .map(move |i| {
+            if a.is_null() {
+                return core::ptr::null();
+            }
+            // SAFETY: a NULL-terminated array (exec contract); we stop at
+            // the first NULL.
+            unsafe { *a.add(i) }
+        })
+        .take_while(|p| !p.is_null())
+        .map(bytes)
+}
+
+fn key(e: &[u8]) -> &[u8] {
+    e.split(|c| *c == b'=').next().unwrap_or(e)
+}
+
+/// Calls `f` with `envp` (NULL = `environ`), or with a copy that has the
+/// session's variables back if it lost them and `extra` (`NAME=value`
+/// entries) put in.
+pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -> Result<R, Errno> {
+    let envp: Env = if envp.is_null() { environ() } else { envp };
+    let (session, mode) = state::session_entries();
+    let lib = our_lib();
+    if session.is_null() || lib.is_empty() {
+        return Ok(f(envp));
+    }
+    let sess = bytes(session);
+    let sess_key = &sess[..state::SESSION_VAR.len() + 1];
+    let (mut n, mut has_session, mut preload, mut has_lib, mut text) = (0, false, None, false, 0);
+    let mode_key: &[u8] = if mode.is_null() {
+        b""
+    } else {
+        &bytes(mode)[..state::MODE_VAR.len() + 1]
+    };
+    let mut has_mode = mode.is_null();
+    let mut vperm_now = None;
+    for e in entries(envp) {
+        if !has_mode && e.starts_with(mode_key) {
+            has_mode = true;
+        }
+        if let Some(v) = vperm_value(e) {
+            vperm_now = Some(v);
+        }
+        if e.starts_with(sess_key) {
+            has_session = true;
+        } else if let Some(v) = e.strip_prefix(b"LD_PRELOAD=") {
+            preload = Some(v);
+            has_lib = v.split(|c| *c == b':' || *c == b' ').any(|x| x == lib);
+        }
+        n += 1;
+    }
+    // The process's current virtual ids (they may have changed by set*id
+    // since it started, and env -i drops them).
+    let mut vbuf = [0u8; 512];
+    let vperm = vperm::env_entry(vperm_now, &mut vbuf)
+        .map(|n| &vbuf[..n])
+        .filter(|e| vperm_value(e) != vperm_now);
+    if has_session && has_lib && has_mode && extra.is_empty() && vperm.is_none() {
+        return Ok(f(envp));
+    }
+    text += b"LD_PRELOAD=".len() + lib.len() + 1 + preload.map_or(0, <[u8]>::len) + 1;
+    text += extra.iter().map(|e| e.len() + 1).sum::<usize>();
+    text += vperm.map_or(0, |v| v.len() + 1);
+    let slots = n + 5 + extra.len();
+    let block = Block::new(slots * core::mem::size_of::<*const c_char>() + text)?;
+    let mut w = Writer::new(&block, slots);
+    for e in entries(envp) {
+        if extra.iter().any(|x| key(x) == key(e)) {
+            continue;
+        }
+        if e.starts_with(b"LD_PRELOAD=") && !has_lib {
+            continue;
+        }
+        if vperm.is_some() && vperm_value(e).is_some() {
+            continue;
+        }
+        w.ptr(e.as_ptr() as *const c_char);
+    }
+    if !has_lib {
+        let old = preload.filter(|o| !o.is_empty());
+        let sep: &[u8] = if old.is_some() { b":" } else { b"" };
+        w.string(&[b"LD_PRELOAD=", lib, sep, old.unwrap_or(b"")]);
+    }
+    if !has_session {
+        w.ptr(session);
+    }
+    if !has_mode && !mode.is_null() {
+        w.ptr(mode);
+    }
+    for x in extra.iter().filter(|x| x.contains(&b'=')) {
+        w.string(&[x]);
+    }
+    if let Some(v) = vperm {
+        w.string(&[v]);
+    }
+    Ok(f(w.finish()))
+}
+
+/// The value of an `SB2_VPERM=` environment entry.
+fn vperm_value(e: &[u8]) -> Option<&[u8]> {
+    e.strip_prefix(contract::IDS_VAR.as_bytes())?
+        .strip_prefix(b"=")
+}

@@ -1,0 +1,96 @@
+//! Re-planning in the constructor: a process exec'd without the exec
+//! pipeline (by a target program under qemu, whose execs go straight to
+//! the kernel) runs what the pipeline would have run instead.
+
+use super::env::{bytes, entries};
+use super::{exec, Env};
+use crate::ffi::{real, sys};
+use crate::path::Cached;
+use crate::process::state;
+use libc::c_char;
+use sb2_ruletree::exec::{self as xexec, ExecReq, Kind, Plan};
+
+/// Names the file the exec pipeline started.
+const EXECED: &[u8] = xexec::EXECED_VAR;
+
+/// Called from the library's constructor. A process whose `__SB2_EXECED`
+/// does not name its own executable was exec'd without the pipeline: by a
+/// target program under qemu (its execs go straight to the kernel, which
+/// finds the host's `/usr/bin/gcc` where the session means the cross
+/// compiler, or the host's `/bin/sh` where emulate means the target's).
+/// If the pipeline would have run something else, run that now, with the
+/// same argv; otherwise go on.
+pub fn replan_if_unplanned(argv: Env) {
+    // Small stack frame here: every process runs this, and each page of a
+    // big frame is probed (a page fault on a fresh stack). The planning
+    // itself is in `replan`.
+    // SAFETY: getauxval has no preconditions; AT_EXECFN is the filename
+    // given to execve, NUL-terminated, on the initial stack.
+    let execfn = unsafe { libc::getauxval(libc::AT_EXECFN) } as *const c_char;
+    // ld.so run as the program (`ld.so PROG ARGS`): glibc has shifted argv
+    // already, and a plan of the loader's path would drop PROG.
+    // SAFETY: as above.
+    if unsafe { libc::getauxval(libc::AT_BASE) } == 0 {
+        return;
+    }
+    let marker = state::env(EXECED);
+    // The common case, without a system call: we exec'd exactly this file.
+    if !execfn.is_null() && marker.is_some_and(|m| m == bytes(execfn)) {
+        return;
+    }
+    let Some(exe) = stat(c"/proc/self/exe".as_ptr()) else {
+        return;
+    };
+    // Environment values are NUL-terminated in place.
+    if marker.is_some_and(|m| same(stat(m.as_ptr() as *const c_char), &exe)) {
+        return;
+    }
+    // Only a program exec'd directly (a script's interpreter has another
+    // executable than its name).
+    if execfn.is_null() || !same(stat(execfn), &exe) {
+        return;
+    }
+    replan(argv, execfn, &exe);
+}
+
+#[inline(never)]
+fn replan(argv: Env, execfn: *const c_char, exe: &libc::stat) {
+    let Ok(ctx) = state::ctx() else {
+        return;
+    };
+    let argv0 = entries(argv).next().unwrap_or(b"");
+    let req = ExecReq {
+        dirfd: None,
+        path: bytes(execfn),
+        argv0,
+        search: None,
+        follow: true,
+    };
+    let mut plan = Plan::new();
+    if xexec::plan(&ctx, &Cached, &req, &mut plan).is_err() {
+        return;
+    }
+    let unchanged = matches!(plan.kind, Kind::Host | Kind::Static | Kind::Unknown)
+        && plan.argvmod.is_none()
+        && same(stat(plan.file.as_ptr()), exe);
+    if unchanged {
+        return;
+    }
+    let _ = exec(
+        None,
+        execfn,
+        argv,
+        core::ptr::null(),
+        false,
+        true,
+        &mut |f, a, e| real::execve(f, a, e),
+    );
+}
+
+fn stat(p: *const c_char) -> Option<libc::stat> {
+    sys::fstatat(libc::AT_FDCWD, p, 0).ok()
+}
+
+fn same(a: Option<libc::stat>, b: &libc::stat) -> bool {
+    a.is_some_and(|a| a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+}

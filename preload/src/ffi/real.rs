@@ -1,0 +1,97 @@
+//! Slots for the real libc functions: `dlsym(RTLD_NEXT, name)` once, kept in
+//! an atomic (no lock, safe after fork and in a vfork child).
+//!
+//! Every hook has its own slot (made by `hooks!`). The few real functions
+//! a family calls outside its own hook's row (the exec pipeline ends in
+//! the real execve or posix_spawn whatever exec function was called) have
+//! their slots here, so that no family reaches into the generated table.
+
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+/// The address of the next definition of one symbol.
+pub struct Slot {
+    name: &'static str,
+    ptr: AtomicPtr<c_void>,
+}
+
+impl Slot {
+    /// `name` includes its terminating NUL.
+    pub const fn new(name: &'static str) -> Slot {
+        Slot {
+            name,
+            ptr: AtomicPtr::new(core::ptr::null_mut()),
+        }
+    }
+
+    /// The real function, resolved on first use; None if libc lacks it.
+    #[inline]
+    pub fn get(&self) -> Option<*mut c_void> {
+        let p = self.ptr.load(Ordering::Acquire);
+        if !p.is_null() {
+            return Some(p);
+        }
+        self.resolve()
+    }
+
+    #[cold]
+    pub fn resolve(&self) -> Option<*mut c_void> {
+        // SAFETY: name is NUL-terminated (const constructor contract).
+        let p = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr() as *const libc::c_char) };
+        if p.is_null() {
+            return None;
+        }
+        self.ptr.store(p, Ordering::Release);
+        Some(p)
+    }
+}
+
+/// The real execve: where every exec of the pipeline ends.
+pub static EXECVE: Slot = Slot::new("execve\0");
+/// The real posix_spawn: posix_spawn(p), system and popen end there.
+pub static POSIX_SPAWN: Slot = Slot::new("posix_spawn\0");
+
+type Argv = *const *const libc::c_char;
+type ExecFn = unsafe extern "C" fn(*const libc::c_char, Argv, Argv) -> i32;
+type SpawnFn = unsafe extern "C" fn(
+    *mut libc::pid_t,
+    *const libc::c_char,
+    *const c_void,
+    *const c_void,
+    Argv,
+    Argv,
+) -> i32;
+
+/// Calls the real execve (its errno is the call's answer).
+pub fn execve(path: *const libc::c_char, argv: Argv, envp: Argv) -> i32 {
+    let Some(f) = EXECVE.get() else {
+        super::hook::answer_errno(libc::ENOSYS);
+        return -1;
+    };
+    // SAFETY: the slot holds libc's execve, of this C type.
+    let f = unsafe { core::mem::transmute::<*mut c_void, ExecFn>(f) };
+    super::hook::calling_real();
+    // SAFETY: NUL-terminated path and NULL-terminated arrays from the
+    // exec pipeline (or the caller's own).
+    unsafe { f(path, argv, envp) }
+}
+
+/// Calls the real posix_spawn; ENOSYS if libc lacks it.
+pub fn posix_spawn(
+    pid: *mut libc::pid_t,
+    path: *const libc::c_char,
+    actions: *const c_void,
+    attr: *const c_void,
+    argv: Argv,
+    envp: Argv,
+) -> i32 {
+    let Some(f) = POSIX_SPAWN.get() else {
+        return libc::ENOSYS;
+    };
+    // SAFETY: the slot holds libc's posix_spawn, of this C type.
+    let f = unsafe { core::mem::transmute::<*mut c_void, SpawnFn>(f) };
+    super::hook::calling_real();
+    // SAFETY: the caller's pid pointer, file actions and attributes, with
+    // the pipeline's NUL-terminated path and NULL-terminated arrays.
+    unsafe { f(pid, path, actions, attr, argv, envp) }
+}
