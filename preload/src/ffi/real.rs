@@ -36,8 +36,16 @@ impl Slot {
 
     #[cold]
     pub fn resolve(&self) -> Option<*mut c_void> {
+        let name = self.name.as_ptr() as *const libc::c_char;
         // SAFETY: name is NUL-terminated (const constructor contract).
-        let p = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr() as *const libc::c_char) };
+        let mut p = unsafe { libc::dlsym(libc::RTLD_NEXT, name) };
+        if p.is_null() {
+            // A symbol glibc keeps only for old binaries (__res_query since
+            // 2.34) has no default version, so dlsym cannot see it; the
+            // programs that call it were linked against the base version.
+            // SAFETY: both strings are NUL-terminated.
+            p = unsafe { libc::dlvsym(libc::RTLD_NEXT, name, BASE_VERSION.as_ptr()) };
+        }
         if p.is_null() {
             return None;
         }
@@ -45,6 +53,14 @@ impl Slot {
         Some(p)
     }
 }
+
+/// glibc's first symbol version on this architecture.
+#[cfg(target_arch = "x86_64")]
+const BASE_VERSION: &core::ffi::CStr = c"GLIBC_2.2.5";
+#[cfg(target_arch = "aarch64")]
+const BASE_VERSION: &core::ffi::CStr = c"GLIBC_2.17";
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const BASE_VERSION: &core::ffi::CStr = c"GLIBC_2.0";
 
 /// The real execve: where every exec of the pipeline ends.
 pub static EXECVE: Slot = Slot::new("execve\0");
