@@ -5,6 +5,7 @@
 mod cli;
 mod coverage;
 mod cross;
+mod events;
 mod exec;
 mod fs;
 mod hooks;
