@@ -73,6 +73,59 @@ fn protect_native_failures_get_the_kernels_errno_and_no_violation() {
 }
 
 #[test]
+fn protect_show_path_says_whether_a_write_is_refused_and_by_what() {
+    let w = World::new("protshow");
+    let build = w.dir.join("build");
+    std::fs::create_dir_all(&build).unwrap();
+    let aw = build.to_str().unwrap();
+    let new = format!("{aw}/new");
+    let o = w.sb2(&[
+        "--allow-write",
+        aw,
+        "sb2-show",
+        "-f",
+        "mkdir",
+        "path",
+        "/usr",
+        "/usr/sb2-new",
+        "/nonexistent-sb2/x",
+        &new,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let writes: Vec<String> = stdout(&o)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("write: ").map(str::to_owned))
+        .collect();
+    assert_eq!(writes.len(), 4, "{}", text(&o));
+    assert!(writes[0].contains("natively (EEXIST)"), "{writes:?}");
+    assert!(
+        writes[1].contains("refused (EROFS) by --allow-write"),
+        "{writes:?}"
+    );
+    assert!(writes[2].contains("natively (ENOENT)"), "{writes:?}");
+    assert_eq!(writes[3], "allowed", "{writes:?}");
+    // A read-only rule is named by its file and line.
+    let rules = w.write(
+        "r.lua",
+        "fs_mapping_rules = {\n  { dir = \"/ro\", replace_by = \"/tmp\", readonly = true },\n  { dir = \"/\", use_orig_path = true },\n}\n",
+    );
+    let o = w.sb2(&[
+        "-M",
+        rules.to_str().unwrap(),
+        "sb2-show",
+        "-f",
+        "creat",
+        "path",
+        "/ro/x",
+    ]);
+    let want = format!(
+        "refused (EROFS) by the read-only rule at {}:2",
+        rules.display()
+    );
+    assert!(stdout(&o).contains(&want), "want {want:?}:\n{}", text(&o));
+}
+
+#[test]
 fn protect_mkdir_p_of_an_absolute_path_works_under_strict_allow_write() {
     require("make");
     let w = World::new("protmkdirp");
