@@ -11,7 +11,7 @@ use crate::ffi::cstr::read_path;
 use crate::ffi::hook::errno;
 use crate::process::{cache, log, state};
 use sb2_ruletree::contract::LogLevel;
-use sb2_ruletree::mapping::{self, Ctx, Host, Kind, MapKind, Mapped, PathBuf, Req};
+use sb2_ruletree::mapping::{self, Ctx, Host, Kind, Mapped, PathBuf, Req};
 use sb2_ruletree::protect::{self, Need, Verdict};
 pub use sb2_ruletree::sys::Sys;
 use sb2_ruletree::Errno;
@@ -258,14 +258,7 @@ fn resolve_untraced<'a>(
         // kernel decides (ENOENT, or the operation on the fd).
         vout.clear();
         out.clear();
-        return Ok(Mapped {
-            rule: None,
-            readonly: false,
-            deny_errno: Errno::EROFS,
-            kind: MapKind::Normal,
-            exec_policy: None,
-            rel: 0,
-        });
+        return Ok(Mapped::UNMAPPED);
     }
     let dirfd = match dirfd {
         Some(libc::AT_FDCWD) | None => None,

@@ -335,14 +335,7 @@ fn protect_follows_the_kernels_order_of_checks() {
         exists: vec!["/usr/bin/x", "/W/d"],
         ..Default::default()
     };
-    let m = crate::mapping::Mapped {
-        rule: None,
-        readonly: false,
-        deny_errno: Errno::EROFS,
-        kind: crate::mapping::MapKind::Normal,
-        exec_policy: None,
-        rel: 0,
-    };
+    let m = crate::mapping::Mapped::UNMAPPED;
     let verdict =
         |p: &str, need: Need| match judge(&f, &tree, &m, p.as_bytes(), p.as_bytes(), true, need) {
             Verdict::Allowed => "allowed".to_string(),

@@ -73,14 +73,7 @@ fn map_with<'a, H: Host>(
 ) -> Result<Mapped<'a>, Errno> {
     let Some(rule) = rule else {
         out.set(vpath)?;
-        return Ok(Mapped {
-            rule: None,
-            readonly: false,
-            deny_errno: Errno::EROFS,
-            kind: MapKind::Normal,
-            exec_policy: None,
-            rel: 0,
-        });
+        return Ok(Mapped::UNMAPPED);
     };
     match apply(ctx, host, rule, rule, vpath, want_union, 0, out)? {
         Step::Done(m) => Ok(m),

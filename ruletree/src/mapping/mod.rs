@@ -109,3 +109,15 @@ pub struct Mapped<'a> {
     /// relative name instead of the whole absolute host path.
     pub rel: usize,
 }
+
+impl Mapped<'_> {
+    /// No rule decided: the path is used as it is, writable.
+    pub const UNMAPPED: Mapped<'static> = Mapped {
+        rule: None,
+        readonly: false,
+        deny_errno: Errno::EROFS,
+        kind: MapKind::Normal,
+        exec_policy: None,
+        rel: 0,
+    };
+}
