@@ -4,19 +4,13 @@
 //! opendir is in `union`, with the union directories it synthesizes.
 
 use crate::ffi::hook::no_unwind;
-use crate::path::{map, resolve, LREAD, READ};
+use crate::path::{resolve, LREAD, READ};
 use crate::process::overlay::{self, Again};
 use crate::process::{cache, state, vperm};
 use core::cell::Cell;
 use libc::{c_char, c_int, c_void};
 use sb2_ruletree::mapping::PathBuf;
 use sb2_ruletree::Errno;
-
-/// scandir: the directory is mapped (its filter and comparison callbacks
-/// run mapped too).
-pub fn scan_map<R>(p: *const c_char, f: impl FnOnce(*const c_char) -> R) -> Result<R, Errno> {
-    map(p, READ, f)
-}
 
 #[derive(Clone, Copy)]
 struct Walk {

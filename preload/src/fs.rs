@@ -17,7 +17,7 @@ pub fn access_op(mode: i32) -> Op {
             class: class::OPEN | class::CHECK,
             follow: true,
             write: true,
-            excl: false,
+            need: None,
         }
     } else {
         path::STAT
@@ -135,7 +135,7 @@ pub fn realpath(
             class: class::REALPATH,
             follow: true,
             write: false,
-            excl: false,
+            need: None,
         },
         false,
         &mut v,
@@ -160,12 +160,13 @@ pub fn realpath(
 pub fn mktemp<R>(
     t: *mut libc::c_char,
     suffix_len: i32,
+    op: Op,
     f: impl FnOnce(*mut libc::c_char) -> R,
     ok: impl FnOnce(&R, &[u8]) -> bool,
 ) -> Result<R, Errno> {
     let ctx = state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
-    resolve(&ctx, None, t, path::CREAT, false, &mut v, &mut h)?;
+    resolve(&ctx, None, t, op, false, &mut v, &mut h)?;
     let tail = 6 + suffix_len.max(0) as usize;
     // SAFETY: t was just read as a NUL-terminated string.
     let tlen = unsafe { libc::strlen(t) };
@@ -191,10 +192,11 @@ pub fn mktemp<R>(
 /// mktemp never returns NULL: failure is an empty template.
 pub fn mktemp_name(
     t: *mut libc::c_char,
+    op: Op,
     f: impl FnOnce(*mut libc::c_char) -> *mut libc::c_char,
 ) -> Result<*mut libc::c_char, Errno> {
     let mut good = false;
-    let r = mktemp(t, 0, f, |_, host| {
+    let r = mktemp(t, 0, op, f, |_, host| {
         good = host.first().is_some_and(|c| *c != 0);
         good
     });

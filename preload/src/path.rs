@@ -76,9 +76,11 @@ pub struct Op {
     pub class: u32,
     pub follow: bool,
     pub write: bool,
-    /// The call fails if the name exists (O_CREAT|O_EXCL, fopen "x"), which
-    /// the kernel says before it would refuse the write.
-    pub excl: bool,
+    /// What the call needs to find at its path, when its class does not
+    /// say (O_CREAT|O_EXCL and fopen "x" need a new name; rename's and
+    /// link's two paths differ): the write check answers as the kernel
+    /// would when that is missing (see `ruletree::protect`).
+    pub need: Option<Need>,
 }
 
 use sb2_ruletree::class as C;
@@ -86,37 +88,31 @@ pub const STAT: Op = Op {
     class: C::STAT,
     follow: true,
     write: false,
-    excl: false,
+    need: None,
 };
 pub const LSTAT: Op = Op {
     class: C::STAT,
     follow: false,
     write: false,
-    excl: false,
+    need: None,
 };
 pub const READ: Op = Op {
     class: C::OPEN,
     follow: true,
     write: false,
-    excl: false,
+    need: None,
 };
 pub const LREAD: Op = Op {
     class: C::OPEN,
     follow: false,
     write: false,
-    excl: false,
-};
-pub const CREAT: Op = Op {
-    class: C::CREAT,
-    follow: false,
-    write: true,
-    excl: false,
+    need: None,
 };
 pub const DLOPEN: Op = Op {
     class: C::OPEN | C::DLOPEN,
     follow: true,
     write: false,
-    excl: false,
+    need: None,
 };
 
 impl Op {
@@ -137,25 +133,27 @@ impl Op {
             // O_CREAT|O_EXCL never follows a final symlink (EEXIST).
             follow: flags & libc::O_NOFOLLOW == 0 && flags & excl != excl,
             write,
-            excl: flags & excl == excl,
+            need: (flags & excl == excl).then_some(Need::New),
         }
     }
     /// The op of an `fopen` with this mode string.
     pub fn fopen(mode: *const libc::c_char) -> Op {
         let mut b = PathBuf::new();
-        let (write, excl) = match read_path(mode, &mut b) {
+        let (write, create, excl) = match read_path(mode, &mut b) {
             Ok(()) => (
                 b.as_bytes().iter().any(|c| matches!(c, b'w' | b'a' | b'+')),
+                // "r+" writes but does not create (O_RDWR without O_CREAT).
+                b.as_bytes().iter().any(|c| matches!(c, b'w' | b'a')),
                 b.as_bytes().contains(&b'x'),
             ),
-            Err(_) => (false, false),
+            Err(_) => (false, false, false),
         };
         Op {
-            class: if write { C::OPEN | C::CREAT } else { C::OPEN },
+            class: if create { C::OPEN | C::CREAT } else { C::OPEN },
             // "x" is O_EXCL: a final symlink is never followed (EEXIST).
             follow: !excl,
             write,
-            excl: write && excl,
+            need: (write && excl).then_some(Need::New),
         }
     }
     /// Follow the final symlink unless `flags` has `AT_SYMLINK_NOFOLLOW`.
@@ -218,12 +216,18 @@ fn trace(op: Op, v: &PathBuf, h: &PathBuf) {
 /// fail natively anyway (EEXIST, ENOENT, ENOTDIR) gets the kernel's errno
 /// and is none.
 fn refused(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> Option<Errno> {
-    let need = if op.excl {
-        Need::New
-    } else {
-        Need::of_class(op.class)
-    };
-    match protect::judge(&Cached, &ctx.tree, m, v, h, op.write, need) {
+    answer(op, judge(ctx, op, m, v, h), m, v, h)
+}
+
+/// `ruletree::protect`'s verdict on `op` at this path.
+fn judge<'a>(ctx: &Ctx, op: Op, m: &Mapped<'a>, v: &[u8], h: &[u8]) -> Verdict<'a> {
+    let need = op.need.unwrap_or_else(|| Need::of_class(op.class));
+    protect::judge(&Cached, &ctx.tree, m, v, h, op.write, need)
+}
+
+/// The errno a verdict gives the caller; a refusal is logged.
+fn answer(op: Op, verdict: Verdict, m: &Mapped, v: &[u8], h: &[u8]) -> Option<Errno> {
+    match verdict {
         Verdict::Allowed => None,
         Verdict::Native(e) => Some(e),
         Verdict::Refused { errno, .. } => {
@@ -329,25 +333,44 @@ pub fn map2_at<R>(
     f: impl FnOnce(*const libc::c_char, *const libc::c_char) -> R,
 ) -> Result<R, Errno> {
     let ctx = state::ctx()?;
-    let (mut v, mut h1, mut h2) = (PathBuf::new(), PathBuf::new(), PathBuf::new());
-    resolve(&ctx, Some(d1), p1, op, false, &mut v, &mut h1)?;
-    if op.class & C::RENAME != 0 {
-        log::trace_path(b"remove", v.as_bytes(), h1.as_bytes());
+    let (mut v1, mut v2) = (PathBuf::new(), PathBuf::new());
+    let (mut h1, mut h2) = (PathBuf::new(), PathBuf::new());
+    // The first path must exist; rename may replace the second, link
+    // makes it.
+    let rename = op.class & C::RENAME != 0;
+    let op1 = Op {
+        need: Some(Need::Existing),
+        ..op
+    };
+    let op2 = Op {
+        follow: false,
+        need: Some(if rename { Need::Any } else { Need::New }),
+        ..op
+    };
+    // Both are mapped before either is judged: the kernel looks both up
+    // (ENOENT, EEXIST) before it asks whether it may write.
+    let unjudged = |o: Op| Op { write: false, ..o };
+    let m1 = resolve_untraced(&ctx, Some(d1), p1, unjudged(op1), false, &mut v1, &mut h1)?;
+    let m2 = resolve_untraced(&ctx, Some(d2), p2, unjudged(op2), false, &mut v2, &mut h2)?;
+    let j1 = judge(&ctx, op1, &m1, v1.as_bytes(), h1.as_bytes());
+    let j2 = judge(&ctx, op2, &m2, v2.as_bytes(), h2.as_bytes());
+    for j in [j1, j2] {
+        if let Verdict::Native(e) = j {
+            return Err(e);
+        }
     }
-    resolve(
-        &ctx,
-        Some(d2),
-        p2,
-        Op {
-            follow: false,
-            ..op
-        },
-        false,
-        &mut v,
-        &mut h2,
-    )?;
-    if op.class & C::RENAME != 0 {
-        log::trace_path(b"create", v.as_bytes(), h2.as_bytes());
+    if let Some(e) = answer(op1, j1, &m1, v1.as_bytes(), h1.as_bytes()) {
+        return Err(e);
+    }
+    if let Some(e) = answer(op2, j2, &m2, v2.as_bytes(), h2.as_bytes()) {
+        return Err(e);
+    }
+    if rename {
+        log::trace_path(b"remove", v1.as_bytes(), h1.as_bytes());
+        log::trace_path(b"create", v2.as_bytes(), h2.as_bytes());
+    } else {
+        trace(op1, &v1, &h1);
+        trace(op2, &v2, &h2);
     }
     Ok(f(h1.as_ptr(), h2.as_ptr()))
 }
@@ -414,7 +437,7 @@ pub fn open_at(
     real: impl Fn(*const libc::c_char, i32) -> i32,
 ) -> Result<i32, Errno> {
     let op = Op::open(flags);
-    if flags & (libc::O_NOFOLLOW | libc::O_PATH) != 0 || op.excl {
+    if flags & (libc::O_NOFOLLOW | libc::O_PATH) != 0 || op.need == Some(Need::New) {
         return map_at(d, p, op, |h| real(h, flags));
     }
     let ctx = state::ctx()?;

@@ -230,21 +230,21 @@ hooks! {
 
     // --- temporary files -------------------------------------------------
     fs mkstemp(t: *mut c_char) -> c_int [CREAT, No, Yes; path=t]
-        = |real, op| fs::mktemp(t, 0, |h| real(h), |fd, _| *fd >= 0);
+        = |real, op| fs::mktemp(t, 0, op, |h| real(h), |fd, _| *fd >= 0);
     alias mkstemp64 = mkstemp;
     fs mkostemp(t: *mut c_char, fl: c_int) -> c_int [CREAT, No, Yes; path=t]
-        = |real, op| fs::mktemp(t, 0, |h| real(h, fl), |fd, _| *fd >= 0);
+        = |real, op| fs::mktemp(t, 0, op, |h| real(h, fl), |fd, _| *fd >= 0);
     alias mkostemp64 = mkostemp;
     fs mkstemps(t: *mut c_char, sl: c_int) -> c_int [CREAT, No, Yes; path=t]
-        = |real, op| fs::mktemp(t, sl, |h| real(h, sl), |fd, _| *fd >= 0);
+        = |real, op| fs::mktemp(t, sl, op, |h| real(h, sl), |fd, _| *fd >= 0);
     alias mkstemps64 = mkstemps;
     fs mkostemps(t: *mut c_char, sl: c_int, fl: c_int) -> c_int [CREAT, No, Yes; path=t]
-        = |real, op| fs::mktemp(t, sl, |h| real(h, sl, fl), |fd, _| *fd >= 0);
+        = |real, op| fs::mktemp(t, sl, op, |h| real(h, sl, fl), |fd, _| *fd >= 0);
     alias mkostemps64 = mkostemps;
     fs mkdtemp(t: *mut c_char) -> *mut c_char [CREAT, No, Yes; path=t]
-        = |real, op| fs::mktemp(t, 0, |h| real(h), |r, _| !r.is_null()).map(|r| if r.is_null() { r } else { t });
+        = |real, op| fs::mktemp(t, 0, op, |h| real(h), |r, _| !r.is_null()).map(|r| if r.is_null() { r } else { t });
     fs mktemp(t: *mut c_char) -> *mut c_char [STAT, No, No; path=t]
-        = |real, op| fs::mktemp_name(t, |h| real(h));
+        = |real, op| fs::mktemp_name(t, op, |h| real(h));
     fs tmpnam(s: *mut c_char) -> *mut c_char [STAT, No, No] = |real, op| fs::tmpnam(|| real(s));
     fs tempnam(d: P, pfx: P) -> *mut c_char [STAT, Yes, No; path=d]
         = |real, op| fs::tempnam(d, |h| real(h, pfx));
@@ -252,7 +252,7 @@ hooks! {
     // --- directories and tree walks -------------------------------------
     union opendir(p: P) -> V [OPEN, Yes, No; path=p] = |real, op| union::opendir(p, |h| real(h));
     dirs scandir(p: P, list: V, filter: V, cmp: V) -> c_int [OPEN, Yes, No; path=p]
-        = |real, op| dirs::scan_map(p, |h| real(h, list, filter, cmp));
+        = |real, op| map(p, op, |h| real(h, list, filter, cmp));
     alias scandir64 = scandir;
     dirs scandirat(d: c_int, p: P, list: V, filter: V, cmp: V) -> c_int [OPEN, Yes, No; dirfd=d, path=p]
         = |real, op| map_at(d, p, op, |h| real(d, h, list, filter, cmp));
@@ -260,7 +260,7 @@ hooks! {
     dirs ftw(p: P, f: V, n: c_int) -> c_int [OPEN, Yes, No; path=p]
         = |real, op| dirs::ftw(p, f, 0, |h, t| real(h, t, n), false);
     alias ftw64 = ftw;
-    dirs nftw(p: P, f: V, n: c_int, fl: c_int) -> c_int [OPEN, Yes, No; path=p]
+    dirs nftw(p: P, f: V, n: c_int, fl: c_int) -> c_int [OPEN, Arg, No; path=p]
         = |real, op| dirs::ftw(p, f, fl, |h, t| real(h, t, n, fl), true);
     alias nftw64 = nftw;
     dirs fts_open(argv: *const *mut c_char, o: c_int, cmp: V) -> V [OPEN, Yes, No]
@@ -291,9 +291,9 @@ hooks! {
         = |real, op| net::gate(op, nf::CONNECT, true, a, l, |a, l| real(fd, a, l));
     net sendto(fd: c_int, b: *const c_void, n: size_t, fl: c_int, a: *const libc::sockaddr, l: libc::socklen_t) -> ssize_t [SOCKADDR, Yes, No; fd=fd]
         = |real, op| net::gate(op, nf::SENDTO, true, a, l, |a, l| real(fd, b, n, fl, a, l));
-    net sendmsg(fd: c_int, m: *const libc::msghdr, fl: c_int) -> ssize_t [SOCKADDR, Yes, No; fd=fd]
+    net sendmsg(fd: c_int, m: *const libc::msghdr, fl: c_int) -> ssize_t [SOCKADDR, None, No; fd=fd]
         = |real, op| net::sendmsg(m, |m| real(fd, m, fl));
-    net sendmmsg(fd: c_int, v: *mut libc::mmsghdr, n: c_uint, fl: c_int) -> c_int [SOCKADDR, Yes, No; fd=fd]
+    net sendmmsg(fd: c_int, v: *mut libc::mmsghdr, n: c_uint, fl: c_int) -> c_int [SOCKADDR, None, No; fd=fd]
         = |real, op| net::sendmmsg(v, n, |v, n| real(fd, v, n, fl));
     net listen(fd: c_int, backlog: c_int) -> c_int [SOCKADDR, None, No; fd=fd]
         = |real, op| net::listen(fd, || real(fd, backlog));
@@ -330,7 +330,7 @@ hooks! {
     alias __res_query = res_query;
     alias __res_search = res_search;
 
-    // --- ids: virtual with -R/-U (vperm.rs), else the real calls ---------
+    // --- ids: virtual with -R/-U (ids.rs), else the real calls ---------
     ids getuid() -> uid_t [NONE, None, No] = |real, op| ids::get(ids::R, || real());
     ids geteuid() -> uid_t [NONE, None, No] = |real, op| ids::get(ids::E, || real());
     ids getgid() -> gid_t [NONE, None, No] = |real, op| ids::get(ids::G, || real());
@@ -361,7 +361,7 @@ hooks! {
     ids setfsgid(g: gid_t) -> c_int [NONE, None, No] = |real, op| ids::setfs(ids::G, g, || real(g));
     ids capset(h: V, d: V) -> c_int [NONE, None, No] = |real, op| ids::capset(|| real(h, d));
 
-    // --- exec: the exec pipeline (exec.rs; execl/execle/execlp: variadic.c) -
+    // --- exec: the exec pipeline (exec/; execl/execle/execlp: variadic.c) -
     exec execve(p: P, argv: *const *const c_char, envp: *const *const c_char) -> c_int [EXEC, Yes, No; path=p]
         = |_real, op| exec::execve(p, argv, envp, false);
     exec execv(p: P, argv: *const *const c_char) -> c_int [EXEC, Yes, No; path=p]

@@ -40,7 +40,9 @@ pub enum Write {
     Yes = 1,
     /// Decided by its open flags or fopen mode.
     OpenFlags = 2,
-    /// Only asks whether a write would be allowed (access with W_OK).
+    /// Only asks whether a write would be allowed: access and friends,
+    /// which with W_OK map as `OPEN|CHECK` (a refusal is no violation) and
+    /// otherwise with the declared class.
     Check = 3,
 }
 
@@ -57,10 +59,7 @@ pub struct Decl {
 impl Decl {
     /// Follows a final symlink unless told otherwise at run time.
     pub const fn follows(self) -> bool {
-        matches!(
-            self.follow,
-            Follow::Yes | Follow::AtFlags | Follow::OpenFlags | Follow::Arg
-        )
+        self.follow.by_default()
     }
     /// Writes unless told otherwise at run time.
     pub const fn writes(self) -> bool {
@@ -71,17 +70,25 @@ impl Decl {
 /// "No argument" in [`HookRow`]'s argument positions.
 pub const NO_ARG: i8 = -1;
 
-/// One row of the hook table.
+/// Room for a symbol name in a [`HookRow`], with its NUL.
+pub const NAME_LEN: usize = 32;
+/// Room for a family name in a [`HookRow`], with its NUL.
+pub const FAMILY_LEN: usize = 8;
+
+/// One row of the hook table. Names are stored in place, not as pointers:
+/// a pointer in a static needs a relocation, which the loader writes into
+/// every process at start (a copied page, for a table only `sb2-show`
+/// reads).
 #[repr(C)]
 pub struct HookRow {
     /// The libc symbol (NUL-terminated).
-    pub name: *const c_char,
+    pub name: [u8; NAME_LEN],
     /// Its family, the preload module its gate lives in: fs, stat, dirs,
-    /// net, exec, ids, vperm, mem.
-    pub family: *const c_char,
+    /// union, net, exec, ids, vperm, mem.
+    pub family: [u8; FAMILY_LEN],
     /// For an alias (open64 of open), the row it shares everything with;
-    /// null otherwise.
-    pub alias_of: *const c_char,
+    /// empty otherwise.
+    pub alias_of: [u8; NAME_LEN],
     /// The function class (see [`crate::class`]).
     pub class: u32,
     pub follow: Follow,
@@ -96,8 +103,18 @@ pub struct HookRow {
     pub fd: i8,
 }
 
-// SAFETY: rows point only to static NUL-terminated strings.
-unsafe impl Sync for HookRow {}
+/// `s` NUL-padded into a fixed field (a compile error if it does not fit).
+pub const fn fixed<const N: usize>(s: &str) -> [u8; N] {
+    let b = s.as_bytes();
+    assert!(b.len() < N, "name too long for the hook table");
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < b.len() {
+        out[i] = b[i];
+        i += 1;
+    }
+    out
+}
 
 /// `SB2_PRELOAD_INFO`.
 #[repr(C)]
@@ -112,7 +129,7 @@ pub struct PreloadInfo {
 // SAFETY: points only to static data.
 unsafe impl Sync for PreloadInfo {}
 
-pub const ABI: u32 = 2;
+pub const ABI: u32 = 3;
 
 /// The position of argument `name` in `args` (a const lookup for the hook
 /// table's macro), or [`NO_ARG`].
@@ -128,6 +145,14 @@ pub const fn arg_index(args: &[&str], name: &str) -> i8 {
 }
 
 impl Follow {
+    /// Follows a final symlink unless the call's flags say otherwise.
+    pub const fn by_default(self) -> bool {
+        matches!(
+            self,
+            Follow::Yes | Follow::AtFlags | Follow::OpenFlags | Follow::Arg
+        )
+    }
+
     pub const fn name(self) -> &'static str {
         match self {
             Follow::None => "-",
@@ -170,20 +195,17 @@ pub struct HookInfo {
 }
 
 impl HookInfo {
-    /// # Safety
-    /// `r` must be a row of a live `SB2_PRELOAD_INFO` of this [`ABI`].
-    pub unsafe fn from_row(r: &HookRow) -> HookInfo {
-        // SAFETY: the caller guarantees the row's strings are static,
-        // NUL-terminated (or null for alias_of).
-        let s = |p: *const c_char| {
-            unsafe { core::ffi::CStr::from_ptr(p) }
-                .to_string_lossy()
-                .into_owned()
+    /// The owned form of a row of a live `SB2_PRELOAD_INFO` of this [`ABI`].
+    pub fn from_row(r: &HookRow) -> HookInfo {
+        let s = |b: &[u8]| {
+            let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
+            String::from_utf8_lossy(&b[..end]).into_owned()
         };
+        let alias = s(&r.alias_of);
         HookInfo {
-            name: s(r.name),
-            family: s(r.family),
-            alias_of: (!r.alias_of.is_null()).then(|| s(r.alias_of)),
+            name: s(&r.name),
+            family: s(&r.family),
+            alias_of: (!alias.is_empty()).then_some(alias),
             class: r.class,
             follow: r.follow,
             write: r.write,
@@ -195,7 +217,6 @@ impl HookInfo {
         }
     }
 }
-
 /// The position of the argument a row's declaration names for `key`
 /// (`path`, `dirfd`...), or [`NO_ARG`].
 pub const fn spec_arg(args: &[&str], spec: &[(&str, &str)], key: &str) -> i8 {

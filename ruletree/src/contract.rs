@@ -18,15 +18,21 @@
 /// The session directory: its presence is what makes a process part of a
 /// session.
 pub const SESSION_VAR: &str = "SB2_SESSION_DIR";
-/// The mapping mode's name, informational (`sb2-show`, prompts).
+/// The mapping mode's name: which of the ruletree's modes a process maps
+/// with (`sb2 -m`, and the modes exec policies switch to).
 pub const MODE_VAR: &str = "SB2_SESSION_MODE";
-/// The virtual ids of a process under `-R`/`-U` (see [`crate::vperm`]).
+/// The virtual ids of a process under `-R`/`-U` (see [`crate::vperm`]):
+/// `ruid:euid:suid:fsuid:rgid:egid:sgid:fsgid[:g1,g2,...]`. Its presence
+/// turns virtual permissions on for the process.
 pub const IDS_VAR: &str = "SB2_VPERM";
 /// The exec policy the planner chose for the program being started.
 pub const POLICY_VAR: &str = "__SB2_EXEC_POLICY_NAME";
 /// Set by the exec pipeline on the program it started, so that the new
 /// process knows it was planned and need not re-plan itself.
 pub const EXECED_VAR: &str = "__SB2_EXECED";
+/// Set (non-empty) for a process tree that runs unmapped: the host tools
+/// `host-gcc`, `host-ld`... that the toolchain rules provide.
+pub const DISABLE_VAR: &str = "SBOX_DISABLE_MAPPING";
 /// Overrides where the launcher finds `libsb2.so`.
 pub const LIBSB2_VAR: &str = "SB2_LIBSB2";
 /// Overrides where the launcher finds the rule files.
@@ -57,6 +63,11 @@ pub const GENERATION_LEN: usize = GENERATION_HEADER + 8 * GENERATION_SLOTS;
 pub const LOGGED_DIR: &str = "logged";
 /// The session's private temporary directory.
 pub const TMP_DIR: &str = "tmp";
+/// Where union directories are synthesized (`union/<hash>`).
+pub const UNION_DIR: &str = "union";
+/// The violations of the session, one event per line, summed up at the
+/// end (its full path is the tree constant [`key::VIOLATIONS_FILE`]).
+pub const VIOLATIONS_FILE: &str = "violations";
 
 // ------------------------------------------------------------ tree constants
 
@@ -92,6 +103,8 @@ pub mod key {
     pub const BINFMT_REGISTER: &str = "binfmt_register";
     pub const BINFMT_NAME: &str = "binfmt_name";
     pub const CPU_TRANSPARENCY: &str = "cpu_transparency";
+    /// Extra arguments of the CPU transparency command, one per line.
+    pub const CPU_TRANSPARENCY_ARGS: &str = "cpu_transparency_args";
 }
 
 // ------------------------------------------------------------ log levels
@@ -176,6 +189,37 @@ pub const ERRNO_NAMES: &[(&str, i32)] = &[
     ("ECONNREFUSED", libc::ECONNREFUSED),
     ("EHOSTUNREACH", libc::EHOSTUNREACH),
     ("ELIBBAD", libc::ELIBBAD),
+    ("ESRCH", libc::ESRCH),
+    ("EINTR", libc::EINTR),
+    ("ENXIO", libc::ENXIO),
+    ("ECHILD", libc::ECHILD),
+    ("EAGAIN", libc::EAGAIN),
+    ("ENODEV", libc::ENODEV),
+    ("ENFILE", libc::ENFILE),
+    ("EMFILE", libc::EMFILE),
+    ("ENOTTY", libc::ENOTTY),
+    ("EFBIG", libc::EFBIG),
+    ("ESPIPE", libc::ESPIPE),
+    ("EPIPE", libc::EPIPE),
+    ("EDOM", libc::EDOM),
+    ("EDEADLK", libc::EDEADLK),
+    ("ENOLCK", libc::ENOLCK),
+    ("ENODATA", libc::ENODATA),
+    ("EOVERFLOW", libc::EOVERFLOW),
+    ("ENOTSOCK", libc::ENOTSOCK),
+    ("EPROTONOSUPPORT", libc::EPROTONOSUPPORT),
+    ("EOPNOTSUPP", libc::EOPNOTSUPP),
+    ("EAFNOSUPPORT", libc::EAFNOSUPPORT),
+    ("ENETDOWN", libc::ENETDOWN),
+    ("ECONNABORTED", libc::ECONNABORTED),
+    ("ECONNRESET", libc::ECONNRESET),
+    ("EISCONN", libc::EISCONN),
+    ("ENOTCONN", libc::ENOTCONN),
+    ("EALREADY", libc::EALREADY),
+    ("EINPROGRESS", libc::EINPROGRESS),
+    ("ESTALE", libc::ESTALE),
+    ("EDQUOT", libc::EDQUOT),
+    ("ECANCELED", libc::ECANCELED),
 ];
 
 /// The name of an errno value; "EUNKNOWN" for one not in [`ERRNO_NAMES`].

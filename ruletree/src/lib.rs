@@ -22,7 +22,7 @@
 //!   its overlay on `stat`, and its text form (`-s`/`-i`).
 //! * [`dump`] — the text form printed by `sb2-show ruletree`.
 //! * `compile` (feature `compiler`) — Lua rule files to [`model`], with
-//!   file:line errors; its `-n` part is also `compile_net`. Only the
+//!   file:line errors (`compile::net` for the `-n` rules). Only the
 //!   launcher enables it; the preload links no Lua.
 //!
 //! Everything reachable from the preload's hot path ([`format::Tree`],
@@ -44,9 +44,6 @@ pub mod vperm;
 
 #[cfg(feature = "compiler")]
 pub mod compile;
-/// The `-n` rule file compiler, at its former path.
-#[cfg(feature = "compiler")]
-pub use compile::net as compile_net;
 
 /// Maximum length of a path, including its terminating NUL, as the kernel
 /// counts it (`PATH_MAX`).

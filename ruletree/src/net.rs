@@ -67,8 +67,6 @@ pub const ERRNOS: [&str; 8] = [
     "ETIMEDOUT",
 ];
 
-pub use crate::contract::errno_name;
-
 // ------------------------------------------------------------ model
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,15 +2,19 @@
 //! write to a mapped path refused, with which errno, and by what — a
 //! read-only rule (its file:line) or the `--allow-write` list?
 //!
-//! The decision follows the kernel's order of checks. The kernel walks the
-//! path before it asks whether the file system is writable, and a create
-//! of a name that exists fails with EEXIST before EROFS: so a write that
-//! would fail natively anyway (mkdir of an existing directory, a missing
-//! parent, a parent that is not a directory, unlink of a missing file)
-//! gets the kernel's errno and is no violation. `mkdir -p /abs/path` under
-//! `--allow-write` then behaves as on a read-only mount: the existing
-//! parents answer EEXIST, and only a real attempt to create outside the
-//! allowed directories is refused and counted.
+//! The decision follows the kernel's order of checks where they matter to
+//! a build: the kernel walks the path before anything else, and a create
+//! of a name that exists fails with EEXIST even on a read-only mount. So a
+//! write that would fail on the host anyway — mkdir of an existing
+//! directory, a missing parent, a parent that is not a directory, a file
+//! to change or remove that is not there — gets the errno the host's
+//! kernel gives it, and is no violation: nothing was kept from being
+//! written. `mkdir -p /abs/path` under `--allow-write` then works: the
+//! existing parents answer EEXIST, and only a real attempt to create
+//! outside the allowed directories is refused and counted. (A read-only
+//! mount answers EROFS first for unlink, rmdir and rename of a missing
+//! name; we answer what the writable host would, ENOENT, which `rm -f`
+//! takes as success.)
 //!
 //! Only a write the rules would refuse pays for the extra `lstat`s; an
 //! allowed write costs one branch. No allocation, no panic.
@@ -167,7 +171,6 @@ fn native_failure<H: Host>(host: &H, h: &[u8], need: Need) -> Option<Errno> {
     match host.lstat_kind(b.with_nul()) {
         Ok(_) if need == Need::New => return Some(Errno(libc::EEXIST)),
         Ok(_) => return None,
-        Err(_) if need == Need::Existing => {}
         Err(_) => {}
     }
     // Missing: is its parent a directory we could create in?

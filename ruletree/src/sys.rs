@@ -35,8 +35,10 @@ unsafe fn stat_at(hpath: &[u8], flags: i32) -> Result<libc::stat, Errno> {
     }
 }
 
-/// `n` in decimal, at the end of `buf` (10 digits hold any u32).
-fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
+/// `n` in decimal, at the end of `buf` (20 digits hold any u64); shared
+/// with the preload, which formats log lines and environment entries
+/// without allocating.
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -157,8 +159,8 @@ impl Host for Sys {
         }
         // "/proc/self/fd/" and up to 10 digits and a NUL.
         let mut p = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
-        let mut digits = [0u8; 10];
-        let ds = decimal(fd as u32, &mut digits);
+        let mut digits = [0u8; 20];
+        let ds = decimal(fd as u64, &mut digits);
         if let Some(dst) = p.get_mut(14..14 + ds.len()) {
             dst.copy_from_slice(ds);
         }
@@ -177,10 +179,10 @@ mod tests {
 
     #[test]
     fn decimal_writes_every_u32() {
-        let mut b = [0u8; 10];
+        let mut b = [0u8; 20];
         assert_eq!(decimal(0, &mut b), b"0");
         assert_eq!(decimal(4096, &mut b), b"4096");
-        assert_eq!(decimal(u32::MAX, &mut b), b"4294967295");
+        assert_eq!(decimal(u64::MAX, &mut b), b"18446744073709551615");
     }
 
     #[test]

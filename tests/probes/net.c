@@ -1,5 +1,5 @@
 /* Network probe: one socket or name-lookup call per run, one line of output.
- * (Its own format, not skel.h's: tests/tests/net.rs reads it.)
+ * (Its own format, not skel.h's: tests/tests/net/ reads it.)
  *
  *   net connect|sendto|sendmsg|sendmmsg|bind|bindname FAMILY ADDR PORT
  *   net connect24 ipv6 ADDR PORT      (address length 24: no scope id)

@@ -11,18 +11,23 @@ fn logfd_program_closing_every_fd_keeps_its_files_and_the_log() {
     let w = World::new("logfd");
     w.write("logfd-marker", "marker\n");
     let logs = w.dir.join("logs");
-    // Every open after closerange is logged (`-d`: a `map` line each); the
-    // program's own files get the lowest free numbers, the ones sb2's log
-    // had before.
+    // Every open after closerange is logged (`-d`: a `map` line each). The
+    // program's own files get the lowest free numbers, the ones a log
+    // without care would hold, and then also the high numbers sb2 moves
+    // its log to (dup2 closes whatever sb2 had open there): each of them
+    // must be seen to be another file.
     let script = r#"
 import os
 os.closerange(3, 65536)
 fds = [os.open("own%d" % i, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644) for i in range(8)]
+for i, fd in enumerate(fds):
+    os.dup2(fd, 900 + i)
 for i in range(4):
     os.close(os.open("logfd-marker", os.O_RDONLY))
 for i, fd in enumerate(fds):
     os.write(fd, b"mine %d\n" % i)
     os.close(fd)
+    os.close(900 + i)
 "#;
     let o = w
         .cmd(bin_dir().join("sb2"))

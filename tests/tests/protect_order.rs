@@ -21,6 +21,9 @@ calls = [
     ("rmdir-missing", lambda: os.rmdir("/nonexistent-sb2")),
     ("chmod-missing", lambda: os.chmod("/nonexistent-sb2", 0o644)),
     ("open-missing-parent", lambda: open("/nonexistent-sb2/f", "w")),
+    ("fopen-rplus-missing", lambda: open("/usr/nonexistent-sb2", "r+")),
+    ("link-existing-name", lambda: os.link("/etc/hostname", "/etc/passwd")),
+    ("rename-missing-source", lambda: os.rename("/nonexistent-sb2", "/usr/sb2-x")),
 ]
 for name, call in calls:
     try:
@@ -53,17 +56,18 @@ fn protect_native_failures_get_the_kernels_errno_and_no_violation() {
         "{}",
         text(&o)
     );
-    // A real attempt to create outside --allow-write is still refused,
-    // with EROFS, and counted.
+    // Real attempts to create outside --allow-write (a directory, a link's
+    // new name) are still refused, with EROFS, and counted.
     let o = w.sb2(&[
         "--strict",
         "--allow-write",
         aw,
         "python3",
         "-c",
-        "import os\ntry:\n os.mkdir('/usr/sb2-new')\nexcept OSError as e:\n print(e.errno)",
+        "import os\nfor f in (lambda: os.mkdir('/usr/sb2-new'), lambda: os.link('/etc/hostname', '/usr/sb2-link')):\n try:\n  f()\n except OSError as e:\n  print(e.errno)",
     ]);
-    assert_eq!(stdout(&o).trim(), libc::EROFS.to_string(), "{}", text(&o));
+    let erofs = libc::EROFS.to_string();
+    assert_eq!(stdout(&o), format!("{erofs}\n{erofs}\n"), "{}", text(&o));
     assert!(!o.status.success(), "--strict: {}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("access violation"),

@@ -4,17 +4,13 @@
 //! compiled once and written to the session directory for every process
 //! to map.
 
-use super::{report, resolve, Options};
+use super::{resolve, Options};
 use crate::config::Target;
 use crate::install;
 use anyhow::{anyhow, bail, Context, Result};
 use sb2_ruletree::compile;
 use sb2_ruletree::contract::{key, LogLevel, RULETREE_FILE};
 use std::path::{Path, PathBuf};
-
-/// The arguments of the CPU transparency command after its name. The
-/// contract has no key for it: only the ruletree's exec planner reads it.
-const CPU_TRANSPARENCY_ARGS: &str = "cpu_transparency_args";
 
 /// Where to find everything a session's ruletree is built from.
 pub struct Sources<'a> {
@@ -68,7 +64,9 @@ pub fn build(o: &Options, src: &Sources, dir: &Path) -> Result<()> {
     }
     c(
         key::VIOLATIONS_FILE,
-        dir.join(report::VIOLATIONS).display().to_string(),
+        dir.join(sb2_ruletree::contract::VIOLATIONS_FILE)
+            .display()
+            .to_string(),
     );
     if let Some(t) = &o.trace {
         c(key::TRACE_FILE, trace_path(t)?.display().to_string());
@@ -173,7 +171,7 @@ fn cpu_constants(target: &Target) -> Result<Vec<(&'static str, String)>> {
     v.push((key::BINFMT_NAME, name));
     v.push((key::CPU_TRANSPARENCY, path));
     let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
-    v.push((CPU_TRANSPARENCY_ARGS, args.join(" ")));
+    v.push((key::CPU_TRANSPARENCY_ARGS, args.join(" ")));
     Ok(v)
 }
 

@@ -4,7 +4,7 @@
 //! however the command ended.
 
 use anyhow::{bail, Context, Result};
-use sb2_ruletree::contract::{GENERATION_FILE, GENERATION_LEN, TMP_DIR};
+use sb2_ruletree::contract::{GENERATION_FILE, GENERATION_LEN, TMP_DIR, UNION_DIR};
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ pub fn create(explicit: Option<&Path>) -> Result<PathBuf> {
     };
     // tmp and var/tmp: the private /tmp and /var/tmp of modes that have
     // them (tmp is also $TMPDIR under --allow-write).
-    for sub in [TMP_DIR, "var/tmp", "union"] {
+    for sub in [TMP_DIR, "var/tmp", UNION_DIR] {
         std::fs::create_dir_all(dir.join(sub))?;
     }
     // Target of set_path rules that neutralize calls (utimes on /dev nodes).

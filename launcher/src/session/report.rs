@@ -8,15 +8,11 @@ use sb2_ruletree::contract::LOG_DIR_VAR;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// The file in the session directory where every process appends its
-/// denials, one JSON event a line. The preload finds it through the
-/// ruletree constant `violations_file`, not by this name.
-pub const VIOLATIONS: &str = "violations";
-
 /// Prints the session's violations (deduplicated) on stderr and returns
 /// how many there were.
 pub fn violations(dir: &Path, quiet: bool) -> usize {
-    let Ok(text) = std::fs::read_to_string(dir.join(VIOLATIONS)) else {
+    let Ok(text) = std::fs::read_to_string(dir.join(sb2_ruletree::contract::VIOLATIONS_FILE))
+    else {
         return 0;
     };
     let mut seen = std::collections::BTreeSet::new();

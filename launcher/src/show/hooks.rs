@@ -29,7 +29,7 @@ pub fn load(lib: &Path) -> Result<Vec<HookInfo>> {
             );
         }
         let rows: &[HookRow] = std::slice::from_raw_parts((*info).hooks, (*info).n_hooks);
-        Ok(rows.iter().map(|r| HookInfo::from_row(r)).collect())
+        Ok(rows.iter().map(HookInfo::from_row).collect())
     }
 }
 
@@ -48,10 +48,10 @@ pub fn print() -> Result<()> {
     Ok(())
 }
 
-/// The function class of a hooked function, as the hook table declares it.
-pub fn class_of(rows: &[HookInfo], func: &str) -> Result<u32> {
+/// The declaration of a hooked function, as the hook table has it.
+pub fn find<'r>(rows: &'r [HookInfo], func: &str) -> Result<&'r HookInfo> {
     match rows.iter().find(|r| r.name == func) {
-        Some(r) => Ok(r.class),
+        Some(r) => Ok(r),
         None => {
             let mut near: Vec<&str> = rows
                 .iter()

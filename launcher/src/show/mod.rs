@@ -34,7 +34,8 @@ pub struct Args {
     /// Pretend this exec policy is active
     #[arg(short = 'p', value_name = "POLICY", default_value = "")]
     policy: String,
-    /// Don't follow a symlink in the final component
+    /// Don't follow a symlink in the final component (by default, as the
+    /// function's declaration says)
     #[arg(short = 'n')]
     nofollow: bool,
     #[command(subcommand)]
@@ -81,8 +82,8 @@ pub fn run(a: Args) -> Result<()> {
             }
             let terse = matches!(a.cmd, Cmd::Which { .. });
             let (_, rows) = hooks::load_installed()?;
-            let class = hooks::class_of(&rows, &a.function)?;
-            paths::forward(&ctx, paths, class, !a.nofollow, terse);
+            let decl = hooks::find(&rows, &a.function)?;
+            paths::forward(&ctx, paths, decl, a.nofollow, terse);
         }
         Cmd::Reverse { paths } => paths::reverse(&ctx, paths)?,
         Cmd::Exec { argv } => exec::print(&ctx, argv)?,

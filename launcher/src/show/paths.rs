@@ -2,7 +2,9 @@
 //! mapping pipeline, either way, with the rule that decided.
 
 use anyhow::{anyhow, Result};
+use sb2_ruletree::abi::{HookInfo, Write};
 use sb2_ruletree::mapping::{self, Ctx, Host, PathBuf, Req};
+use sb2_ruletree::protect::{self, Need};
 use sb2_ruletree::sys::Sys;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -16,8 +18,12 @@ pub fn realcwd() -> Result<()> {
     Ok(())
 }
 
-/// `path` (`terse`: `which`): each path mapped as function class `class`.
-pub fn forward(ctx: &Ctx, paths: &[OsString], class: u32, follow: bool, terse: bool) {
+/// `path` (`terse`: `which`): each path mapped as the function declared by
+/// `decl` would map it (its class, and whether it follows a final symlink
+/// unless `nofollow`), with the verdict on a write.
+pub fn forward(ctx: &Ctx, paths: &[OsString], decl: &HookInfo, nofollow: bool, terse: bool) {
+    let class = decl.class;
+    let follow = !nofollow && decl.follow.by_default();
     for p in paths {
         let req = Req {
             dirfd: None,
@@ -55,16 +61,17 @@ pub fn forward(ctx: &Ctx, paths: &[OsString], class: u32, follow: bool, terse: b
                     }
                     None => println!("  rule: none (unmapped)"),
                 }
-                let need = sb2_ruletree::protect::Need::of_class(class);
-                let verdict = sb2_ruletree::protect::judge(
-                    &Sys,
-                    &ctx.tree,
-                    &m,
-                    v.as_bytes(),
-                    h.as_bytes(),
-                    true,
-                    need,
-                );
+                if decl.write == Write::No {
+                    println!("  write: none ({} does not write)", decl.name);
+                    continue;
+                }
+                // Open-like calls: as with O_CREAT, the widest they write.
+                let need = match decl.write {
+                    Write::OpenFlags => Need::Any,
+                    _ => Need::of_class(class),
+                };
+                let verdict =
+                    protect::judge(&Sys, &ctx.tree, &m, v.as_bytes(), h.as_bytes(), true, need);
                 println!("  write: {}", verdict.describe());
             }
         }

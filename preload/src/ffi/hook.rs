@@ -261,7 +261,7 @@ macro_rules! hook_fn {
                 class: DECL.class,
                 follow: DECL.follows(),
                 write: DECL.writes(),
-                excl: false,
+                need: None,
             };
             $crate::ffi::hook::boundary::<$r>(stringify!($name), || {
                 #[allow(unused_unsafe)]
@@ -275,8 +275,8 @@ macro_rules! hook_fn {
 
 /// One row of `HOOKS` (see [`hooks!`]).
 macro_rules! hook_row {
-    (@cstr) => { core::ptr::null() };
-    (@cstr $base:ident) => { concat!(stringify!($base), "\0").as_ptr().cast() };
+    (@name) => { [0; sb2_ruletree::abi::NAME_LEN] };
+    (@name $base:ident) => { sb2_ruletree::abi::fixed(stringify!($base)) };
     ($name:ident, $fam:ident, ($($base:ident)?), ($($a:ident),*), $decl:tt, ($($k:ident = $v:ident),*)) => {{
         const ARGS: &[&str] = &[$(stringify!($a)),*];
         const SPEC: &[(&str, &str)] = &[$((stringify!($k), stringify!($v))),*];
@@ -286,9 +286,9 @@ macro_rules! hook_row {
         );
         const DECL: sb2_ruletree::abi::Decl = hook_decl!($decl);
         $crate::ffi::hook::HookRow {
-            name: concat!(stringify!($name), "\0").as_ptr().cast(),
-            family: concat!(stringify!($fam), "\0").as_ptr().cast(),
-            alias_of: hook_row!(@cstr $($base)?),
+            name: sb2_ruletree::abi::fixed(stringify!($name)),
+            family: sb2_ruletree::abi::fixed(stringify!($fam)),
+            alias_of: hook_row!(@name $($base)?),
             class: DECL.class,
             follow: DECL.follow,
             write: DECL.write,

@@ -1,5 +1,7 @@
-//! Slots for the real libc functions: `dlsym(RTLD_NEXT, name)` once, kept in
-//! an atomic (no lock, safe after fork and in a vfork child).
+//! Slots for the real libc functions: looked up once with
+//! `dlsym(RTLD_NEXT, name)` (or, for a symbol glibc keeps only for old
+//! binaries, `dlvsym` of its base version), and kept in an atomic, a
+//! missing one too (no lock, safe after fork and in a vfork child).
 //!
 //! Every hook has its own slot (made by `hooks!`). The few real functions
 //! a family calls outside its own hook's row (the exec pipeline ends in
@@ -28,6 +30,9 @@ impl Slot {
     #[inline]
     pub fn get(&self) -> Option<*mut c_void> {
         let p = self.ptr.load(Ordering::Acquire);
+        if p == ABSENT {
+            return None;
+        }
         if !p.is_null() {
             return Some(p);
         }
@@ -40,13 +45,18 @@ impl Slot {
         // SAFETY: name is NUL-terminated (const constructor contract).
         let mut p = unsafe { libc::dlsym(libc::RTLD_NEXT, name) };
         if p.is_null() {
-            // A symbol glibc keeps only for old binaries (__res_query since
-            // 2.34) has no default version, so dlsym cannot see it; the
-            // programs that call it were linked against the base version.
-            // SAFETY: both strings are NUL-terminated.
-            p = unsafe { libc::dlvsym(libc::RTLD_NEXT, name, BASE_VERSION.as_ptr()) };
+            if let Some(v) = BASE_VERSION {
+                // A symbol glibc keeps only for old binaries (__res_query
+                // since 2.34) has no default version, so dlsym cannot see
+                // it; the programs that call it were linked against the
+                // base version.
+                // SAFETY: both strings are NUL-terminated.
+                p = unsafe { libc::dlvsym(libc::RTLD_NEXT, name, v.as_ptr()) };
+            }
         }
         if p.is_null() {
+            // Looked up once: the loader's lock is not taken again.
+            self.ptr.store(ABSENT, Ordering::Release);
             return None;
         }
         self.ptr.store(p, Ordering::Release);
@@ -54,13 +64,16 @@ impl Slot {
     }
 }
 
-/// glibc's first symbol version on this architecture.
+/// A slot's value for "libc has no such function".
+const ABSENT: *mut c_void = core::ptr::dangling_mut();
+
+/// glibc's first symbol version on this architecture (where we know it).
 #[cfg(target_arch = "x86_64")]
-const BASE_VERSION: &core::ffi::CStr = c"GLIBC_2.2.5";
+const BASE_VERSION: Option<&core::ffi::CStr> = Some(c"GLIBC_2.2.5");
 #[cfg(target_arch = "aarch64")]
-const BASE_VERSION: &core::ffi::CStr = c"GLIBC_2.17";
+const BASE_VERSION: Option<&core::ffi::CStr> = Some(c"GLIBC_2.17");
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-const BASE_VERSION: &core::ffi::CStr = c"GLIBC_2.0";
+const BASE_VERSION: Option<&core::ffi::CStr> = None;
 
 /// The real execve: where every exec of the pipeline ends.
 pub static EXECVE: Slot = Slot::new("execve\0");

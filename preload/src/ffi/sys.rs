@@ -327,20 +327,7 @@ pub fn drop_datagram(fd: i32) {
 
 // ------------------------------------------------------------ formatting
 
-/// `v` in decimal, in the tail of `buf`.
-pub fn dec(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        if let Some(d) = buf.get_mut(i) {
-            *d = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 || i == 0 {
-            return buf.get(i..).unwrap_or(&[]);
-        }
-    }
-}
+pub use sb2_ruletree::sys::decimal as dec;
 
 /// `v` as 16 lowercase hex digits.
 pub fn hex(v: u64) -> [u8; 16] {

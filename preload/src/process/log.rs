@@ -20,7 +20,7 @@
 //! its own. errno in a line is always its name (`contract::errno_name`).
 
 use crate::ffi::sys;
-use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use sb2_ruletree::contract::{self, LogLevel};
 use sb2_ruletree::format::RuleRef;
 
@@ -45,8 +45,18 @@ const HIGH_FD: i32 = 900;
 pub struct SessionFile {
     path: AtomicPtr<u8>,
     len: AtomicUsize,
-    fd: AtomicI32,
-    ino: AtomicU64,
+    /// The fd we write to and the identity of the file it was opened on,
+    /// in one word (see [`pack`]) so that no thread ever sees one without
+    /// the other; 0: none yet.
+    state: AtomicU64,
+}
+
+/// Bits of [`SessionFile::state`] that hold the fd, plus one (so that 0
+/// means none); the rest hold the file's identity.
+const FD_BITS: u32 = 20;
+
+fn pack(fd: i32, id: u64) -> u64 {
+    (id << FD_BITS) | (fd as u64 + 1)
 }
 
 impl SessionFile {
@@ -54,8 +64,7 @@ impl SessionFile {
         SessionFile {
             path: AtomicPtr::new(core::ptr::null_mut()),
             len: AtomicUsize::new(0),
-            fd: AtomicI32::new(-1),
-            ino: AtomicU64::new(0),
+            state: AtomicU64::new(0),
         }
     }
     fn set(&self, path: &'static [u8]) {
@@ -68,11 +77,14 @@ impl SessionFile {
         !self.path.load(Ordering::Relaxed).is_null()
     }
     fn write(&self, buf: &[u8]) {
-        let fd = self.fd.load(Ordering::Acquire);
-        if fd >= 0 && id_of(fd) == Some(self.ino.load(Ordering::Acquire)) {
-            // One write keeps the line whole (O_APPEND).
-            sys::write_all(fd, buf);
-            return;
+        let st = self.state.load(Ordering::Acquire);
+        if st != 0 {
+            let fd = ((st & ((1 << FD_BITS) - 1)) - 1) as i32;
+            if id_of(fd).map(|id| pack(fd, id)) == Some(st) {
+                // One write keeps the line whole (O_APPEND).
+                sys::write_all(fd, buf);
+                return;
+            }
         }
         let p = self.path.load(Ordering::Acquire);
         if p.is_null() {
@@ -90,26 +102,30 @@ impl SessionFile {
         };
         let f = sys::dup_above(f.raw(), HIGH_FD).unwrap_or(f);
         sys::write_all(f.raw(), buf);
-        // Install ours unless another thread just did; the fd we saw is
-        // never closed here (stale: the program's number now).
-        if let Some(ino) = id_of(f.raw()) {
-            if self
-                .fd
-                .compare_exchange(fd, f.raw(), Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
-                self.ino.store(ino, Ordering::Release);
-                f.into_raw();
+        // Install ours unless another thread just did (then ours is
+        // closed as `f` goes). The fd we saw is never closed here: it is
+        // stale, the program's number now.
+        if (f.raw() as u64) < (1 << FD_BITS) - 1 {
+            if let Some(id) = id_of(f.raw()) {
+                let new = pack(f.raw(), id);
+                if self
+                    .state
+                    .compare_exchange(st, new, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    f.into_raw();
+                }
             }
         }
     }
 }
 
-/// The identity of the file open as `fd` (inode and device folded).
+/// The identity of the file open as `fd` (inode and device folded into
+/// the bits [`pack`] keeps).
 fn id_of(fd: i32) -> Option<u64> {
     sys::fstat(fd)
         .ok()
-        .map(|st| st.st_ino ^ st.st_dev.rotate_left(32))
+        .map(|st| (st.st_ino ^ st.st_dev.rotate_left(32)) & (u64::MAX >> FD_BITS))
 }
 
 /// Called at init with the tree's `trace_file` and `violations_file`.

@@ -77,7 +77,7 @@ pub fn init() {
         return;
     };
     // `host-gcc` and friends: this process tree runs unmapped.
-    if env(b"SBOX_DISABLE_MAPPING").is_some_and(|v| !v.is_empty()) {
+    if env(contract::DISABLE_VAR.as_bytes()).is_some_and(|v| !v.is_empty()) {
         STATE.store(NONE, Ordering::Release);
         return;
     }

@@ -1,4 +1,4 @@
-//! The `-n` rule file compiler (also reachable as `crate::compile_net`):
+//! The `-n` rule file compiler:
 //! runs a network rule file (docs/net-rules.md) with mlua and turns
 //! `net_rules` and `name_rules` into [`crate::net::NetRules`], naming file
 //! and line on every error, like the fs rule compiler whose loader it

@@ -5,6 +5,7 @@
 //! allocation, no panic.
 
 use super::*;
+use crate::contract::key;
 use crate::format::ArgvModRef;
 use crate::mapping::{self, Ctx, Host, Req};
 use crate::{class, lookup};
@@ -214,7 +215,7 @@ fn plan_program<'t, H: Host>(
             plan.vpath.set(nf)?;
             plan.file.set(nf)?;
             plan.file.with_nul();
-            plan.env.push(b"SBOX_DISABLE_MAPPING=1")?;
+            plan.env.push(DISABLE_ENTRY)?;
             plan.kind = Kind::Host;
             plan.head.remove_first();
             plan.head.insert(0, nf)?;
@@ -247,7 +248,8 @@ fn plan_program<'t, H: Host>(
                 // X is mapped even when env itself would run under qemu.
                 let mut search = PathBuf::new();
                 if !host.getenv(b"PATH", &mut search) {
-                    search.set(b"/usr/local/bin:/usr/bin:/bin")?;
+                    // env's own search (execvp) without PATH.
+                    search.set(crate::contract::DEFAULT_PATH.as_bytes())?;
                 }
                 m = search_path(
                     ctx,
@@ -291,7 +293,7 @@ fn plan_program<'t, H: Host>(
         };
         let target_machine = ctx
             .tree
-            .constant(b"target_elf_machine")
+            .constant(key::TARGET_ELF_MACHINE.as_bytes())
             .and_then(parse_u16)
             .unwrap_or(0);
         if host_machine(elf.machine) {
@@ -325,7 +327,10 @@ fn plan_program<'t, H: Host>(
             return Ok(());
         }
         if elf.machine == target_machine {
-            let qemu = ctx.tree.constant(b"cpu_transparency").unwrap_or(&[]);
+            let qemu = ctx
+                .tree
+                .constant(key::CPU_TRANSPARENCY.as_bytes())
+                .unwrap_or(&[]);
             if qemu.is_empty() {
                 // No CPU transparency configured: the kernel says ENOEXEC.
                 plan.kind = Kind::Unknown;
@@ -334,12 +339,19 @@ fn plan_program<'t, H: Host>(
             plan.kind = Kind::Target;
             plan.binfmt = true;
             // Options of the command (`sb2-init -c "qemu-aarch64 -cpu max"`).
-            let opts = ctx.tree.constant(b"cpu_transparency_args").unwrap_or(&[]);
+            let opts = ctx
+                .tree
+                .constant(key::CPU_TRANSPARENCY_ARGS.as_bytes())
+                .unwrap_or(&[]);
             let opts = opts.split(|c| *c == b' ').filter(|o| !o.is_empty());
             start_through(plan, qemu, opts, b"-0", &[])?;
             let mut e = PathBuf::new();
             e.push(b"QEMU_LD_PREFIX=")?;
-            e.push(ctx.tree.constant(b"target_root").unwrap_or(b"/"))?;
+            e.push(
+                ctx.tree
+                    .constant(key::TARGET_ROOT.as_bytes())
+                    .unwrap_or(b"/"),
+            )?;
             plan.env.push(e.as_bytes())?;
             return Ok(());
         }
@@ -365,3 +377,10 @@ fn parse_u16(s: &[u8]) -> Option<u16> {
     }
     Some(v as u16)
 }
+
+/// `SBOX_DISABLE_MAPPING=1`, for the host tools' environment.
+const DISABLE_ENTRY: &[u8] = b"SBOX_DISABLE_MAPPING=1";
+const _: () = assert!(
+    DISABLE_ENTRY.len() == crate::contract::DISABLE_VAR.len() + 2,
+    "DISABLE_ENTRY spells contract::DISABLE_VAR"
+);

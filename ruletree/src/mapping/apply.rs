@@ -140,9 +140,13 @@ fn apply<'a, H: Host>(
         ACT_MAP_TO_ENV | ACT_REPLACE_BY_ENV => env_action(host, &r, vpath, rest, out)?,
         ACT_UNION_DIR => {
             if want_union {
-                let sd = ctx.tree.constant(b"session_dir").unwrap_or(b"/tmp");
+                let sd = ctx
+                    .tree
+                    .constant(crate::contract::key::SESSION_DIR.as_bytes())
+                    .unwrap_or(b"/tmp");
                 out.set(sd)?;
-                out.push(b"/union")?;
+                out.push(b"/")?;
+                out.push(crate::contract::UNION_DIR.as_bytes())?;
                 out.push(vpath)?;
                 m.kind = MapKind::Union;
             } else {

@@ -38,13 +38,6 @@ mod text;
 pub use table::*;
 pub use text::*;
 
-/// File name inside the session directory.
-pub const FILE: &str = crate::contract::VPERM_FILE;
-/// Environment variable carrying a process's virtual ids:
-/// `ruid:euid:suid:fsuid:rgid:egid:sgid:fsgid[:g1,g2,...]`. Its presence
-/// turns virtual permissions on for the process.
-pub const IDS_VAR: &[u8] = crate::contract::IDS_VAR.as_bytes();
-
 /// Kernel `new_encode_dev`: 12-bit major, 20-bit minor in 32 bits.
 pub fn encode_dev(dev: u64) -> u32 {
     let (ma, mi) = (major(dev), minor(dev));
