@@ -215,7 +215,13 @@ fn trace(op: Op, v: &PathBuf, h: &PathBuf) {
 /// (unless the call only asks, like access(W_OK)); a write that would
 /// fail natively anyway (EEXIST, ENOENT, ENOTDIR) gets the kernel's errno
 /// and is none.
+#[inline]
 fn refused(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> Option<Errno> {
+    // Most calls only read: nothing to judge (the common path stays a
+    // branch).
+    if !op.write {
+        return None;
+    }
     answer(op, judge(ctx, op, m, v, h), m, v, h)
 }
 
