@@ -60,7 +60,15 @@ pub fn active() -> bool {
     match STATE.load(Ordering::Acquire) {
         NONE => false,
         UNINIT => {
-            init();
+            // The first hooked call attaches, before any hook's boundary:
+            // a panic here must not unwind into C. It fails closed, as a
+            // session that cannot be used does.
+            if !crate::ffi::hook::no_unwind(false, || {
+                init();
+                true
+            }) {
+                let _ = STATE.compare_exchange(UNINIT, BROKEN, Ordering::AcqRel, Ordering::Acquire);
+            }
             STATE.load(Ordering::Acquire) != NONE
         }
         _ => true,
