@@ -88,3 +88,8 @@ pub fn which(prog: &str) -> Option<PathBuf> {
         .map(|d| d.join(prog))
         .find(|p| p.is_file())
 }
+
+/// The caller's PATH, or the one execvp uses without it.
+pub fn path_var() -> std::ffi::OsString {
+    std::env::var_os("PATH").unwrap_or_else(|| sb2_ruletree::contract::DEFAULT_PATH.into())
+}

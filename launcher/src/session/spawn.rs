@@ -7,7 +7,7 @@
 use super::{signals, Vperm};
 use crate::config::Target;
 use anyhow::{anyhow, Context, Result};
-use sb2_ruletree::contract::{key, DEFAULT_PATH, IDS_VAR, MODE_VAR, RULETREE_FILE, SESSION_VAR};
+use sb2_ruletree::contract::{key, IDS_VAR, MODE_VAR, RULETREE_FILE, SESSION_VAR};
 use sb2_ruletree::exec::{plan, ExecReq, Plan};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -66,14 +66,8 @@ fn planned_command(
         is_root,
     };
     let prog = argv[0].as_bytes();
-    let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
-    let req = ExecReq {
-        dirfd: None,
-        path: prog,
-        argv0: prog,
-        search: Some(path.as_bytes()),
-        follow: true,
-    };
+    let path = crate::install::path_var();
+    let req = ExecReq::execvp(prog, path.as_bytes());
     let mut p = Plan::new();
     if let Err(e) = plan(&ctx, &sb2_ruletree::sys::Sys, &req, &mut p) {
         return Ok(Err(e));

@@ -3,7 +3,6 @@
 //! really executed, the final argv and the environment changes.
 
 use anyhow::{bail, Result};
-use sb2_ruletree::contract::DEFAULT_PATH;
 use sb2_ruletree::exec::{plan, ExecReq, Plan};
 use sb2_ruletree::mapping::Ctx;
 use sb2_ruletree::sys::Sys;
@@ -12,14 +11,8 @@ use std::os::unix::ffi::OsStrExt;
 
 pub fn print(ctx: &Ctx, argv: &[OsString]) -> Result<()> {
     let prog = argv[0].as_bytes();
-    let path_var = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
-    let req = ExecReq {
-        dirfd: None,
-        path: prog,
-        argv0: prog,
-        search: Some(path_var.as_bytes()),
-        follow: true,
-    };
+    let path_var = crate::install::path_var();
+    let req = ExecReq::execvp(prog, path_var.as_bytes());
     let mut p = Plan::new();
     if let Err(e) = plan(ctx, &Sys, &req, &mut p) {
         bail!(

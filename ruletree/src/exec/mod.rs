@@ -214,6 +214,20 @@ pub struct ExecReq<'a> {
     pub follow: bool,
 }
 
+impl<'a> ExecReq<'a> {
+    /// What `execvp(prog, ...)` asks: `prog` searched in `path_var`, its
+    /// final symlink followed.
+    pub fn execvp(prog: &'a [u8], path_var: &'a [u8]) -> ExecReq<'a> {
+        ExecReq {
+            dirfd: None,
+            path: prog,
+            argv0: prog,
+            search: Some(path_var),
+            follow: true,
+        }
+    }
+}
+
 /// The active exec policy, as the child's environment carries it (what
 /// `if_active_exec_policy_is` tests).
 pub const POLICY_VAR: &[u8] = crate::contract::POLICY_VAR.as_bytes();
