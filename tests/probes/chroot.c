@@ -10,7 +10,7 @@
  *     NEW/abslink -> /      NEW/rellink -> ../../..   NEW/absout -> /MARK
  *     NEW/sub/MARK "sub"    NEW/sublink -> /sub       NEW/afile
  *     NEW/loop -> loop      NEW/proc/ (the session's /proc shows there)
- *     NEW/bin/cat           (for the vfork case)
+ *     NEW/bin/cat, NEW/bin/sh (for the exec cases)
  *
  * Each GROUP runs in a child of its own (fork), starting outside any
  * chroot with the cwd OUTER, and prints one line per step:
@@ -407,6 +407,42 @@ static void g_vfork(void) {
     show("parent-new", "new/MARK");
 }
 
+/* The root survives exec whatever the environment: cleared (clearenv),
+ * NULL, empty, or one that sets LD_PRELOAD and PATH to nothing. Each line
+ * is STEP: and then what cat printed. */
+static void exec_cat(const char *step, int how) {
+    printf("%s.%s: ", group, step);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *argv[] = {"cat", "/MARK", NULL};
+        char *empty[] = {NULL};
+        char *custom[] = {"PATH=/nowhere", "LD_PRELOAD=", "LD_LIBRARY_PATH=/nowhere", NULL};
+        switch (how) {
+        case 0: clearenv(); execv("/bin/cat", argv); break;
+        case 1: execve("/bin/cat", argv, NULL); break;
+        case 2: execve("/bin/cat", argv, empty); break;
+        case 3: execve("/bin/cat", argv, custom); break;
+        case 4: clearenv(); execl("/bin/sh", "sh", "-c", "exec /bin/cat /MARK", (char *)NULL); break;
+        }
+        printf("%s\n", ename(errno));
+        fflush(stdout);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+}
+static void g_execenv(void) {
+    if (do_chroot("chroot", new_root) != 0)
+        return;
+    call("chdir-root", chdir("/"));
+    exec_cat("clearenv", 0);
+    exec_cat("envp-null", 1);
+    exec_cat("envp-empty", 2);
+    exec_cat("envp-custom", 3);
+    exec_cat("clearenv-sh", 4);
+}
+
 /* Threads share the root: while the main thread moves it between OUTER and
  * NEW, every read of /MARK gives one of the two; after, all see NEW. */
 #define NTHREADS 4
@@ -503,6 +539,7 @@ static const struct {
     {"self", g_self},       {"symlink", g_symlink}, {"nested", g_nested},
     {"nested-escape", g_nested_escape}, {"nested-stay", g_nested_stay},
     {"vfork", g_vfork},     {"threads", g_threads}, {"bad", g_bad},
+    {"execenv", g_execenv},
 };
 
 int main(int argc, char **argv) {

@@ -179,3 +179,84 @@ fn a_root_without_proc_dev_sys_shows_the_sessions() {
     assert_oracle_says(&real, &["cat", "devnull", "sys"]);
     assert_same("proc, dev and sys in the root", &real, &sim);
 }
+
+/// `NAME=VALUE` lines of an `env` output, as (name, value).
+fn env_vars(o: &Output) -> Vec<(String, String)> {
+    stdout_of(o)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[test]
+fn a_user_set_environment_value_neither_makes_nor_moves_a_root() {
+    let p = Pair::new("cmd-env-state");
+    let (w, new, outer) = (&p.w, &p.sim.new, &p.sim.outer);
+    let plain = in_sb2(w, &[], &[OsStr::new("env")]);
+    assert!(plain.status.success(), "{}", text(&plain));
+    let chrooted = in_sb2(
+        w,
+        &[],
+        &[
+            OsStr::new("chroot"),
+            new.as_os_str(),
+            OsStr::new("/bin/env"),
+        ],
+    );
+    assert!(chrooted.status.success(), "{}", text(&chrooted));
+    // What the chroot added to the environment, if it carries its state
+    // there: a program may set, clear or copy it, and the root stays.
+    let before: Vec<String> = env_vars(&plain).into_iter().map(|(n, _)| n).collect();
+    let added: Vec<(String, String)> = env_vars(&chrooted)
+        .into_iter()
+        .filter(|(n, _)| {
+            !before.contains(n) && !["PWD", "OLDPWD", "_", "SHLVL"].contains(&n.as_str())
+        })
+        .collect();
+    let cat_in = |env_args: &[String]| {
+        let mut a: Vec<&OsStr> = vec![
+            OsStr::new("chroot"),
+            new.as_os_str(),
+            OsStr::new("/bin/env"),
+        ];
+        a.extend(env_args.iter().map(OsStr::new));
+        a.extend([OsStr::new("/bin/cat"), OsStr::new("/MARK")]);
+        in_sb2(w, &[], &a)
+    };
+    for (name, value) in &added {
+        for args in [
+            vec![format!("{name}=/")],
+            vec![format!("{name}=")],
+            vec!["-u".to_owned(), name.clone()],
+            vec!["-i".to_owned(), format!("{name}={}", outer.display())],
+        ] {
+            let o = cat_in(&args);
+            assert_eq!(
+                stdout_of(&o),
+                "inside\n",
+                "env {args:?} in the root:\n{}",
+                text(&o)
+            );
+        }
+        // Set outside any chroot, the value makes none.
+        for v in [value.clone(), new.display().to_string()] {
+            let o = in_sb2(
+                w,
+                &[],
+                &[
+                    OsStr::new("env"),
+                    OsStr::new(&format!("{name}={v}")),
+                    OsStr::new("/bin/cat"),
+                    outer.join("MARK").as_os_str(),
+                ],
+            );
+            assert_eq!(
+                stdout_of(&o),
+                "outer\n",
+                "{name}={v} outside a chroot:\n{}",
+                text(&o)
+            );
+        }
+    }
+}

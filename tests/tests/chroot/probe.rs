@@ -195,3 +195,17 @@ fn bad_arguments_fail_as_the_kernel_fails_them() {
         ],
     );
 }
+
+#[test]
+fn the_root_survives_exec_with_a_cleared_null_or_hostile_environment() {
+    group(
+        "execenv",
+        &[
+            "execenv.clearenv: inside",
+            "execenv.envp-null: inside",
+            "execenv.envp-empty: inside",
+            "execenv.envp-custom: inside",
+            "execenv.clearenv-sh: inside",
+        ],
+    );
+}

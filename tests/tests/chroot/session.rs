@@ -159,6 +159,17 @@ fn bind_shows_a_host_directory_inside_any_chroot() {
         "{}",
         text(&o)
     );
+    // In a chroot nested in the root too.
+    sh_ok(&format!(
+        "cp -a '{}' '{new}/inner'",
+        super::mini_root().display()
+    ));
+    let o = run(
+        &p.w,
+        &["--bind", &spec],
+        &["chroot", new, "chroot", "/inner", "cat", "/data/file"],
+    );
+    assert_eq!(stdout(&o), "from the host\n", "{}", text(&o));
     // Default: the same path inside.
     let o = run(
         &p.w,
