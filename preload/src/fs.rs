@@ -55,6 +55,20 @@ fn proc_link(v: &[u8]) -> bool {
         || what.starts_with(b"/task/")
 }
 
+/// Is `v` this process's `/proc/{self,thread-self,PID}/root`?
+fn own_root(v: &[u8]) -> bool {
+    let Some(who) = v
+        .strip_prefix(b"/proc/")
+        .and_then(|r| r.strip_suffix(b"/root"))
+    else {
+        return false;
+    };
+    let mut d = [0u8; 20];
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() } as u64;
+    who == b"self" || who == b"thread-self" || who == sb2_ruletree::sys::decimal(pid, &mut d)
+}
+
 pub fn readlink(
     d: i32,
     p: *const libc::c_char,
@@ -69,12 +83,19 @@ pub fn readlink(
         return Ok(real(h.as_ptr()));
     }
     let mut target = PathBuf::new();
-    Sys.readlink(h.with_nul(), &mut target)?;
     let mut virt = PathBuf::new();
-    if target.as_bytes().first() == Some(&b'/') {
-        unmap(&ctx, target.as_bytes(), class::REALPATH, &mut virt)?;
+    if ctx.chroot.is_some() && own_root(v.as_bytes()) {
+        // The process's root is `/` to itself.
+        virt.set(b"/")?;
     } else {
-        virt.set(target.as_bytes())?; // "pipe:[123]" and the like
+        Sys.readlink(h.with_nul(), &mut target)?;
+        if target.as_bytes().first() == Some(&b'/') {
+            unmap(&ctx, target.as_bytes(), class::REALPATH, &mut h)?;
+            // Outside the chroot the outer path is all there is to say.
+            ctx.view(h.as_bytes(), &mut virt)?;
+        } else {
+            virt.set(target.as_bytes())?; // "pipe:[123]" and the like
+        }
     }
     let out = virt.as_bytes();
     let k = out.len().min(n);
@@ -117,7 +138,12 @@ pub fn getcwd(buf: *mut libc::c_char, size: usize) -> Result<*mut libc::c_char, 
     let (mut h, mut v) = (PathBuf::new(), PathBuf::new());
     Sys.host_cwd(&mut h)?;
     unmap(&ctx, h.as_bytes(), class::GETCWD, &mut v)?;
-    give(v.as_bytes(), buf, size)
+    // A cwd outside the chroot: glibc's getcwd says ENOENT (the kernel's
+    // "(unreachable)" answer).
+    if !ctx.view(v.as_bytes(), &mut h)? {
+        return Err(Errno::ENOENT);
+    }
+    give(h.as_bytes(), buf, size)
 }
 
 /// realpath: the pipeline's resolved virtual path, if the file exists.
@@ -142,8 +168,14 @@ pub fn realpath(
         &mut h,
     )?;
     sys::fstatat(libc::AT_FDCWD, h.as_ptr(), 0)?;
+    // Inside a chroot, as the process names it; a file outside it (reached
+    // from a cwd left outside) has no name there: glibc's answer is ENOENT.
+    let mut seen = PathBuf::new();
+    if !ctx.view(v.as_bytes(), &mut seen)? {
+        return Err(Errno::ENOENT);
+    }
     give(
-        v.as_bytes(),
+        seen.as_bytes(),
         out,
         if out.is_null() {
             0

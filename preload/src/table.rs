@@ -27,7 +27,7 @@ use crate::path::*;
 use crate::process::cache::{changed, changed_if, cwd_changed};
 use crate::stat::{self as vstat, stat_at, statx_at, Again};
 use crate::vperm;
-use crate::{dirs, exec, fs, ids, net, union};
+use crate::{dirs, exec, fs, ids, net, root, union};
 use libc::{
     c_char, c_int, c_long, c_uint, c_void, dev_t, gid_t, mode_t, off_t, size_t, ssize_t, uid_t,
 };
@@ -165,6 +165,7 @@ hooks! {
     fs chdir(p: P) -> c_int [NONE, Yes, No; path=p]
         = |real, op| cwd_changed(map(p, op, |h| real(h)));
     fs fchdir(fd: c_int) -> c_int [NONE, None, No; fd=fd] = |real, op| cwd_changed(Ok(real(fd)));
+    root chroot(p: P) -> c_int [CHROOT, Yes, No; path=p] = |_real, op| root::chroot(p);
     fs getcwd(buf: *mut c_char, n: size_t) -> *mut c_char [GETCWD, None, No]
         = |_real, op| fs::getcwd(buf, n);
     fs __getcwd_chk(buf: *mut c_char, n: size_t, _bl: size_t) -> *mut c_char [GETCWD, None, No]
