@@ -55,12 +55,29 @@ fn proc_link(v: &[u8]) -> bool {
         || what.starts_with(b"/task/")
 }
 
-/// Is `v` this process's `/proc/{self,thread-self,PID}/root`?
-fn own_root(v: &[u8]) -> bool {
-    let Some(who) = v
-        .strip_prefix(b"/proc/")
-        .and_then(|r| r.strip_suffix(b"/root"))
-    else {
+/// The host path of the program this process runs when the exec pipeline
+/// started it through a loader (`ld.so PROG`: no AT_BASE, and the loader
+/// made PROG the AT_EXECFN).
+fn loaded_program() -> Option<&'static [u8]> {
+    // SAFETY: getauxval has no preconditions; AT_EXECFN is the filename
+    // given to execve, NUL-terminated, on the initial stack.
+    let (base, execfn) = unsafe {
+        (
+            libc::getauxval(libc::AT_BASE),
+            libc::getauxval(libc::AT_EXECFN) as *const libc::c_char,
+        )
+    };
+    if base != 0 || execfn.is_null() {
+        return None;
+    }
+    // SAFETY: as above.
+    let execfn = unsafe { core::ffi::CStr::from_ptr(execfn) }.to_bytes();
+    state::env(sb2_ruletree::contract::EXE_VAR.as_bytes()).filter(|e| *e == execfn)
+}
+
+/// Is `v` this process's `/proc/{self,thread-self,PID}/LINK`?
+fn own_link(v: &[u8], link: &[u8]) -> bool {
+    let Some(who) = v.strip_prefix(b"/proc/").and_then(|r| r.strip_suffix(link)) else {
         return false;
     };
     let mut d = [0u8; 20];
@@ -84,9 +101,16 @@ pub fn readlink(
     }
     let mut target = PathBuf::new();
     let mut virt = PathBuf::new();
-    if ctx.chroot.is_some() && own_root(v.as_bytes()) {
+    if ctx.chroot.is_some() && own_link(v.as_bytes(), b"/root") {
         // The process's root is `/` to itself.
         virt.set(b"/")?;
+    } else if let Some(exe) = own_link(v.as_bytes(), b"/exe")
+        .then(loaded_program)
+        .flatten()
+    {
+        // Started by a loader: the program, not the loader, is the exe.
+        unmap(&ctx, exe, class::REALPATH, &mut h)?;
+        ctx.view(h.as_bytes(), &mut virt)?;
     } else {
         Sys.readlink(h.with_nul(), &mut target)?;
         if target.as_bytes().first() == Some(&b'/') {

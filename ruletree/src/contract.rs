@@ -30,6 +30,11 @@ pub const POLICY_VAR: &str = "__SB2_EXEC_POLICY_NAME";
 /// Set by the exec pipeline on the program it started, so that the new
 /// process knows it was planned and need not re-plan itself.
 pub const EXECED_VAR: &str = "__SB2_EXECED";
+/// Set by the exec pipeline on a program it starts through a loader
+/// (`ld.so PROG`): the program's host path. The loader makes it the
+/// process's AT_EXECFN; readlink of `/proc/self/exe` answers it (the
+/// kernel would name the loader).
+pub const EXE_VAR: &str = "__SB2_EXE";
 /// Set (non-empty) for a process tree that runs unmapped: the host tools
 /// `host-gcc`, `host-ld`... that the toolchain rules provide.
 pub const DISABLE_VAR: &str = "SBOX_DISABLE_MAPPING";

@@ -137,6 +137,13 @@ pub fn plan<'t, H: Host>(
     e.set(EXECED_VAR)?;
     e.push(b"=")?;
     e.push(plan.file.as_bytes())?;
+    plan.env.push(e.as_bytes())?;
+    e.set(crate::contract::EXE_VAR.as_bytes())?;
+    if plan.kind == Kind::RootLoader {
+        // The loader's last argument: the program's host path.
+        e.push(b"=")?;
+        e.push(plan.head.get(plan.head.len().saturating_sub(1)))?;
+    }
     plan.env.push(e.as_bytes())
 }
 
