@@ -173,23 +173,24 @@ impl<'a> Ent<'a> {
         };
         let mut f: [&[u8]; 9] = [b""; 9];
         let mut rest = line;
-        let mut fields = 0;
         for (i, slot) in f.iter_mut().take(n).enumerate() {
-            let end = if i + 1 == n {
-                rest.len()
-            } else {
-                rest.iter().position(|&c| c == b':').unwrap_or(rest.len())
+            let end = match i + 1 == n {
+                true => rest.len(),
+                false => rest.iter().position(|&c| c == b':').unwrap_or(rest.len()),
             };
             *slot = &rest[..end];
-            if !rest.is_empty() || i == 0 {
-                fields = i + 1;
-            }
             rest = rest.get(end + 1..).unwrap_or(b"");
         }
+        let fields = 1 + line.iter().filter(|&&c| c == b':').count();
         let ok = match db {
             PW => num(f[2]).and(num(f[3])).is_some(),
             GR => num(f[2]).is_some(),
-            SP => fields >= 6 && (2..9).all(|i| num_or(f[i], -1).is_some()),
+            // Expiry may end the line only if it is not empty.
+            SP => {
+                fields >= 8
+                    && (fields > 8 || !f[7].is_empty())
+                    && (2..9).all(|i| num_or(f[i], -1).is_some())
+            }
         };
         ok.then_some(Ent { db, f })
     }
