@@ -22,7 +22,7 @@
 //! glibc's stream is.
 
 use crate::ffi::cstr::{give, read_path, take};
-use crate::ffi::hook::answer_errno;
+use crate::ffi::hook::{answer_errno, errno};
 use crate::ffi::{real, sys};
 use crate::path::{resolve, READ};
 use crate::process::state;
@@ -67,28 +67,38 @@ static CURSOR: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
 
 // ------------------------------------------------------------ the file
 
-/// The text of a mapped database file (mapped private, read-only).
+/// The text of a mapped database file: read into the stack when it is
+/// small (most are), else mapped private, read-only.
 struct Text {
     p: *mut u8,
     len: usize,
+    small: [u8; SMALL],
 }
+const SMALL: usize = 4096;
 
 impl Text {
     fn open(h: &mut PathBuf) -> Result<Text, Errno> {
         let fd = sys::open(h.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
         let len = sys::fstat(fd.raw())?.st_size.max(0) as usize;
-        if len == 0 {
-            return Ok(Text {
-                p: core::ptr::null_mut(),
-                len,
-            });
+        let mut t = Text {
+            p: core::ptr::null_mut(),
+            len,
+            small: [0; SMALL],
+        };
+        if len <= SMALL {
+            let n = sys::pread_head(fd.raw(), &mut t.small);
+            if n < 0 {
+                return Err(Errno(errno()));
+            }
+            t.len = n as usize;
+        } else {
+            t.p = sys::mmap(fd.raw(), len, libc::PROT_READ, libc::MAP_PRIVATE)?;
         }
-        let p = sys::mmap(fd.raw(), len, libc::PROT_READ, libc::MAP_PRIVATE)?;
-        Ok(Text { p, len })
+        Ok(t)
     }
     fn bytes(&self) -> &[u8] {
-        if self.len == 0 {
-            return &[];
+        if self.p.is_null() {
+            return self.small.get(..self.len).unwrap_or(&[]);
         }
         // SAFETY: our own mapping of len bytes, alive as long as self.
         unsafe { core::slice::from_raw_parts(self.p, self.len) }
@@ -97,7 +107,7 @@ impl Text {
 
 impl Drop for Text {
     fn drop(&mut self) {
-        if self.len > 0 {
+        if !self.p.is_null() {
             // SAFETY: nothing borrows the mapping once self goes.
             unsafe { sys::munmap(self.p, self.len) };
         }
@@ -106,6 +116,8 @@ impl Drop for Text {
 
 /// Where the database is: the host's own file (the real function
 /// answers), or the mapped file (or why it cannot be read).
+// Large by design: a small file is read into the stack, never the heap.
+#[allow(clippy::large_enum_variant)]
 enum Source {
     Host,
     File(Result<Text, Errno>),
@@ -174,9 +186,11 @@ impl<'a> Ent<'a> {
         let mut f: [&[u8]; 9] = [b""; 9];
         let mut rest = line;
         for (i, slot) in f.iter_mut().take(n).enumerate() {
-            let end = match i + 1 == n {
-                true => rest.len(),
-                false => rest.iter().position(|&c| c == b':').unwrap_or(rest.len()),
+            let colon = rest.iter().position(|&c| c == b':');
+            let end = if i + 1 == n {
+                rest.len()
+            } else {
+                colon.unwrap_or(rest.len())
             };
             *slot = &rest[..end];
             rest = rest.get(end + 1..).unwrap_or(b"");
@@ -536,5 +550,37 @@ pub fn grouplist(user: *const c_char, group: gid_t, out: &mut [gid_t]) -> usize 
             }
             None => 0,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which lines are entries (checked against glibc 2.36's nss_files on
+    /// the same files bind-mounted over /etc).
+    #[test]
+    fn lines_parse_as_nss_files_does() {
+        let ok = |db, l: &str| Ent::parse(db, l.as_bytes()).is_some();
+        assert!(ok(PW, "  a:x:1:2:g:/h:/bin/sh:more"));
+        assert!(ok(PW, "short:x:5:6"));
+        assert!(!ok(PW, "emptyuid:x::7:g:/h:/s"));
+        assert!(!ok(PW, "bad:x:abc:1:::"));
+        assert!(!ok(PW, "# comment:x:1:1:::"));
+        assert!(!ok(PW, "+nis") && !ok(PW, "-minus:x:10:10:::"));
+        assert!(ok(GR, "nomem:x:101") && !ok(GR, "bad:x:z:"));
+        for (l, want) in [
+            ("f6:x:1:2:3:4", false),
+            ("f7:x:1:2:3:4:5", false),
+            ("f8:x:1:2:3:4:5:6", true),
+            ("f9:x:1:2:3:4:5:6:7", true),
+            ("f10:x:1:2:3:4:5:6:7:8", false),
+            ("e9:x:::::::", true),
+            ("e8:x::::::", false),
+        ] {
+            assert_eq!(ok(SP, l), want, "{l}");
+        }
+        let e = Ent::parse(GR, b"g1:x:100: a , b,,c ").expect("group");
+        assert_eq!((e.id(), e.f[3]), (Some(100), &b" a , b,,c "[..]));
     }
 }
