@@ -11,6 +11,7 @@ mod fs;
 mod hooks;
 mod logfd;
 mod net;
+mod nss;
 mod probes;
 mod protect;
 mod protect_order;
