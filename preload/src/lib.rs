@@ -36,8 +36,8 @@ mod fs;
 mod ids;
 mod mem;
 mod net;
-//!    [`dirs`], [`union`], [`ids`], [`vperm`], [`net`], [`nss`], [`exec`],
-//!    [`mem`], [`root`];
+mod nss;
+mod root;
 mod stat;
 mod union;
 mod vperm;
