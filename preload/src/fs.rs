@@ -55,6 +55,37 @@ fn proc_link(v: &[u8]) -> bool {
         || what.starts_with(b"/task/")
 }
 
+/// The host path of the program this process runs when the exec pipeline
+/// started it through a loader (`ld.so PROG`: no AT_BASE, and the loader
+/// made PROG the AT_EXECFN).
+fn loaded_program() -> Option<&'static [u8]> {
+    // SAFETY: getauxval has no preconditions; AT_EXECFN is the filename
+    // given to execve, NUL-terminated, on the initial stack.
+    let (base, execfn) = unsafe {
+        (
+            libc::getauxval(libc::AT_BASE),
+            libc::getauxval(libc::AT_EXECFN) as *const libc::c_char,
+        )
+    };
+    if base != 0 || execfn.is_null() {
+        return None;
+    }
+    // SAFETY: as above.
+    let execfn = unsafe { core::ffi::CStr::from_ptr(execfn) }.to_bytes();
+    state::env(sb2_ruletree::contract::EXE_VAR.as_bytes()).filter(|e| *e == execfn)
+}
+
+/// Is `v` this process's `/proc/{self,thread-self,PID}/LINK`?
+fn own_link(v: &[u8], link: &[u8]) -> bool {
+    let Some(who) = v.strip_prefix(b"/proc/").and_then(|r| r.strip_suffix(link)) else {
+        return false;
+    };
+    let mut d = [0u8; 20];
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() } as u64;
+    who == b"self" || who == b"thread-self" || who == sb2_ruletree::sys::decimal(pid, &mut d)
+}
+
 pub fn readlink(
     d: i32,
     p: *const libc::c_char,
@@ -69,12 +100,26 @@ pub fn readlink(
         return Ok(real(h.as_ptr()));
     }
     let mut target = PathBuf::new();
-    Sys.readlink(h.with_nul(), &mut target)?;
     let mut virt = PathBuf::new();
-    if target.as_bytes().first() == Some(&b'/') {
-        unmap(&ctx, target.as_bytes(), class::REALPATH, &mut virt)?;
+    if ctx.chroot.is_some() && own_link(v.as_bytes(), b"/root") {
+        // The process's root is `/` to itself.
+        virt.set(b"/")?;
+    } else if let Some(exe) = own_link(v.as_bytes(), b"/exe")
+        .then(loaded_program)
+        .flatten()
+    {
+        // Started by a loader: the program, not the loader, is the exe.
+        unmap(&ctx, exe, class::REALPATH, &mut h)?;
+        ctx.view(h.as_bytes(), &mut virt)?;
     } else {
-        virt.set(target.as_bytes())?; // "pipe:[123]" and the like
+        Sys.readlink(h.with_nul(), &mut target)?;
+        if target.as_bytes().first() == Some(&b'/') {
+            unmap(&ctx, target.as_bytes(), class::REALPATH, &mut h)?;
+            // Outside the chroot the outer path is all there is to say.
+            ctx.view(h.as_bytes(), &mut virt)?;
+        } else {
+            virt.set(target.as_bytes())?; // "pipe:[123]" and the like
+        }
     }
     let out = virt.as_bytes();
     let k = out.len().min(n);
@@ -117,7 +162,12 @@ pub fn getcwd(buf: *mut libc::c_char, size: usize) -> Result<*mut libc::c_char, 
     let (mut h, mut v) = (PathBuf::new(), PathBuf::new());
     Sys.host_cwd(&mut h)?;
     unmap(&ctx, h.as_bytes(), class::GETCWD, &mut v)?;
-    give(v.as_bytes(), buf, size)
+    // A cwd outside the chroot: glibc's getcwd says ENOENT (the kernel's
+    // "(unreachable)" answer).
+    if !ctx.view(v.as_bytes(), &mut h)? {
+        return Err(Errno::ENOENT);
+    }
+    give(h.as_bytes(), buf, size)
 }
 
 /// realpath: the pipeline's resolved virtual path, if the file exists.
@@ -142,8 +192,14 @@ pub fn realpath(
         &mut h,
     )?;
     sys::fstatat(libc::AT_FDCWD, h.as_ptr(), 0)?;
+    // Inside a chroot, as the process names it; a file outside it (reached
+    // from a cwd left outside) has no name there: glibc's answer is ENOENT.
+    let mut seen = PathBuf::new();
+    if !ctx.view(v.as_bytes(), &mut seen)? {
+        return Err(Errno::ENOENT);
+    }
     give(
-        v.as_bytes(),
+        seen.as_bytes(),
         out,
         if out.is_null() {
             0

@@ -6,7 +6,7 @@
 
 use crate::ffi::cstr::{give, take};
 use crate::process::vperm::{self as ids, id, on, EUID, GID0, MAX_GROUPS, RUID};
-use libc::{c_char, c_int, c_void, gid_t};
+use libc::{c_int, c_void, gid_t};
 use sb2_ruletree::Errno;
 
 /// get*id: the virtual id `i`, or the real call when off.
@@ -84,10 +84,11 @@ pub fn setgroups(
     Ok(0)
 }
 
-/// initgroups: the user's groups from NSS, as root may set them.
+/// initgroups: the user's groups, as root may set them. `list` fills
+/// the list (the name-service family's: from the group file the session
+/// maps, else glibc's NSS) and says how long it is.
 pub fn initgroups(
-    user: *const c_char,
-    group: gid_t,
+    list: impl FnOnce(&mut [gid_t]) -> usize,
     real: impl FnOnce() -> c_int,
 ) -> Result<c_int, Errno> {
     if !on() {
@@ -96,12 +97,9 @@ pub fn initgroups(
     if id(EUID) != 0 {
         return Err(Errno(libc::EPERM));
     }
-    let mut list = [0 as gid_t; MAX_GROUPS];
-    let mut n = MAX_GROUPS as c_int;
-    // SAFETY: our buffer and its size; user is the caller's string.
-    let r = unsafe { libc::getgrouplist(user, group, list.as_mut_ptr(), &mut n) };
-    let n = if r < 0 { MAX_GROUPS } else { n as usize };
-    setgroups(n, list.as_ptr(), || 0)
+    let mut l = [0 as gid_t; MAX_GROUPS];
+    let n = list(&mut l).min(MAX_GROUPS);
+    setgroups(n, l.as_ptr(), || 0)
 }
 
 /// The set*id family, `base` 0 (uid) or 4 (gid), with POSIX's rules

@@ -13,7 +13,8 @@ fn rank(module: &str) -> Option<u32> {
         "ffi" => 0,
         "process" => 1,
         "path" => 2,
-        "fs" | "stat" | "dirs" | "union" | "ids" | "vperm" | "net" | "exec" | "mem" => 3,
+        "fs" | "stat" | "dirs" | "union" | "ids" | "vperm" | "net" | "nss" | "exec" | "mem"
+        | "root" => 3,
         "table" => 4,
         "lib" | "layers" => 5,
         _ => return None,

@@ -10,7 +10,8 @@
 //!    virtual ids, the stat overlay);
 //! 3. [`path`]: the path glue (the pipeline's host, the `map*` kinds);
 //! 4. the families, which never use each other: [`fs`], [`stat`],
-//!    [`dirs`], [`union`], [`ids`], [`vperm`], [`net`], [`exec`], [`mem`];
+//!    [`dirs`], [`union`], [`ids`], [`vperm`], [`net`], [`nss`], [`exec`],
+//!    [`mem`], [`root`];
 //! 5. [`table`]: the one declaration of every hooked libc function, each
 //!    row composing a kind of [`path`] or a gate of a family.
 //!
@@ -35,6 +36,8 @@ mod fs;
 mod ids;
 mod mem;
 mod net;
+mod nss;
+mod root;
 mod stat;
 mod union;
 mod vperm;

@@ -23,11 +23,12 @@
 
 use crate::mem::unmapped;
 use crate::net::NameApi;
+use crate::nss::{self, Key, GR, PW, SP};
 use crate::path::*;
 use crate::process::cache::{changed, changed_if, cwd_changed};
 use crate::stat::{self as vstat, stat_at, statx_at, Again};
 use crate::vperm;
-use crate::{dirs, exec, fs, ids, net, union};
+use crate::{dirs, exec, fs, ids, net, root, union};
 use libc::{
     c_char, c_int, c_long, c_uint, c_void, dev_t, gid_t, mode_t, off_t, size_t, ssize_t, uid_t,
 };
@@ -165,6 +166,7 @@ hooks! {
     fs chdir(p: P) -> c_int [NONE, Yes, No; path=p]
         = |real, op| cwd_changed(map(p, op, |h| real(h)));
     fs fchdir(fd: c_int) -> c_int [NONE, None, No; fd=fd] = |real, op| cwd_changed(Ok(real(fd)));
+    root chroot(p: P) -> c_int [CHROOT, Yes, No; path=p] = |_real, op| root::chroot(p);
     fs getcwd(buf: *mut c_char, n: size_t) -> *mut c_char [GETCWD, None, No]
         = |_real, op| fs::getcwd(buf, n);
     fs __getcwd_chk(buf: *mut c_char, n: size_t, _bl: size_t) -> *mut c_char [GETCWD, None, No]
@@ -344,7 +346,7 @@ hooks! {
     ids setgroups(n: size_t, l: *const gid_t) -> c_int [NONE, None, No]
         = |real, op| ids::setgroups(n, l, || real(n, l));
     ids initgroups(u: P, g: gid_t) -> c_int [NONE, None, No]
-        = |real, op| ids::initgroups(u, g, || real(u, g));
+        = |real, op| ids::initgroups(|l| nss::grouplist(u, g, l), || real(u, g));
     ids setuid(u: uid_t) -> c_int [NONE, None, No] = |real, op| ids::set1(ids::R, u, || real(u));
     ids setgid(g: gid_t) -> c_int [NONE, None, No] = |real, op| ids::set1(ids::G, g, || real(g));
     ids seteuid(u: uid_t) -> c_int [NONE, None, No] = |real, op| ids::sete(ids::R, u, || real(u));
@@ -360,6 +362,42 @@ hooks! {
     ids setfsuid(u: uid_t) -> c_int [NONE, None, No] = |real, op| ids::setfs(ids::R, u, || real(u));
     ids setfsgid(g: gid_t) -> c_int [NONE, None, No] = |real, op| ids::setfs(ids::G, g, || real(g));
     ids capset(h: V, d: V) -> c_int [NONE, None, No] = |real, op| ids::capset(|| real(h, d));
+
+    // --- name service: the mapped /etc/passwd, group, shadow (nss.rs) ----
+    nss getpwnam(name: P) -> V [NONE, None, No]
+        = |real, op| nss::get(PW, Key::Name(name), &nss::STORE[0], || real(name));
+    nss getpwuid(u: uid_t) -> V [NONE, None, No]
+        = |real, op| nss::get(PW, Key::Id(u), &nss::STORE[1], || real(u));
+    nss getpwent() -> V [NONE, None, No]
+        = |real, op| nss::get(PW, Key::Next, &nss::STORE[2], || real());
+    nss getgrnam(name: P) -> V [NONE, None, No]
+        = |real, op| nss::get(GR, Key::Name(name), &nss::STORE[3], || real(name));
+    nss getgrgid(g: gid_t) -> V [NONE, None, No]
+        = |real, op| nss::get(GR, Key::Id(g), &nss::STORE[4], || real(g));
+    nss getgrent() -> V [NONE, None, No]
+        = |real, op| nss::get(GR, Key::Next, &nss::STORE[5], || real());
+    nss getspnam(name: P) -> V [NONE, None, No]
+        = |real, op| nss::get(SP, Key::Name(name), &nss::STORE[6], || real(name));
+    nss getpwnam_r(name: P, e: V, buf: *mut c_char, n: size_t, res: *mut V) -> c_int [NONE, None, No]
+        = |real, op| nss::get_r(PW, Key::Name(name), e, buf, n, res, || real(name, e, buf, n, res));
+    nss getpwuid_r(u: uid_t, e: V, buf: *mut c_char, n: size_t, res: *mut V) -> c_int [NONE, None, No]
+        = |real, op| nss::get_r(PW, Key::Id(u), e, buf, n, res, || real(u, e, buf, n, res));
+    nss getpwent_r(e: V, buf: *mut c_char, n: size_t, res: *mut V) -> c_int [NONE, None, No]
+        = |real, op| nss::get_r(PW, Key::Next, e, buf, n, res, || real(e, buf, n, res));
+    nss getgrnam_r(name: P, e: V, buf: *mut c_char, n: size_t, res: *mut V) -> c_int [NONE, None, No]
+        = |real, op| nss::get_r(GR, Key::Name(name), e, buf, n, res, || real(name, e, buf, n, res));
+    nss getgrgid_r(g: gid_t, e: V, buf: *mut c_char, n: size_t, res: *mut V) -> c_int [NONE, None, No]
+        = |real, op| nss::get_r(GR, Key::Id(g), e, buf, n, res, || real(g, e, buf, n, res));
+    nss getgrent_r(e: V, buf: *mut c_char, n: size_t, res: *mut V) -> c_int [NONE, None, No]
+        = |real, op| nss::get_r(GR, Key::Next, e, buf, n, res, || real(e, buf, n, res));
+    nss getspnam_r(name: P, e: V, buf: *mut c_char, n: size_t, res: *mut V) -> c_int [NONE, None, No]
+        = |real, op| nss::get_r(SP, Key::Name(name), e, buf, n, res, || real(name, e, buf, n, res));
+    nss setpwent() -> () [NONE, None, No] = |real, op| nss::rewind(PW, || real());
+    alias endpwent = setpwent;
+    nss setgrent() -> () [NONE, None, No] = |real, op| nss::rewind(GR, || real());
+    alias endgrent = setgrent;
+    nss getgrouplist(u: P, g: gid_t, l: *mut gid_t, n: *mut c_int) -> c_int [NONE, None, No]
+        = |real, op| nss::getgrouplist(u, g, l, n, || real(u, g, l, n));
 
     // --- exec: the exec pipeline (exec/; execl/execle/execlp: variadic.c) -
     exec execve(p: P, argv: *const *const c_char, envp: *const *const c_char) -> c_int [EXEC, Yes, No; path=p]

@@ -125,8 +125,15 @@ pub fn mkdir(
     mode: u32,
     real: impl FnOnce(u32) -> c_int,
 ) -> Result<c_int, Errno> {
-    if !on() || mode & 0o700 == 0o700 {
+    if !on() {
         return Ok(real(mode));
+    }
+    if mode & 0o700 == 0o700 {
+        let r = real(mode);
+        if r == 0 {
+            created(Again::path(host, false))?;
+        }
+        return Ok(r);
     }
     let r = real(mode | 0o700);
     if r != 0 {
@@ -137,7 +144,31 @@ pub fn mkdir(
     db.entry(&m)
         .map_err(|_| full())?
         .set_perm(Some(mode & 0o7777 & !sys::umask()));
+    created(Again::path(host, false))?;
     Ok(0)
+}
+
+/// A new file or directory belongs to the virtual fs ids that made it, as
+/// the kernel would have it: recorded when those are not the owner an
+/// unrecorded file shows (a process that dropped root to `_apt` makes
+/// `_apt`'s files, and may chmod them).
+pub fn created(a: Again) -> Result<(), Errno> {
+    if !on() {
+        return Ok(());
+    }
+    let db = db().ok_or(Errno::EIO)?;
+    let (u, g) = (id(FSUID), id(GID0 + 3));
+    let w = who(&db);
+    if (u, g) == (w.unknown_uid, w.unknown_gid) {
+        return Ok(());
+    }
+    let m = meta(a)?;
+    let mut shown = m;
+    overlay(db.lookup(&m), &w, &mut shown);
+    db.entry(&m)
+        .map_err(|_| full())?
+        .set_owner(Some(u), Some(g), (shown.uid, shown.gid));
+    Ok(())
 }
 
 /// mknod family: character and block devices become an empty placeholder

@@ -30,9 +30,24 @@ pub const POLICY_VAR: &str = "__SB2_EXEC_POLICY_NAME";
 /// Set by the exec pipeline on the program it started, so that the new
 /// process knows it was planned and need not re-plan itself.
 pub const EXECED_VAR: &str = "__SB2_EXECED";
+/// Set by the exec pipeline on a program it starts through a loader
+/// (`ld.so PROG`): the program's host path. The loader makes it the
+/// process's AT_EXECFN; readlink of `/proc/self/exe` answers it (the
+/// kernel would name the loader).
+pub const EXE_VAR: &str = "__SB2_EXE";
 /// Set (non-empty) for a process tree that runs unmapped: the host tools
 /// `host-gcc`, `host-ld`... that the toolchain rules provide.
 pub const DISABLE_VAR: &str = "SBOX_DISABLE_MAPPING";
+/// A chrooted process's root, as an outer virtual path (see
+/// [`crate::mapping::Chroot`]). Only the exec pipeline sets it, from the
+/// process's memory, on every exec; a value the user sets is replaced or
+/// removed, and the launcher never passes one in.
+pub const CHROOT_VAR: &str = "__SB2_CHROOT";
+/// The loader facts of that root, computed once by chroot() and carried
+/// with it: `A:LD_SO:LIBRARY_PATH`, where `A` is `1` if the root's ld.so
+/// takes `--argv0`, LD_SO its loader's host path (`\x01`-free), and
+/// LIBRARY_PATH the `:`-separated host directories of its ld.so.conf.
+pub const CHROOT_LD_VAR: &str = "__SB2_CHROOT_LD";
 /// Overrides where the launcher finds `libsb2.so`.
 pub const LIBSB2_VAR: &str = "SB2_LIBSB2";
 /// Overrides where the launcher finds the rule files.
@@ -105,6 +120,13 @@ pub mod key {
     pub const CPU_TRANSPARENCY: &str = "cpu_transparency";
     /// Extra arguments of the CPU transparency command, one per line.
     pub const CPU_TRANSPARENCY_ARGS: &str = "cpu_transparency_args";
+    /// Prefix of each mode's directories of the outer view visible inside
+    /// a chroot (`chroot_mounts.MODE`): lines of `INSIDE\tOUTSIDE`.
+    pub const CHROOT_MOUNTS: &str = "chroot_mounts";
+    /// The user's `--bind` directories, lines of `INSIDE\tOUTSIDE`.
+    pub const CHROOT_BINDS: &str = "chroot_binds";
+    /// Who may chroot(): `any` (the default) or `root` (the virtual root).
+    pub const CHROOT_POLICY: &str = "chroot_policy";
 }
 
 // ------------------------------------------------------------ log levels

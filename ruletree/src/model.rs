@@ -116,6 +116,10 @@ pub struct Mode {
     pub exec_policies: Vec<ExecPolicy>,
     /// `enable_cross_gcc_toolchain`: the session's argvmods apply.
     pub toolchain: bool,
+    /// `chroot_mounts`: directories of the session's view visible inside
+    /// any chroot, as `INSIDE\tOUTSIDE` lines (stored as the tree constant
+    /// `chroot_mounts.MODE`, read only by chroot()).
+    pub chroot_mounts: String,
 }
 
 /// An exec policy (Scratchbox2's `all_exec_policies` entry): how programs

@@ -79,6 +79,81 @@ pub fn env(name: &[u8]) -> Option<&'static [u8]> {
 }
 
 /// See [`Host::exec_probe`]; raw system calls.
+/// Calls `f` with each chunk of up to `buf.len()` bytes of a
+/// NUL-terminated host file, in order, until `f` returns false; false if
+/// the file cannot be opened.
+pub fn read_chunks(hpath: &[u8], buf: &mut [u8], mut f: impl FnMut(&[u8]) -> bool) -> bool {
+    if hpath.last() != Some(&0) {
+        return false;
+    }
+    // SAFETY: hpath is NUL-terminated (checked); buf is ours and the kernel
+    // writes at most buf.len() bytes into it.
+    unsafe {
+        let fd = libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            hpath.as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        );
+        if fd < 0 {
+            return false;
+        }
+        loop {
+            let n = libc::syscall(libc::SYS_read, fd, buf.as_mut_ptr(), buf.len());
+            if n <= 0 || !f(buf.get(..n as usize).unwrap_or(&[])) {
+                break;
+            }
+        }
+        libc::syscall(libc::SYS_close, fd);
+    }
+    true
+}
+
+/// Calls `f` with the name of each entry of a NUL-terminated host
+/// directory (not `.` and `..`).
+pub fn list_dir(hpath: &[u8], mut f: impl FnMut(&[u8])) {
+    if hpath.last() != Some(&0) {
+        return;
+    }
+    let mut buf = [0u8; 2048];
+    // SAFETY: hpath is NUL-terminated; the kernel fills at most buf.len()
+    // bytes of linux_dirent64 records, which are read within n.
+    unsafe {
+        let fd = libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            hpath.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        );
+        if fd < 0 {
+            return;
+        }
+        loop {
+            let n = libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len());
+            if n <= 0 {
+                break;
+            }
+            let mut off = 0usize;
+            while off + 19 < n as usize {
+                // d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name.
+                let reclen = u16::from_ne_bytes([buf[off + 16], buf[off + 17]]) as usize;
+                if reclen == 0 {
+                    break;
+                }
+                let name = buf
+                    .get(off + 19..(off + reclen).min(n as usize))
+                    .unwrap_or(&[]);
+                let name = name.split(|c| *c == 0).next().unwrap_or(&[]);
+                if name != b"." && name != b".." {
+                    f(name);
+                }
+                off += reclen;
+            }
+        }
+        libc::syscall(libc::SYS_close, fd);
+    }
+}
+
 pub fn exec_probe(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
     if hpath.last() != Some(&0) {
         return Err(Errno::EINVAL);

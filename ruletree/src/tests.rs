@@ -78,6 +78,7 @@ fn map(bytes: &[u8], host: &Fake, path: &str, follow: bool) -> Result<String, Er
         binary_name: b"prog",
         exec_policy: b"",
         is_root: false,
+        chroot: None,
     };
     let req = Req {
         dirfd: None,
@@ -269,6 +270,7 @@ fn reverse_picks_the_longest_verified_rule() {
         binary_name: b"",
         exec_policy: b"",
         is_root: false,
+        chroot: None,
     };
     let rev = |h: &str| {
         let mut o = PathBuf::new();

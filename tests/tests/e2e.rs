@@ -12,6 +12,7 @@ mod fs;
 mod hooks;
 mod logfd;
 mod net;
+mod nss;
 mod probes;
 mod protect;
 mod protect_order;

@@ -71,6 +71,29 @@ pub fn build(o: &Options, src: &Sources, dir: &Path) -> Result<()> {
     if let Some(t) = &o.trace {
         c(key::TRACE_FILE, trace_path(t)?.display().to_string());
     }
+    if o.chroot_root_only {
+        c(key::CHROOT_POLICY, "root".into());
+    }
+    if !o.binds.is_empty() {
+        let mut lines = Vec::new();
+        for b in &o.binds {
+            let (dir, inside) = match b.split_once(':') {
+                Some((d, i)) => (d, i.to_string()),
+                None => (b.as_str(), String::new()),
+            };
+            let outer = canon(Path::new(dir)).with_context(|| format!("--bind {b}"))?;
+            let inside = if inside.is_empty() {
+                outer.clone()
+            } else {
+                inside
+            };
+            if !inside.starts_with('/') || inside == "/" {
+                bail!("--bind {b}: the place inside must be an absolute path other than /");
+            }
+            lines.push(format!("{}\t{outer}", inside.trim_end_matches('/')));
+        }
+        c(key::CHROOT_BINDS, lines.join("\n"));
+    }
     let input = compile::Input {
         rules_dir: src.rules.to_path_buf(),
         modes: mode_files,

@@ -39,6 +39,10 @@ pub struct Options {
     pub strict: bool,
     /// `--trace FILE`: the access trace.
     pub trace: Option<PathBuf>,
+    /// `--chroot=root`: chroot() needs the virtual root.
+    pub chroot_root_only: bool,
+    /// `--bind HOST[:INSIDE]`: outer directories visible in every chroot.
+    pub binds: Vec<String>,
     pub command: Vec<OsString>,
 }
 
@@ -134,6 +138,16 @@ pub struct Args {
     /// every network decision, to FILE (JSON lines; see sb2-logz --report)
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Who may chroot() in the session (it is always simulated): any
+    /// process (default, like Scratchbox2 and fakechroot), or only a
+    /// virtual root (-R), others getting EPERM
+    #[arg(long = "chroot", value_name = "WHO", value_parser = ["any", "root"], default_value = "any")]
+    chroot: String,
+    /// Make the directory DIR visible at INSIDE (default: the same path)
+    /// inside every chroot made in the session, as a bind mount would
+    /// (repeatable; /proc, /sys and /dev are by default, per mode)
+    #[arg(long = "bind", value_name = "DIR[:INSIDE]")]
+    bind: Vec<String>,
     /// The command and its arguments (none: an interactive shell)
     #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     command: Vec<OsString>,
@@ -169,6 +183,8 @@ impl From<Args> for Options {
             allow_write: a.allow_write,
             strict: a.strict,
             trace: a.trace,
+            chroot_root_only: a.chroot == "root",
+            binds: a.bind,
             command: a.command,
         }
     }

@@ -64,6 +64,7 @@ fn planned_command(
         binary_name: b"sb2",
         exec_policy: b"",
         is_root,
+        chroot: None,
     };
     let prog = argv[0].as_bytes();
     let path = crate::install::path_var();
@@ -158,6 +159,10 @@ pub fn spawn(
         Some(m) => cmd.env(MODE_VAR, m),
         None => cmd.env_remove(MODE_VAR),
     };
+    // A session starts outside any chroot, whatever the caller's
+    // environment says.
+    cmd.env_remove(sb2_ruletree::contract::CHROOT_VAR);
+    cmd.env_remove(sb2_ruletree::contract::CHROOT_LD_VAR);
     signals::relay_to_command();
     match cmd.spawn() {
         Ok(child) => signals::wait(child, quiet),

@@ -46,6 +46,7 @@ impl Session {
             binary_name,
             exec_policy,
             is_root: false,
+            chroot: None,
         })
     }
 }

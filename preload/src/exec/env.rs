@@ -7,7 +7,7 @@
 
 use super::arena::{Block, Writer};
 use super::Env;
-use crate::process::{state, vperm};
+use crate::process::{chroot, state, vperm};
 use libc::c_char;
 use sb2_ruletree::contract::{self, key};
 use sb2_ruletree::exec::Items;
@@ -74,7 +74,12 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
     };
     let mut has_mode = mode.is_null();
     let mut vperm_now = None;
+    // The process's root goes on, and only ours (a user's value is
+    // dropped).
+    let root = chroot::current();
+    let mut chroot_entries = false;
     for e in entries(envp) {
+        chroot_entries |= is_chroot_entry(e);
         if !has_mode && e.starts_with(mode_key) {
             has_mode = true;
         }
@@ -95,13 +100,25 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
     let vperm = vperm::env_entry(vperm_now, &mut vbuf)
         .map(|n| &vbuf[..n])
         .filter(|e| vperm_value(e) != vperm_now);
-    if has_session && has_lib && has_mode && extra.is_empty() && vperm.is_none() {
+    if has_session
+        && has_lib
+        && has_mode
+        && extra.is_empty()
+        && vperm.is_none()
+        && root.is_none()
+        && !chroot_entries
+    {
         return Ok(f(envp));
+    }
+    const ROOT_KEY: &[u8] = contract::CHROOT_VAR.as_bytes();
+    const LD_KEY: &[u8] = contract::CHROOT_LD_VAR.as_bytes();
+    if let Some(r) = &root {
+        text += ROOT_KEY.len() + r.root.len() + 2 + LD_KEY.len() + r.ld.len() + 2;
     }
     text += b"LD_PRELOAD=".len() + lib.len() + 1 + preload.map_or(0, <[u8]>::len) + 1;
     text += extra.iter().map(|e| e.len() + 1).sum::<usize>();
     text += vperm.map_or(0, |v| v.len() + 1);
-    let slots = n + 5 + extra.len();
+    let slots = n + 7 + extra.len();
     let block = Block::new(slots * core::mem::size_of::<*const c_char>() + text)?;
     let mut w = Writer::new(&block, slots);
     for e in entries(envp) {
@@ -112,6 +129,9 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
             continue;
         }
         if vperm.is_some() && vperm_value(e).is_some() {
+            continue;
+        }
+        if is_chroot_entry(e) {
             continue;
         }
         w.ptr(e.as_ptr() as *const c_char);
@@ -133,7 +153,17 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
     if let Some(v) = vperm {
         w.string(&[v]);
     }
+    if let Some(r) = &root {
+        w.string(&[ROOT_KEY, b"=", r.root]);
+        w.string(&[LD_KEY, b"=", r.ld]);
+    }
     Ok(f(w.finish()))
+}
+
+/// `__SB2_CHROOT=...` or `__SB2_CHROOT_LD=...`.
+fn is_chroot_entry(e: &[u8]) -> bool {
+    let k = key(e);
+    k == contract::CHROOT_VAR.as_bytes() || k == contract::CHROOT_LD_VAR.as_bytes()
 }
 
 /// The value of an `SB2_VPERM=` environment entry.

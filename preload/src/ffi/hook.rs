@@ -25,6 +25,9 @@ impl CRet for i64 {
 impl CRet for isize {
     const FAIL: Self = -1;
 }
+impl CRet for () {
+    const FAIL: Self = ();
+}
 impl<T> CRet for *mut T {
     const FAIL: Self = core::ptr::null_mut();
 }

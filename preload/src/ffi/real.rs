@@ -79,6 +79,9 @@ const BASE_VERSION: Option<&core::ffi::CStr> = None;
 pub static EXECVE: Slot = Slot::new("execve\0");
 /// The real posix_spawn: posix_spawn(p), system and popen end there.
 pub static POSIX_SPAWN: Slot = Slot::new("posix_spawn\0");
+/// The real getgrouplist: initgroups' group list when /etc/group is the
+/// host's.
+pub static GETGROUPLIST: Slot = Slot::new("getgrouplist\0");
 
 type Argv = *const *const libc::c_char;
 type ExecFn = unsafe extern "C" fn(*const libc::c_char, Argv, Argv) -> i32;
@@ -123,4 +126,30 @@ pub fn posix_spawn(
     // SAFETY: the caller's pid pointer, file actions and attributes, with
     // the pipeline's NUL-terminated path and NULL-terminated arrays.
     unsafe { f(pid, path, actions, attr, argv, envp) }
+}
+
+type GroupListFn =
+    unsafe extern "C" fn(*const libc::c_char, libc::gid_t, *mut libc::gid_t, *mut i32) -> i32;
+
+/// glibc's group list of `user` (nsswitch), `group` first, into `out`;
+/// how many it filled (all of `out` when there are more). A lookup, not
+/// the call's answer: errno is not touched for the caller.
+pub fn getgrouplist(
+    user: *const libc::c_char,
+    group: libc::gid_t,
+    out: &mut [libc::gid_t],
+) -> usize {
+    let Some(f) = GETGROUPLIST.get() else {
+        return 0;
+    };
+    // SAFETY: the slot holds libc's getgrouplist, of this C type.
+    let f = unsafe { core::mem::transmute::<*mut c_void, GroupListFn>(f) };
+    let mut n = out.len() as i32;
+    // SAFETY: our buffer and its size; user is the caller's string.
+    let r = unsafe { f(user, group, out.as_mut_ptr(), &mut n) };
+    if r < 0 {
+        out.len()
+    } else {
+        (n.max(0) as usize).min(out.len())
+    }
 }

@@ -194,6 +194,14 @@ pub fn dir_remember(key: u64, token: u64) {
     }
 }
 
+/// Is this a vfork child (or another clone sharing our memory without
+/// fork's handlers)? One system call: for rare paths only.
+pub fn is_vfork_child() -> bool {
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    pid != PID.load(Ordering::Acquire)
+}
+
 /// chdir/fchdir happened in this process (or in a vfork child sharing our
 /// memory, which then also marks the cwd cache untrusted).
 pub fn cwd_moved() {

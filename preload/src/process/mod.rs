@@ -3,9 +3,11 @@
 //! session and the mapping context; [`cache`]: the per-thread and
 //! session-wide lookup caches; [`log`]: the session log, trace and
 //! violation writers; [`vperm`]: the virtual ids and the metadata table;
-//! [`overlay`]: real stat results made virtual.
+//! [`overlay`]: real stat results made virtual; [`chroot`]: the
+//! process's simulated root.
 
 pub mod cache;
+pub mod chroot;
 pub mod log;
 pub mod overlay;
 pub mod state;

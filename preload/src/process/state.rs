@@ -125,6 +125,11 @@ pub fn init() {
                 }
             }
             map_generation(dir);
+            let mode = tree
+                .mode(MODE.load(Ordering::Relaxed) as u32)
+                .or(tree.mode(0))
+                .map_or(&b""[..], |m| m.name());
+            super::chroot::init(|m| super::chroot::mounts(&tree, mode, m));
             super::vperm::init(dir);
             super::cache::init();
             keep_entry(&SESSION_ENTRY, SESSION_VAR);
@@ -286,6 +291,7 @@ pub fn ctx() -> Result<Ctx<'static>, Errno> {
         binary_name: binary_name(),
         exec_policy,
         is_root: super::vperm::is_root(),
+        chroot: super::chroot::current(),
     })
 }
 

@@ -75,12 +75,54 @@ pub fn compile(input: &Input) -> Result<Session, CompileError> {
         Some((name, file)) => Some(net::compile_net(name, file)?),
         None => None,
     };
+    let mut constants = input.constants.clone();
+    for m in &modes {
+        constants.push((
+            format!("{}.{}", crate::contract::key::CHROOT_MOUNTS, m.name),
+            m.chroot_mounts.clone(),
+        ));
+    }
     Ok(Session {
-        constants: input.constants.clone(),
+        constants,
         modes,
         argvmods: input.argvmods.clone(),
         net,
     })
+}
+
+/// The mode's `chroot_mounts` (default `/proc`, `/sys`, `/dev`): each
+/// entry `DIR` or `DIR:INSIDE`, absolute; as `INSIDE\tDIR` lines.
+fn chroot_mounts(g: &Table, file: &Path) -> Result<String, CompileError> {
+    let list: Vec<String> = match g.get::<Option<Vec<String>>>("chroot_mounts") {
+        Ok(Some(l)) => l,
+        Ok(None) => ["/proc", "/sys", "/dev"].map(String::from).to_vec(),
+        Err(_) => {
+            return Err(CompileError {
+                file: file.display().to_string(),
+                line: 0,
+                message: "chroot_mounts must be a list of absolute paths".into(),
+            })
+        }
+    };
+    let mut lines = Vec::new();
+    for e in list {
+        let (dir, inside) = e.split_once(':').unwrap_or((&e, &e));
+        if !dir.starts_with('/') || !inside.starts_with('/') || inside == "/" {
+            return Err(CompileError {
+                file: file.display().to_string(),
+                line: 0,
+                message: format!(
+                    "chroot_mounts: '{e}' is not an absolute DIR[:INSIDE] (other than /)"
+                ),
+            });
+        }
+        lines.push(format!(
+            "{}\t{}",
+            inside.trim_end_matches('/'),
+            dir.trim_end_matches('/')
+        ));
+    }
+    Ok(lines.join("\n"))
 }
 
 pub(crate) fn lua_err(file: &Path, e: mlua::Error) -> CompileError {
@@ -233,6 +275,7 @@ fn compile_mode(input: &Input, mode: &str, file: &Path) -> Result<Mode, CompileE
     let mut m = Mode {
         name: mode.to_string(),
         fs_rules,
+        chroot_mounts: chroot_mounts(&g, file)?,
         ..Mode::default()
     };
     // exec_rules.lua next to the fs rules, run in the same Lua state (it

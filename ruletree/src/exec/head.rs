@@ -9,6 +9,19 @@ pub struct Elf {
     pub little: bool,
     pub machine: u16,
     pub dynamic: bool,
+    /// Where PT_INTERP's string is in the file (offset, size with its
+    /// NUL), when its program header was within the head.
+    pub interp: Option<(usize, usize)>,
+}
+
+impl Elf {
+    /// The interpreter path, if it lies within `head`.
+    pub fn interp_in<'h>(&self, head: &'h [u8]) -> Option<&'h [u8]> {
+        let (off, size) = self.interp?;
+        let s = head.get(off..off.checked_add(size)?)?;
+        let s = s.split(|c| *c == 0).next()?;
+        (s.first() == Some(&b'/')).then_some(s)
+    }
 }
 
 /// Parses an ELF header and looks for PT_INTERP in the program headers
@@ -51,11 +64,26 @@ pub fn parse_elf(head: &[u8]) -> Option<Elf> {
         )
     };
     let mut dynamic = false;
+    let mut interp = None;
+    let word = |o: usize| -> Option<usize> {
+        if class64 {
+            let (lo, hi) = (u32_at(o)? as u64, u32_at(o + 4)? as u64);
+            Some((if little { lo | hi << 32 } else { hi | lo << 32 }) as usize)
+        } else {
+            Some(u32_at(o)? as usize)
+        }
+    };
     for i in 0..phnum.min(64) {
         let at = phoff.saturating_add(i.saturating_mul(phentsize));
         match u32_at(at) {
             Some(3) => {
                 dynamic = true;
+                // p_offset and p_filesz.
+                interp = if class64 {
+                    word(at + 8).zip(word(at + 32))
+                } else {
+                    word(at + 4).zip(word(at + 16))
+                };
                 break;
             }
             Some(_) => {}
@@ -70,6 +98,7 @@ pub fn parse_elf(head: &[u8]) -> Option<Elf> {
         little,
         machine,
         dynamic,
+        interp,
     })
 }
 

@@ -19,14 +19,18 @@
 //!
 //! * this file — the request and the [`Plan`];
 //! * `planner` — [`plan`]: the steps above;
+//! * `rootld` — a chroot's loader facts: its ld.so, `--argv0`, library
+//!   path;
 //! * `head` — what a file's first bytes say: [`parse_elf`],
 //!   [`parse_shebang`], and which ELF machines this host runs.
 
 mod head;
 mod planner;
+mod rootld;
 
 pub use head::*;
 pub use planner::plan;
+pub use rootld::{host_path, loader_facts};
 
 use crate::format::{ArgvModRef, PolicyRef};
 use crate::mapping::PathBuf;

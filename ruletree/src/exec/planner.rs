@@ -137,16 +137,24 @@ pub fn plan<'t, H: Host>(
     e.set(EXECED_VAR)?;
     e.push(b"=")?;
     e.push(plan.file.as_bytes())?;
+    plan.env.push(e.as_bytes())?;
+    e.set(crate::contract::EXE_VAR.as_bytes())?;
+    if plan.kind == Kind::RootLoader {
+        // The loader's last argument: the program's host path.
+        e.push(b"=")?;
+        e.push(plan.head.get(plan.head.len().saturating_sub(1)))?;
+    }
     plan.env.push(e.as_bytes())
 }
 
-/// Replaces the head's argv[0] by `starter PRE... ARGV0_FLAG ARGV0 POST...
-/// FILE`: the program is started by a loader or an emulator.
+/// Replaces the head's argv[0] by `starter PRE... [ARGV0_FLAG ARGV0]
+/// POST... FILE`: the program is started by a loader or an emulator
+/// (without the flag, the program's argv[0] becomes FILE).
 fn start_through<'a>(
     plan: &mut Plan,
     starter: &[u8],
     pre: impl Iterator<Item = &'a [u8]>,
-    argv0_flag: &[u8],
+    argv0_flag: Option<&[u8]>,
     post: &[&[u8]],
 ) -> Result<(), Errno> {
     let argv0 = PathBuf::from_bytes(plan.head.get(0))?;
@@ -162,8 +170,10 @@ fn start_through<'a>(
     for a in pre {
         put(plan, a)?;
     }
-    put(plan, argv0_flag)?;
-    put(plan, argv0.as_bytes())?;
+    if let Some(flag) = argv0_flag {
+        put(plan, flag)?;
+        put(plan, argv0.as_bytes())?;
+    }
     for a in post {
         put(plan, a)?;
     }
@@ -296,6 +306,11 @@ fn plan_program<'t, H: Host>(
             .constant(key::TARGET_ELF_MACHINE.as_bytes())
             .and_then(parse_u16)
             .unwrap_or(0);
+        if let Some(cr) = ctx.chroot.filter(|c| c.contains(plan.vpath.as_bytes())) {
+            if host_machine(elf.machine) {
+                return plan_in_root(ctx, host, &cr, &elf, h, plan);
+            }
+        }
         if host_machine(elf.machine) {
             plan.policy = select_policy(ctx, &m, plan.file.as_bytes());
             let ld_so = plan.policy.map(|p| p.ld_so()).unwrap_or(&[]);
@@ -318,7 +333,7 @@ fn plan_program<'t, H: Host>(
                     plan,
                     ld_so,
                     core::iter::empty(),
-                    b"--argv0",
+                    Some(b"--argv0"),
                     &[b"--library-path", lp.as_bytes(), b"--inhibit-cache"],
                 )?;
             } else {
@@ -344,14 +359,22 @@ fn plan_program<'t, H: Host>(
                 .constant(key::CPU_TRANSPARENCY_ARGS.as_bytes())
                 .unwrap_or(&[]);
             let opts = opts.split(|c| *c == b' ').filter(|o| !o.is_empty());
-            start_through(plan, qemu, opts, b"-0", &[])?;
+            start_through(plan, qemu, opts, Some(b"-0"), &[])?;
             let mut e = PathBuf::new();
             e.push(b"QEMU_LD_PREFIX=")?;
-            e.push(
-                ctx.tree
-                    .constant(key::TARGET_ROOT.as_bytes())
-                    .unwrap_or(b"/"),
-            )?;
+            match ctx.chroot.filter(|c| c.contains(plan.vpath.as_bytes())) {
+                // A chroot's own programs load the chroot's libraries.
+                Some(_) => {
+                    let mut r = PathBuf::new();
+                    host_path(ctx, host, b"/", &mut r)?;
+                    e.push(r.as_bytes())?;
+                }
+                None => e.push(
+                    ctx.tree
+                        .constant(key::TARGET_ROOT.as_bytes())
+                        .unwrap_or(b"/"),
+                )?,
+            }
             plan.env.push(e.as_bytes())?;
             return Ok(());
         }
@@ -359,6 +382,64 @@ fn plan_program<'t, H: Host>(
         return Ok(());
     }
     Err(Errno::ELOOP)
+}
+
+/// A host-machine program of a chroot: started by the root's own loader
+/// (its PT_INTERP resolved in the chroot view) with the root's library
+/// path, never the host's cache; a static one runs as it is.
+fn plan_in_root<'t, H: Host>(
+    ctx: &Ctx<'t>,
+    host: &H,
+    cr: &mapping::Chroot,
+    elf: &Elf,
+    head: &[u8],
+    plan: &mut Plan<'t>,
+) -> Result<(), Errno> {
+    if !elf.dynamic {
+        plan.kind = Kind::Static;
+        return Ok(());
+    }
+    // "A:LD_SO:LIBRARY_PATH" (contract::CHROOT_LD_VAR).
+    let mut facts = cr.ld.splitn(3, |c| *c == b':');
+    let (Some(a), Some(ld), Some(lib)) = (facts.next(), facts.next(), facts.next()) else {
+        // No loader of this machine in the root: the kernel tries.
+        plan.kind = Kind::Host;
+        return Ok(());
+    };
+    if !native_machine(elf.machine) || elf.class64 != cfg!(target_pointer_width = "64") {
+        plan.kind = Kind::Host;
+        return Ok(());
+    }
+    let mut loader = PathBuf::new();
+    match elf.interp_in(head) {
+        Some(i) if i != super::rootld::INTERP => host_path(ctx, host, i, &mut loader)?,
+        _ => loader.set(ld)?,
+    }
+    // The user's LD_LIBRARY_PATH names directories of the chroot.
+    let mut lp = PathBuf::new();
+    let mut user = PathBuf::new();
+    if host.getenv(b"LD_LIBRARY_PATH", &mut user) {
+        for d in user
+            .as_bytes()
+            .split(|c| *c == b':')
+            .filter(|d| !d.is_empty())
+        {
+            let mut hd = PathBuf::new();
+            if host_path(ctx, host, d, &mut hd).is_ok() {
+                lp.push(hd.as_bytes())?;
+                lp.push(b":")?;
+            }
+        }
+    }
+    lp.push(lib)?;
+    plan.kind = Kind::RootLoader;
+    start_through(
+        plan,
+        loader.as_bytes(),
+        core::iter::empty(),
+        (a == b"1").then_some(&b"--argv0"[..]),
+        &[b"--library-path", lp.as_bytes(), b"--inhibit-cache"],
+    )
 }
 
 fn parse_u16(s: &[u8]) -> Option<u16> {

@@ -76,6 +76,11 @@ pub trait Host {
     }
     /// Records the rule deciding every entry of a directory.
     fn rule_remember(&self, _key: u64, _rule: u32) {}
+    /// This process's id (for `/proc/PID/...` inside a chroot).
+    fn own_pid(&self) -> i32 {
+        // SAFETY: getpid has no preconditions.
+        unsafe { libc::getpid() }
+    }
     /// For exec: checks that a NUL-terminated host path is an executable
     /// regular file (ENOENT, EACCES as the kernel would say) and reads up to
     /// `head.len()` bytes of it (0 if it cannot be read: execute-only).

@@ -20,16 +20,20 @@
 //! * `host` — [`Host`], what the pipeline asks of the system (and the
 //!   caches a host may keep);
 //! * `walk` — stages 1 and 2: [`resolve`];
+//! * `chroot` — [`Chroot`]: a simulated root, and the inner and outer
+//!   spaces of paths it makes;
 //! * `apply` — stages 3 and 4: the deciding rule's action ([`map_clean`]);
 //! * `reverse` — [`reverse`].
 
 mod apply;
+mod chroot;
 mod host;
 mod pathbuf;
 mod reverse;
 mod walk;
 
 pub use apply::map_clean;
+pub use chroot::{mounts, Chroot};
 pub use host::{Host, Kind};
 pub use pathbuf::PathBuf;
 pub use reverse::reverse;
@@ -68,6 +72,25 @@ pub struct Ctx<'a> {
     pub exec_policy: &'a [u8],
     /// Simulated euid is 0 (`-R`): `readonly_fs_if_not_root` is writable.
     pub is_root: bool,
+    /// The process's simulated chroot, if it made one.
+    pub chroot: Option<Chroot<'a>>,
+}
+
+impl Ctx<'_> {
+    /// An outer virtual path as this process names it (inside its chroot,
+    /// relative to the root), into `out`; false when it cannot be named
+    /// from inside (then `out` holds the outer path).
+    pub fn view(&self, outer: &[u8], out: &mut PathBuf) -> Result<bool, Errno> {
+        if let Some(cr) = &self.chroot {
+            if cr.inner(outer, out)? {
+                return Ok(true);
+            }
+            out.set(outer)?;
+            return Ok(false);
+        }
+        out.set(outer)?;
+        Ok(true)
+    }
 }
 
 /// One mapping request.

@@ -29,6 +29,9 @@ pub fn resolve<'a, H: Host>(
     let mut a = PathBuf::new();
     let mut b = PathBuf::new();
     let (mut rem, mut spare) = (&mut a, &mut b);
+    let chroot = ctx.chroot;
+    // The walk's space (see `chroot`): inner once at the process's root.
+    let mut inside = false;
     // Stage 1: absolutize.
     let mut fd_is_host = false;
     if req.path.first() != Some(&b'/') {
@@ -38,21 +41,17 @@ pub fn resolve<'a, H: Host>(
                     reverse(ctx, host, h, crate::class::GETCWD, v)
                 })?
             }
-            None => {
-                fd_is_host = match host.cached_cwd(rem) {
-                    Some(same) => same,
-                    None => {
-                        let token = host.dir_token();
-                        host.host_cwd(out)?;
-                        reverse(ctx, host, out.as_bytes(), crate::class::GETCWD, rem)?;
-                        let same = rem.as_bytes() == out.as_bytes();
-                        host.cache_cwd(rem.as_bytes(), token, same);
-                        same
-                    }
-                };
+            None => fd_is_host = cwd_vpath(ctx, host, rem, out)?,
+        }
+        if let Some(cr) = &chroot {
+            inside = cr.inner(rem.as_bytes(), spare)?;
+            if inside {
+                core::mem::swap(&mut rem, &mut spare);
             }
         }
         rem.push(b"/")?;
+    } else {
+        inside = chroot.is_some();
     }
     rem.push(req.path)?;
     let trailing_slash = req.path.len() > 1 && req.path.last() == Some(&b'/');
@@ -77,9 +76,20 @@ pub fn resolve<'a, H: Host>(
     // Fast path: a clean absolute path whose parent directory is known to
     // resolve to itself needs no walk; only its last component may still
     // be a symlink to resolve.
+    // (Its rules and caches know outer paths: `ob` holds the outer path of
+    // an inner one.)
+    let mut ob = PathBuf::new();
     if let Some(cut) = clean_parent(rem.as_bytes()) {
         let parent = rem.as_bytes().get(..cut).unwrap_or(&[]);
-        if parent.is_empty() || host.dir_known(dir_key(req.class, parent)) {
+        let known = parent.is_empty()
+            || match (&chroot, inside) {
+                (Some(cr), true) => {
+                    cr.outer(parent, &mut ob)?;
+                    host.dir_known(dir_key(req.class, ob.as_bytes()))
+                }
+                _ => host.dir_known(dir_key(req.class, parent)),
+            };
+        if known {
             res.set(parent)?;
             pos = cut;
         }
@@ -108,16 +118,34 @@ pub fn resolve<'a, H: Host>(
             if let Some(e) = bad {
                 return Err(e);
             }
+            // At the inner root (empty) this is a no-op: the chroot's
+            // confinement.
             res.pop_component();
             continue;
         }
-        let before = res.len();
+        let mut before = res.len();
         res.push(b"/")?;
         res.push(comp)?;
+        if let Some(cr) = &chroot {
+            if !inside && cr.is_root(res.as_bytes()) {
+                // The walk met the root from outside: from here on `..`
+                // stops at it.
+                res.clear();
+                before = 0;
+                inside = true;
+            }
+        }
         if !checking || (is_last && !follow_final) {
             continue;
         }
-        let key = dir_key(req.class, res.as_bytes());
+        let vpath: &[u8] = match (&chroot, inside) {
+            (Some(cr), true) => {
+                cr.outer(res.as_bytes(), &mut ob)?;
+                ob.as_bytes()
+            }
+            _ => res.as_bytes(),
+        };
+        let key = dir_key(req.class, vpath);
         if !is_last && host.dir_known(key) {
             bad = None;
             continue;
@@ -125,17 +153,54 @@ pub fn resolve<'a, H: Host>(
         // Taken before the lstat, so a change racing with it invalidates
         // what we are about to remember.
         let token = host.dir_token();
-        let m = map_clean(ctx, host, res.as_bytes(), req.class, false, out)?;
+        let m = map_clean(ctx, host, vpath, req.class, false, out)?;
         if let Some(r) = m.rule {
-            if matches!(
-                r.action_kind(),
-                ACT_FORCE_ORIG | ACT_FORCE_ORIG_UNLESS_CHROOT | ACT_PROCFS
-            ) {
-                // The kernel resolves from here on (e.g. a host resolv.conf
-                // link, or everything in nomap mode). No chroot simulation
-                // exists yet, so "unless chroot" is always "force". /proc's
-                // links (self, fd/N, cwd, exe) are magic: only the kernel
-                // can follow them.
+            let kind = r.action_kind();
+            let mut checking_proc = false;
+            if chroot.is_some() && kind == ACT_PROCFS {
+                // The process's own root and cwd links would take the
+                // kernel's walk out of the chroot: they are followed here,
+                // as the links they are inside it.
+                match proc_link(host, vpath) {
+                    Some(ProcLink::Root) => {
+                        links += 1;
+                        res.clear();
+                        inside = true;
+                        continue;
+                    }
+                    Some(ProcLink::Cwd) => {
+                        links += 1;
+                        cwd_vpath(ctx, host, res, out)?;
+                        if let Some(cr) = &chroot {
+                            inside = cr.inner(res.as_bytes(), &mut ob)?;
+                            if inside {
+                                res.set(ob.as_bytes())?;
+                                if res.as_bytes() == b"/" {
+                                    res.clear();
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    // `/proc` and `/proc/self` themselves are walked here
+                    // (so that `/proc/self/root` is seen); deeper links
+                    // are the kernel's.
+                    None if vpath.iter().filter(|c| **c == b'/').count() <= 2 => {
+                        checking_proc = true;
+                    }
+                    None => {}
+                }
+            }
+            // The kernel resolves from here on (e.g. a host resolv.conf
+            // link, or everything in nomap mode); not inside a chroot,
+            // where only the pipeline knows the root (but still for /proc,
+            // whose other links are magic: only the kernel can follow them).
+            let force = match kind {
+                ACT_FORCE_ORIG | ACT_FORCE_ORIG_UNLESS_CHROOT => chroot.is_none(),
+                ACT_PROCFS => !checking_proc,
+                _ => false,
+            };
+            if force {
                 checking = false;
                 continue;
             }
@@ -154,7 +219,9 @@ pub fn resolve<'a, H: Host>(
                 spare.push(b"/")?;
                 spare.push(rest)?;
                 if spare.as_bytes().first() == Some(&b'/') {
+                    // Absolute targets start at the process's root.
                     res.clear();
+                    inside = chroot.is_some();
                 } else {
                     res.truncate(before);
                 }
@@ -175,6 +242,11 @@ pub fn resolve<'a, H: Host>(
             Err(e) => bad = Some(e),
         }
     }
+    if let (Some(cr), true) = (&chroot, inside) {
+        // Rules, protection and the caller see the outer path.
+        ob.set(res.as_bytes())?;
+        cr.outer(ob.as_bytes(), res)?;
+    }
     if res.is_empty() {
         res.push(b"/")?;
     }
@@ -191,6 +263,52 @@ pub fn resolve<'a, H: Host>(
         m.rel = out.len() - req.path.len();
     }
     Ok(m)
+}
+
+/// The virtual (outer) cwd into `out`, `scratch` used for the host's;
+/// true if both are the same.
+fn cwd_vpath<H: Host>(
+    ctx: &Ctx,
+    host: &H,
+    out: &mut PathBuf,
+    scratch: &mut PathBuf,
+) -> Result<bool, Errno> {
+    if let Some(same) = host.cached_cwd(out) {
+        return Ok(same);
+    }
+    let token = host.dir_token();
+    host.host_cwd(scratch)?;
+    reverse(ctx, host, scratch.as_bytes(), crate::class::GETCWD, out)?;
+    let same = out.as_bytes() == scratch.as_bytes();
+    host.cache_cwd(out.as_bytes(), token, same);
+    Ok(same)
+}
+
+/// The links of `/proc` a chroot must follow itself.
+enum ProcLink {
+    Root,
+    Cwd,
+}
+
+/// Is `v` this process's `/proc/{self,thread-self,PID}/{root,cwd}`?
+fn proc_link<H: Host>(host: &H, v: &[u8]) -> Option<ProcLink> {
+    let rest = v.strip_prefix(b"/proc/")?;
+    let slash = rest.iter().position(|c| *c == b'/')?;
+    let (who, what) = rest.split_at(slash);
+    let mut digits = [0u8; 20];
+    let own = who == b"self"
+        || who == b"thread-self"
+        || (!who.is_empty()
+            && who.iter().all(u8::is_ascii_digit)
+            && crate::sys::decimal(host.own_pid() as u64, &mut digits) == who);
+    if !own {
+        return None;
+    }
+    match what {
+        b"/root" => Some(ProcLink::Root),
+        b"/cwd" => Some(ProcLink::Cwd),
+        _ => None,
+    }
 }
 
 /// A relative path with no empty, `.` or `..` component and no trailing
