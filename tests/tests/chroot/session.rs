@@ -60,23 +60,34 @@ fn allow_write_compares_the_outer_path() {
 
 #[test]
 fn a_write_in_the_root_is_judged_by_where_it_lands() {
-    // --allow-write names a directory by the path the program sees inside
-    // the root ("/sub" does not exist on the host): it allows nothing there.
+    // --allow-write names a host directory, W; the root has a directory of
+    // the same name (ROOT/W). A write to W inside the root lands in ROOT/W,
+    // outside W: refused, though the program named a path below W.
     let p = Pair::new("rules-inner-name");
     let new = s(&p.sim.new);
+    let allowed = p.w.work.clone();
+    let inner = p.sim.new.join(allowed.strip_prefix("/").expect("absolute"));
+    fs::create_dir_all(&inner).expect("mkdir ROOT/W");
     let o = run(
         &p.w,
-        &["--allow-write", "/sub"],
-        &["chroot", new, "sh", "-c", "cat /MARK; touch /sub/z"],
+        &["--allow-write", s(&allowed)],
+        &[
+            "chroot",
+            new,
+            "sh",
+            "-c",
+            &format!("cat /MARK; touch {}/z", allowed.display()),
+        ],
     );
-    assert_eq!(
-        stdout(&o),
-        "inside\n",
-        "the chroot must work:\n{}",
+    assert_eq!(stdout(&o), "inside\n", "the chroot must work:\n{}", text(&o));
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(!inner.join("z").exists(), "ROOT/W/z was written:\n{}", text(&o));
+    assert!(!allowed.join("z").exists(), "W/z was written:\n{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Read-only file system"),
+        "{}",
         text(&o)
     );
-    assert!(!o.status.success(), "{}", text(&o));
-    assert!(!p.sim.new.join("sub/z").exists(), "{}", text(&o));
 }
 
 #[test]
