@@ -218,6 +218,7 @@ pub fn toolchain(target: &Target) -> Result<(Vec<ArgvMod>, PathBuf, Vec<String>)
                 add_tail: tail,
                 disable_mapping: false,
                 every_mode: false,
+                chroot_mode: None,
             });
         };
         for (name, tool) in COMPILERS {
@@ -269,6 +270,7 @@ pub fn toolchain(target: &Target) -> Result<(Vec<ArgvMod>, PathBuf, Vec<String>)
                 add_tail: Vec::new(),
                 disable_mapping: true,
                 every_mode: false,
+                chroot_mode: None,
             });
         }
     }
@@ -283,6 +285,7 @@ pub fn toolchain(target: &Target) -> Result<(Vec<ArgvMod>, PathBuf, Vec<String>)
                 add_tail: Vec::new(),
                 disable_mapping: false,
                 every_mode: true,
+                chroot_mode: None,
             });
         }
     }

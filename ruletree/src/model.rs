@@ -116,6 +116,8 @@ pub struct Mode {
     pub exec_policies: Vec<ExecPolicy>,
     /// `enable_cross_gcc_toolchain`: the session's argvmods apply.
     pub toolchain: bool,
+    /// `chroot_substitutes` (see [`ArgvMod::chroot_mode`]).
+    pub chroot_substitutes: Vec<ArgvMod>,
     /// `chroot_mounts`: directories of the session's view visible inside
     /// any chroot, as `INSIDE\tOUTSIDE` lines (stored as the tree constant
     /// `chroot_mounts.MODE`, read only by chroot()).
@@ -151,6 +153,12 @@ pub struct ArgvMod {
     pub disable_mapping: bool,
     /// Applies in every mode (not only toolchain modes): `fakeroot`.
     pub every_mode: bool,
+    /// A chroot substitute of the mode with this index (the mode's
+    /// `chroot_substitutes`): applies only to programs exec'd inside a
+    /// chroot, where the session's other rewrites do not. An `@root` in
+    /// `add_tail` is the chroot's host path; an empty `new_filename` keeps
+    /// the program.
+    pub chroot_mode: Option<u32>,
 }
 
 /// Everything a session's ruletree holds.

@@ -9,6 +9,7 @@ mod cross;
 mod events;
 mod exec;
 mod fs;
+mod glibc_floor;
 mod hooks;
 mod logfd;
 mod net;

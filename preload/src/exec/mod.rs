@@ -80,17 +80,27 @@ fn exec_found(
     read_path(path, &mut vin)?;
     let argv0 = entries(argv).next().unwrap_or(b"");
     let pathvar = state::env(b"PATH").unwrap_or(contract::DEFAULT_PATH.as_bytes());
+    let mut first: [&[u8]; 8] = [&[]; 8];
+    let mut n_args = 0;
+    for (slot, a) in first.iter_mut().zip(entries(argv).skip(1)) {
+        *slot = a;
+        n_args += 1;
+    }
     let req = ExecReq {
         dirfd: dirfd.filter(|d| *d != libc::AT_FDCWD),
         path: vin.as_bytes(),
         argv0,
         search: search.then_some(pathvar),
         follow,
+        args: first.get(..n_args).unwrap_or(&[]),
     };
     let mut plan = Plan::new();
     let r = xexec::plan(&ctx, &Cached, &req, &mut plan);
     found.set(plan.given.as_bytes())?;
-    if log::enabled(LogLevel::Info) || log::tracing() || (r.is_ok() && plan.kind == Kind::Static) {
+    if log::enabled(LogLevel::Info)
+        || log::tracing()
+        || (r.is_ok() && (plan.kind == Kind::Static || plan.substituted))
+    {
         log::exec_event(vin.as_bytes(), &plan, r.err());
     }
     r?;

@@ -65,6 +65,7 @@ fn replan(argv: Env, execfn: *const c_char, exe: &libc::stat) {
         argv0,
         search: None,
         follow: true,
+        args: &[],
     };
     let mut plan = Plan::new();
     if xexec::plan(&ctx, &Cached, &req, &mut plan).is_err() {

@@ -303,3 +303,27 @@ macro_rules! hook_row {
         }
     }};
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic in a hook body is contained: the call fails with EIO. This
+    /// unwinds through libgcc's unwinder as build.rs links it (its lookup
+    /// of unwind tables is src/glibc_floor.c's sb2_dl_find_object, not
+    /// glibc's _dl_find_object): were that lookup wrong, the panic could
+    /// not start unwinding and the test process would abort.
+    #[test]
+    fn boundary_contains_a_panic() {
+        #[inline(never)]
+        fn deep(n: u32) -> Result<i32, Errno> {
+            if n == 0 {
+                panic!("contained");
+            }
+            deep(n - 1).map(|v| v + 1)
+        }
+        let r = boundary::<i32>("test", || deep(8));
+        assert_eq!((r, errno()), (-1, libc::EIO));
+        assert_eq!(no_unwind(7, || -> i32 { panic!("contained") }), 7);
+    }
+}

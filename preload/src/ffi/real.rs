@@ -43,7 +43,7 @@ impl Slot {
     pub fn resolve(&self) -> Option<*mut c_void> {
         let name = self.name.as_ptr() as *const libc::c_char;
         // SAFETY: name is NUL-terminated (const constructor contract).
-        let mut p = unsafe { libc::dlsym(libc::RTLD_NEXT, name) };
+        let mut p = unsafe { sb2_dlsym(libc::RTLD_NEXT, name) };
         if p.is_null() {
             if let Some(v) = BASE_VERSION {
                 // A symbol glibc keeps only for old binaries (__res_query
@@ -51,7 +51,7 @@ impl Slot {
                 // it; the programs that call it were linked against the
                 // base version.
                 // SAFETY: both strings are NUL-terminated.
-                p = unsafe { libc::dlvsym(libc::RTLD_NEXT, name, v.as_ptr()) };
+                p = unsafe { sb2_dlvsym(libc::RTLD_NEXT, name, v.as_ptr()) };
             }
         }
         if p.is_null() {
@@ -64,10 +64,24 @@ impl Slot {
     }
 }
 
+extern "C" {
+    // dlsym and dlvsym at glibc's base version, which every glibc has (in
+    // libdl.so.2 before 2.34, which they load if the program did not): the
+    // library's glibc floor, src/glibc_floor.c. RTLD_NEXT still means
+    // "after libsb2.so": they are part of it.
+    fn sb2_dlsym(handle: *mut c_void, name: *const libc::c_char) -> *mut c_void;
+    fn sb2_dlvsym(
+        handle: *mut c_void,
+        name: *const libc::c_char,
+        version: *const libc::c_char,
+    ) -> *mut c_void;
+}
+
 /// A slot's value for "libc has no such function".
 const ABSENT: *mut c_void = core::ptr::dangling_mut();
 
-/// glibc's first symbol version on this architecture (where we know it).
+/// glibc's first symbol version on this architecture (where we know it;
+/// src/glibc_floor.c and build.rs name the same).
 #[cfg(target_arch = "x86_64")]
 const BASE_VERSION: Option<&core::ffi::CStr> = Some(c"GLIBC_2.2.5");
 #[cfg(target_arch = "aarch64")]

@@ -400,7 +400,9 @@ pub fn exec_event(vpath: &[u8], plan: &sb2_ruletree::exec::Plan, err: Option<sb2
     {
         return;
     }
-    if !stat && !enabled(LogLevel::Info) {
+    // A chroot substitute is worth a notice: the program did not run.
+    let sub = err.is_none() && plan.substituted;
+    if !stat && !enabled(LogLevel::Info) && !(sub && enabled(LogLevel::Notice)) {
         return;
     }
     let mut l = start(if stat { b"static" } else { b"exec" });
@@ -418,6 +420,11 @@ pub fn exec_event(vpath: &[u8], plan: &sb2_ruletree::exec::Plan, err: Option<sb2
             l.field(
                 b"msg",
                 b"statically linked program: its own file system calls are not mapped",
+            );
+        } else if sub {
+            l.field(
+                b"msg",
+                b"substituted inside a chroot (the mode's chroot_substitutes)",
             );
         }
     }

@@ -75,6 +75,15 @@ pub fn compile(input: &Input) -> Result<Session, CompileError> {
         Some((name, file)) => Some(net::compile_net(name, file)?),
         None => None,
     };
+    let mut argvmods = input.argvmods.clone();
+    for (i, m) in modes.iter().enumerate() {
+        for a in &m.chroot_substitutes {
+            argvmods.push(ArgvMod {
+                chroot_mode: Some(i as u32),
+                ..a.clone()
+            });
+        }
+    }
     let mut constants = input.constants.clone();
     for m in &modes {
         constants.push((
@@ -85,9 +94,62 @@ pub fn compile(input: &Input) -> Result<Session, CompileError> {
     Ok(Session {
         constants,
         modes,
-        argvmods: input.argvmods.clone(),
+        argvmods,
         net,
     })
+}
+
+/// The mode's `chroot_substitutes`: `{ name = N, dirs = {...}, run = P,
+/// add_tail = {...} }` entries (dirs default to the four bin dirs; no
+/// `run` keeps the program).
+fn chroot_substitutes(g: &Table, file: &Path) -> Result<Vec<ArgvMod>, CompileError> {
+    let bad = |m: String| CompileError {
+        file: file.display().to_string(),
+        line: 0,
+        message: format!("chroot_substitutes: {m}"),
+    };
+    let list: Option<Vec<Table>> = g
+        .get("chroot_substitutes")
+        .map_err(|_| bad("must be a list of tables".into()))?;
+    let mut out = Vec::new();
+    for t in list.unwrap_or_default() {
+        let name: String = t
+            .get("name")
+            .map_err(|_| bad("an entry has no name".into()))?;
+        let dirs: Option<Vec<String>> = t
+            .get("dirs")
+            .map_err(|_| bad(format!("{name}: dirs must be a list of paths")))?;
+        let dirs = dirs.unwrap_or_else(|| {
+            ["/bin", "/usr/bin", "/sbin", "/usr/sbin"]
+                .map(String::from)
+                .to_vec()
+        });
+        let run: Option<String> = t
+            .get("run")
+            .map_err(|_| bad(format!("{name}: run must be a path")))?;
+        let tail: Option<Vec<String>> = t
+            .get("add_tail")
+            .map_err(|_| bad(format!("{name}: add_tail must be a list of strings")))?;
+        if run.as_ref().is_some_and(|r| !r.starts_with('/'))
+            || dirs.iter().any(|d| !d.starts_with('/'))
+        {
+            return Err(bad(format!("{name}: run and dirs must be absolute paths")));
+        }
+        out.push(ArgvMod {
+            name: name.into_bytes(),
+            dirs: dirs.into_iter().map(String::into_bytes).collect(),
+            new_filename: run.unwrap_or_default().into_bytes(),
+            add_tail: tail
+                .unwrap_or_default()
+                .into_iter()
+                .map(String::into_bytes)
+                .collect(),
+            disable_mapping: false,
+            every_mode: false,
+            chroot_mode: None,
+        });
+    }
+    Ok(out)
 }
 
 /// The mode's `chroot_mounts` (default `/proc`, `/sys`, `/dev`): each
@@ -289,5 +351,6 @@ fn compile_mode(input: &Input, mode: &str, file: &Path) -> Result<Mode, CompileE
         };
         cx.exec_rules(&g, &mut m)?;
     }
+    m.chroot_substitutes = chroot_substitutes(&g, &exec_file)?;
     Ok(m)
 }

@@ -128,6 +128,10 @@ impl Items {
     pub fn len(&self) -> usize {
         self.n
     }
+    /// Drops the items from `i` on.
+    pub(super) fn clear_from(&mut self, i: usize) {
+        self.n = self.n.min(i);
+    }
     pub fn is_empty(&self) -> bool {
         self.n == 0
     }
@@ -170,6 +174,13 @@ pub struct Plan<'t> {
     /// Target programs: enter the binfmt_misc namespace first, so that
     /// target programs they exec run through qemu too.
     pub binfmt: bool,
+    /// How many of the caller's argv[1..] the head replaces (a loader run
+    /// as a program inside a chroot gets its program argument mapped).
+    pub skip: usize,
+    /// What follows the caller's arguments (an argv rewrite's tail).
+    pub tail: Items,
+    /// A chroot substitute replaced the program (logged).
+    pub substituted: bool,
 }
 
 impl<'t> Plan<'t> {
@@ -184,16 +195,22 @@ impl<'t> Plan<'t> {
             head: Items::new(),
             env: Items::new(),
             binfmt: false,
+            skip: 0,
+            tail: Items::new(),
+            substituted: false,
         }
     }
 
-    /// The final argv: head, the caller's argv[1..], the argvmod's tail.
+    /// The final argv: head, the caller's argv[1..] (less those the head
+    /// replaced), the tail.
     pub fn argv<'s>(
         &'s self,
         rest: impl Iterator<Item = &'s [u8]> + 's,
     ) -> impl Iterator<Item = &'s [u8]> + 's {
-        let tail = self.argvmod.into_iter().flat_map(|m| m.add_tail());
-        self.head.iter().chain(rest).chain(tail)
+        self.head
+            .iter()
+            .chain(rest.skip(self.skip))
+            .chain(self.tail.iter())
     }
 }
 
@@ -216,6 +233,9 @@ pub struct ExecReq<'a> {
     /// Follow a symlink in the final component (execveat without
     /// AT_SYMLINK_NOFOLLOW).
     pub follow: bool,
+    /// The first few of the caller's argv[1..] (a loader run as a program
+    /// names its program there).
+    pub args: &'a [&'a [u8]],
 }
 
 impl<'a> ExecReq<'a> {
@@ -228,6 +248,7 @@ impl<'a> ExecReq<'a> {
             argv0: prog,
             search: Some(path_var),
             follow: true,
+            args: &[],
         }
     }
 }

@@ -86,12 +86,25 @@ fn search_path<'t, H: Host>(
 }
 
 fn find_argvmod<'t>(ctx: &Ctx<'t>, given: &[u8]) -> Option<ArgvModRef<'t>> {
+    let (dir, name) = (dirname(given), basename(given));
+    if ctx.chroot.is_some() {
+        // Inside a chroot only the mode's substitutes apply: the session's
+        // rewrites name programs of the outer view.
+        let mode = (0..ctx.tree.n_modes()).find(|i| {
+            ctx.tree
+                .mode(*i)
+                .is_some_and(|m| m.name() == ctx.mode.name())
+        })?;
+        return ctx.tree.argvmods().find(|m| {
+            m.chroot_mode() == Some(mode) && m.name() == name && m.dirs().any(|d| d == dir)
+        });
+    }
     if !ctx.mode.toolchain() && !given.starts_with(b"/") {
         return None;
     }
-    let (dir, name) = (dirname(given), basename(given));
     ctx.tree.argvmods().find(|m| {
-        m.name() == name
+        m.chroot_mode().is_none()
+            && m.name() == name
             && (ctx.mode.toolchain() || m.disable_mapping() || m.every_mode())
             && m.dirs().any(|d| d == dir)
     })
@@ -220,6 +233,16 @@ fn plan_program<'t, H: Host>(
     name_for_script.set(given.as_bytes())?;
     if let Some(am) = find_argvmod(ctx, given.as_bytes()) {
         plan.argvmod = Some(am);
+        plan.substituted = am.chroot_mode().is_some();
+        for t in am.add_tail() {
+            if t == b"@root" && plan.substituted {
+                let mut r = PathBuf::new();
+                host_path(ctx, host, b"/", &mut r)?;
+                plan.tail.push(r.as_bytes())?;
+            } else {
+                plan.tail.push(t)?;
+            }
+        }
         let nf = am.new_filename();
         if am.disable_mapping() {
             plan.vpath.set(nf)?;
@@ -231,10 +254,12 @@ fn plan_program<'t, H: Host>(
             plan.head.insert(0, nf)?;
             return Ok(());
         }
-        m = map_prog(ctx, host, None, nf, true, &mut plan.vpath, &mut plan.file)?;
-        plan.head.remove_first();
-        plan.head.insert(0, nf)?;
-        name_for_script.set(nf)?;
+        if !nf.is_empty() {
+            m = map_prog(ctx, host, None, nf, true, &mut plan.vpath, &mut plan.file)?;
+            plan.head.remove_first();
+            plan.head.insert(0, nf)?;
+            name_for_script.set(nf)?;
+        }
     }
     let mut head = [0u8; HEAD];
     for depth in 0..=MAX_SCRIPTS {
@@ -308,7 +333,7 @@ fn plan_program<'t, H: Host>(
             .unwrap_or(0);
         if let Some(cr) = ctx.chroot.filter(|c| c.contains(plan.vpath.as_bytes())) {
             if host_machine(elf.machine) {
-                return plan_in_root(ctx, host, &cr, &elf, h, plan);
+                return plan_in_root(ctx, host, &cr, &elf, h, req.args, plan);
             }
         }
         if host_machine(elf.machine) {
@@ -387,15 +412,18 @@ fn plan_program<'t, H: Host>(
 /// A host-machine program of a chroot: started by the root's own loader
 /// (its PT_INTERP resolved in the chroot view) with the root's library
 /// path, never the host's cache; a static one runs as it is.
+#[allow(clippy::too_many_arguments)]
 fn plan_in_root<'t, H: Host>(
     ctx: &Ctx<'t>,
     host: &H,
     cr: &mapping::Chroot,
     elf: &Elf,
     head: &[u8],
+    args: &[&[u8]],
     plan: &mut Plan<'t>,
 ) -> Result<(), Errno> {
-    if !elf.dynamic {
+    let loader_run = !elf.dynamic && basename(plan.vpath.as_bytes()).starts_with(b"ld-linux");
+    if !elf.dynamic && !loader_run {
         plan.kind = Kind::Static;
         return Ok(());
     }
@@ -412,6 +440,7 @@ fn plan_in_root<'t, H: Host>(
     }
     let mut loader = PathBuf::new();
     match elf.interp_in(head) {
+        _ if loader_run => loader.set(plan.file.as_bytes())?,
         Some(i) if i != super::rootld::INTERP => host_path(ctx, host, i, &mut loader)?,
         _ => loader.set(ld)?,
     }
@@ -433,6 +462,9 @@ fn plan_in_root<'t, H: Host>(
     }
     lp.push(lib)?;
     plan.kind = Kind::RootLoader;
+    if loader_run {
+        return loader_as_program(ctx, host, args, lp.as_bytes(), plan);
+    }
     start_through(
         plan,
         loader.as_bytes(),
@@ -440,6 +472,45 @@ fn plan_in_root<'t, H: Host>(
         (a == b"1").then_some(&b"--argv0"[..]),
         &[b"--library-path", lp.as_bytes(), b"--inhibit-cache"],
     )
+}
+
+/// The root's loader run as a program (`ld.so [OPTIONS] PROG`, as ldd
+/// does): it opens PROG itself, below every hook, so PROG is mapped here;
+/// it gets the root's library path and never the host's cache.
+fn loader_as_program<H: Host>(
+    ctx: &Ctx,
+    host: &H,
+    args: &[&[u8]],
+    lp: &[u8],
+    plan: &mut Plan,
+) -> Result<(), Errno> {
+    plan.head.push(b"--library-path")?;
+    plan.head.push(lp)?;
+    plan.head.push(b"--inhibit-cache")?;
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        if !a.starts_with(b"--") {
+            let mut h = PathBuf::new();
+            host_path(ctx, host, a, &mut h)?;
+            plan.head.push(h.as_bytes())?;
+            plan.skip = i + 1;
+            return Ok(());
+        }
+        plan.head.push(a)?;
+        // Options with a value.
+        if matches!(
+            *a,
+            b"--library-path" | b"--argv0" | b"--preload" | b"--audit" | b"--inhibit-rpath"
+        ) {
+            i += 1;
+            plan.head.push(args.get(i).copied().unwrap_or(b""))?;
+        }
+        i += 1;
+    }
+    // No program among the first arguments: the loader's own answer.
+    plan.head.clear_from(1);
+    plan.skip = 0;
+    Ok(())
 }
 
 fn parse_u16(s: &[u8]) -> Option<u16> {

@@ -199,6 +199,11 @@ impl<'a> ArgvModRef<'a> {
     pub fn every_mode(&self) -> bool {
         self.t.u32(self.off + 28) & 1 != 0
     }
+    /// The mode whose chroot substitute this is (see
+    /// [`crate::model::ArgvMod::chroot_mode`]).
+    pub fn chroot_mode(&self) -> Option<u32> {
+        (self.t.u32(self.off + 28) >> 8).checked_sub(1)
+    }
 }
 
 /// A mode's entry.

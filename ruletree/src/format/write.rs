@@ -77,7 +77,7 @@ pub fn write(session: &model::Session) -> Result<Vec<u8>, WriteError> {
                 f.1,
                 t,
                 a.disable_mapping as u32,
-                a.every_mode as u32,
+                a.every_mode as u32 | a.chroot_mode.map_or(0, |m| (m + 1) << 8),
             ]
         })
         .collect();
