@@ -7,3 +7,6 @@ enable_cross_gcc_toolchain = true
 local e = import_from_fs_rule_library("tools_exec")(true)
 exec_policies = e.policies
 exec_policy_selection = e.selection
+
+-- Substitutes for programs inside a simulated chroot.
+chroot_substitutes = import_from_fs_rule_library("chroot_exec")

@@ -8,3 +8,6 @@ enable_cross_gcc_toolchain = false
 local e = import_from_fs_rule_library("emulate_exec")
 exec_policies = e.policies
 exec_policy_selection = e.selection
+
+-- Substitutes for programs inside a simulated chroot.
+chroot_substitutes = import_from_fs_rule_library("chroot_exec")

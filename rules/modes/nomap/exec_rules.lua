@@ -5,3 +5,6 @@
 enable_cross_gcc_toolchain = false
 exec_policies = { { name = "Host" } }
 exec_policy_selection = { { dir = "/", exec_policy_name = "Host" } }
+
+-- Substitutes for programs inside a simulated chroot.
+chroot_substitutes = import_from_fs_rule_library("chroot_exec")

@@ -6,3 +6,6 @@ enable_cross_gcc_toolchain = false
 local e = import_from_fs_rule_library("tools_exec")(false)
 exec_policies = e.policies
 exec_policy_selection = e.selection
+
+-- Substitutes for programs inside a simulated chroot.
+chroot_substitutes = import_from_fs_rule_library("chroot_exec")
