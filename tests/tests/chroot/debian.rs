@@ -302,18 +302,24 @@ fn python_execve_with_an_empty_environment_keeps_the_root() {
 }
 
 #[test]
-fn ldd_ldconfig_mount_and_ischroot_work_in_the_root() {
-    require("gcc");
-    let w = World::new("chroot-tools");
+fn ldd_in_the_root_lists_the_roots_libraries() {
+    let w = World::new("chroot-ldd");
     let root = trixie(&w);
-    let r = s(&root);
-    // ldd prints the root's paths (load addresses aside), as in a real chroot.
+    // ldd prints the root's paths (load addresses aside), as in a real
+    // chroot: no outer path, nothing of the session's.
     let script = "ldd /usr/bin/python3 | sed 's/ (0x[0-9a-f]*)//'";
     let real = oracle(&w, &root, &chroot_sh(&root, script));
     let sim = in_sb2(&w, &[], &chroot_sh(&root, script));
     assert_oracle_says(&real, &["\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6"]);
     assert_same("ldd in trixie", &real, &sim);
+}
 
+#[test]
+fn ldconfig_in_the_root_writes_the_roots_cache_from_its_ld_so_conf() {
+    require("gcc");
+    let w = World::new("chroot-ldconfig");
+    let root = trixie(&w);
+    let r = s(&root);
     // A library in a directory of the root's ld.so.conf, after ldconfig.
     let lib = root.join("opt/sb2lib");
     fs::create_dir_all(&lib).expect("mkdir");
@@ -339,26 +345,40 @@ fn ldd_ldconfig_mount_and_ischroot_work_in_the_root() {
     );
     let host_cache = fs::read("/etc/ld.so.cache").unwrap_or_default();
     assert!(!host_cache.windows(9).any(|x| x == b"libsb2x.s"));
+}
 
+#[test]
+fn mount_umount_and_ischroot_succeed_in_the_root() {
+    let w = World::new("chroot-mount");
+    let root = trixie(&w);
     let o = run(
         &w,
         &["-R"],
         &[
             "chroot",
-            r,
+            s(&root),
             "sh",
             "-c",
             "mkdir -p /dev/pts; mount -t proc proc /proc && mount -t sysfs sys /sys && mount -t devpts devpts /dev/pts; echo mount=$?
              mount -t tmpfs tmpfs /mnt; echo tmpfs=$?
              umount /mnt; umount /dev/pts; umount /sys; umount /proc; echo umount=$?
-             cat /proc/self/comm
+             test -r /proc/self/status && echo proc
              ischroot; echo ischroot=$?",
         ],
     );
     assert_eq!(
         stdout(&o),
-        "mount=0\ntmpfs=0\numount=0\ncat\nischroot=0\n",
+        "mount=0\ntmpfs=0\numount=0\nproc\nischroot=0\n",
         "{}",
         text(&o)
     );
+    // Nothing was mounted on the root's directories.
+    assert!(fs::read_dir(root.join("mnt"))
+        .expect("mnt")
+        .next()
+        .is_none());
+    assert!(fs::read_dir(root.join("proc"))
+        .expect("proc")
+        .next()
+        .is_none());
 }

@@ -79,10 +79,23 @@ fn a_write_in_the_root_is_judged_by_where_it_lands() {
             &format!("cat /MARK; touch {}/z", allowed.display()),
         ],
     );
-    assert_eq!(stdout(&o), "inside\n", "the chroot must work:\n{}", text(&o));
+    assert_eq!(
+        stdout(&o),
+        "inside\n",
+        "the chroot must work:\n{}",
+        text(&o)
+    );
     assert!(!o.status.success(), "{}", text(&o));
-    assert!(!inner.join("z").exists(), "ROOT/W/z was written:\n{}", text(&o));
-    assert!(!allowed.join("z").exists(), "W/z was written:\n{}", text(&o));
+    assert!(
+        !inner.join("z").exists(),
+        "ROOT/W/z was written:\n{}",
+        text(&o)
+    );
+    assert!(
+        !allowed.join("z").exists(),
+        "W/z was written:\n{}",
+        text(&o)
+    );
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("Read-only file system"),
         "{}",
