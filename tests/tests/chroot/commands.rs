@@ -239,6 +239,27 @@ fn a_user_set_environment_value_neither_makes_nor_moves_a_root() {
                 text(&o)
             );
         }
+        // Nor does it change what /proc/self/exe names.
+        for v in ["/", "", "/bin/false", &outer.display().to_string()] {
+            let mut a: Vec<&OsStr> = vec![
+                OsStr::new("chroot"),
+                new.as_os_str(),
+                OsStr::new("/bin/env"),
+            ];
+            let set = format!("{name}={v}");
+            a.extend([
+                OsStr::new(&set),
+                OsStr::new("/bin/readlink"),
+                OsStr::new("/proc/self/exe"),
+            ]);
+            let o = in_sb2(w, &[], &a);
+            assert_eq!(
+                stdout_of(&o),
+                "/bin/readlink\n",
+                "env {set} readlink /proc/self/exe in the root:\n{}",
+                text(&o)
+            );
+        }
         // Set outside any chroot, the value makes none.
         for v in [value.clone(), new.display().to_string()] {
             let o = in_sb2(
