@@ -598,14 +598,26 @@ pub fn lckpwdf(real: impl FnOnce() -> c_int) -> Result<c_int, Errno> {
     let ctx = state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
     let op = crate::path::Op::open(libc::O_WRONLY | libc::O_CREAT);
-    resolve(&ctx, None, c"/etc/.pwd.lock".as_ptr(), op, false, &mut v, &mut h)?;
+    resolve(
+        &ctx,
+        None,
+        c"/etc/.pwd.lock".as_ptr(),
+        op,
+        false,
+        &mut v,
+        &mut h,
+    )?;
     if h.as_bytes() == b"/etc/.pwd.lock" {
         return Ok(real());
     }
     if PWD_LOCK.load(Relaxed) >= 0 {
         return Ok(-1); // already locked by this process, as glibc says
     }
-    let fd = sys::open(h.as_ptr(), libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC, 0o600)?;
+    let fd = sys::open(
+        h.as_ptr(),
+        libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC,
+        0o600,
+    )?;
     let lock = libc::flock {
         l_type: libc::F_WRLCK as i16,
         l_whence: libc::SEEK_SET as i16,
@@ -620,7 +632,16 @@ pub fn lckpwdf(real: impl FnOnce() -> c_int) -> Result<c_int, Errno> {
             return Ok(0);
         }
         // SAFETY: plain sleep of 100 ms.
-        unsafe { libc::syscall(libc::SYS_nanosleep, &libc::timespec { tv_sec: 0, tv_nsec: 100_000_000 }, 0usize) };
+        unsafe {
+            libc::syscall(
+                libc::SYS_nanosleep,
+                &libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 100_000_000,
+                },
+                0usize,
+            )
+        };
     }
     Ok(-1)
 }
