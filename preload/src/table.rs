@@ -364,6 +364,8 @@ hooks! {
     ids capset(h: V, d: V) -> c_int [NONE, None, No] = |real, op| ids::capset(|| real(h, d));
 
     // --- name service: the mapped /etc/passwd, group, shadow (nss.rs) ----
+    nss lckpwdf() -> c_int [NONE, None, No] = |real, op| nss::lckpwdf(|| real());
+    nss ulckpwdf() -> c_int [NONE, None, No] = |real, op| nss::ulckpwdf(|| real());
     nss getpwnam(name: P) -> V [NONE, None, No]
         = |real, op| nss::get(PW, Key::Name(name), &nss::STORE[0], || real(name));
     nss getpwuid(u: uid_t) -> V [NONE, None, No]

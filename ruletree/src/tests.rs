@@ -387,3 +387,79 @@ fn protect_follows_the_kernels_order_of_checks() {
         Verdict::Allowed
     ));
 }
+
+/// Resolves `path` inside a chroot to `root` (with /proc mounted); the
+/// host path, and the virtual (outer) path the rules saw.
+fn map_in(bytes: &[u8], host: &Fake, root: &str, path: &str) -> Result<(String, String), Errno> {
+    let tree = Tree::new(bytes).unwrap();
+    let ctx = Ctx {
+        tree,
+        mode: tree.mode(0).unwrap(),
+        binary_name: b"prog",
+        exec_policy: b"",
+        is_root: false,
+        chroot: Some(mapping::Chroot {
+            root: root.as_bytes(),
+            mounts: b"/proc\t/proc",
+            ld: b"",
+        }),
+    };
+    let req = Req {
+        dirfd: None,
+        path: path.as_bytes(),
+        class: crate::class::OPEN,
+        follow: true,
+        want_union: false,
+    };
+    let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
+    mapping::resolve(&ctx, host, &req, &mut v, &mut h)?;
+    let s = |b: &PathBuf| String::from_utf8(b.as_bytes().to_vec()).unwrap();
+    Ok((s(&h), s(&v)))
+}
+
+#[test]
+fn chroot_walk_is_the_kernels() {
+    // The session maps /work/r/etc elsewhere: rules see outer paths.
+    let b = build(vec![
+        rule(dir("/work/r/etc"), Action::MapTo("/M".into())),
+        rule(dir("/"), Action::UseOrigPath),
+    ]);
+    let host = Fake {
+        links: HashMap::from([
+            ("/work/r/abs", "/"),
+            ("/work/r/rel", "../../.."),
+            ("/work/r/out", "/etc/passwd"),
+            ("/work/r/loop", "loop"),
+        ]),
+        exists: vec![
+            "/work/r/sub/x",
+            "/work/outer/x",
+            "/M/work/r/etc/passwd",
+            "/proc/1",
+        ],
+        cwd: "/work/outer",
+    };
+    let r = "/work/r";
+    let h = |p: &str| map_in(&b, &host, r, p).map(|(h, _)| h);
+    // Absolute paths start at the root; `..` stops at it however reached.
+    assert_eq!(h("/sub/x"), Ok("/work/r/sub/x".into()));
+    assert_eq!(h("/../../sub/x"), Ok("/work/r/sub/x".into()));
+    assert_eq!(h("/abs/sub/x"), Ok("/work/r/sub/x".into()));
+    assert_eq!(h("/rel/sub/x"), Ok("/work/r/sub/x".into()));
+    // An absolute link out names the root's file (mapped by the rule for
+    // the outer path).
+    assert_eq!(
+        map_in(&b, &host, r, "/out"),
+        Ok(("/M/work/r/etc/passwd".into(), "/work/r/etc/passwd".into()))
+    );
+    assert_eq!(h("/loop"), Err(Errno::ELOOP));
+    // The cwd is outside: relative paths walk there until they meet the
+    // root, where `..` stops again.
+    assert_eq!(h("x"), Ok("/work/outer/x".into()));
+    assert_eq!(h("../r/sub/x"), Ok("/work/r/sub/x".into()));
+    assert_eq!(h("../r/../r/sub/x"), Ok("/work/r/r/sub/x".into()));
+    assert_eq!(h("../../work/outer/x"), Ok("/work/outer/x".into()));
+    // Mounts: the session's /proc, and `..` from it returns inside.
+    assert_eq!(h("/proc/1"), Ok("/proc/1".into()));
+    assert_eq!(h("/proc/../sub/x"), Ok("/work/r/sub/x".into()));
+}

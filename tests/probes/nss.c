@@ -169,6 +169,29 @@ int probe(const char *fn, int argc, char **argv) {
     CASE("getgrnam_r") LOOKUP_R(GRNAM, struct group, add_gr);
     CASE("getgrgid_r") LOOKUP_R(GRGID, struct group, add_gr);
     CASE("getspnam_r") LOOKUP_R(SPNAM, struct spwd, add_sp);
+    CASE("lckpwdf") {
+        errno = 0;
+        int r = lckpwdf();
+        int e = errno;
+        add("again=%d", lckpwdf());
+        char b[16];
+        snprintf(b, sizeof b, "%d", r);
+        emit(fn, b, r < 0, e);
+        ulckpwdf();
+        return 0;
+    }
+    CASE("ulckpwdf") {
+        if (lckpwdf() != 0)
+            add("lock=failed");
+        errno = 0;
+        int r = ulckpwdf();
+        int e = errno;
+        add("again=%d", ulckpwdf());
+        char b[16];
+        snprintf(b, sizeof b, "%d", r);
+        emit(fn, b, r < 0, e);
+        return 0;
+    }
     CASE("getpwent") ENUM(getpwent, struct passwd, pw_name);
     CASE("getgrent") ENUM(getgrent, struct group, gr_name);
     CASE("getpwent_r") ENUM_R(getpwent_r, struct passwd, pw_name);

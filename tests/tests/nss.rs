@@ -38,6 +38,7 @@ fn world(name: &str) -> (World, PathBuf) {
   {{ path = "/etc/passwd", replace_by = "{e}/passwd" }},
   {{ path = "/etc/group", replace_by = "{e}/group" }},
   {{ path = "/etc/shadow", replace_by = "{e}/shadow" }},
+  {{ path = "/etc/.pwd.lock", replace_by = "{e}/.pwd.lock" }},
   {{ dir = "/", use_orig_path = true }},
 }}
 "#
@@ -157,8 +158,12 @@ fn nss_probe_answers_exactly_as_glibc_would_from_the_file() {
         "getgrouplist onlyhere 4243 10 | ret=2 errno=0 n=2 4243,4250",
         "getgrouplist onlyhere 4243 1 | ret=-1 errno=0 n=2",
         "getgrouplist second 7 10 | ret=3 errno=0 n=3 7,4243,4250",
+        // The mapped lock file is taken (the host's needs real root).
+        "lckpwdf | ret=0 errno=0 again=-1",
+        "ulckpwdf | ret=0 errno=0 again=-1",
     ];
     let mut bad = Vec::new();
+    let lock = w.dir.join("etc/.pwd.lock");
     for case in cases {
         let (args, want) = case.split_once(" | ").expect("ARGS | LINE");
         let args: Vec<&str> = args.split(' ').collect();
@@ -166,6 +171,9 @@ fn nss_probe_answers_exactly_as_glibc_would_from_the_file() {
         let want = format!("{} {want}", args[0]);
         if got != want {
             bad.push(format!("probe-nss {args:?}\n  got:  {got}\n  want: {want}"));
+        }
+        if args[0] == "lckpwdf" && !lock.exists() {
+            bad.push(format!("lckpwdf made no {}", lock.display()));
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));

@@ -38,6 +38,10 @@ pub struct Args {
     /// function's declaration says)
     #[arg(short = 'n')]
     nofollow: bool,
+    /// Show it inside a chroot to DIR (a path of the session's view, as
+    /// chroot() would take it); by default, the chroot sb2-show runs in
+    #[arg(long = "chroot", value_name = "DIR")]
+    chroot: Option<OsString>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -74,6 +78,8 @@ pub fn run(a: Args) -> Result<()> {
     }
     let s = Session::open()?;
     let ctx = s.ctx(a.binary.as_bytes(), a.policy.as_bytes())?;
+    let mut root = session::Root::default();
+    let ctx = root.enter(ctx, a.chroot.as_deref())?;
     match &a.cmd {
         Cmd::Ruletree => print!("{}", sb2_ruletree::dump::dump(&s.tree())),
         Cmd::Path { paths } | Cmd::Which { paths } => {

@@ -2,9 +2,9 @@
 //! the preload maps it) and a pipeline context for a pretended caller.
 
 use anyhow::{anyhow, bail, Context, Result};
-use sb2_ruletree::contract::{MODE_VAR, RULETREE_FILE, SESSION_VAR};
+use sb2_ruletree::contract::{key, MODE_VAR, RULETREE_FILE, SESSION_VAR};
 use sb2_ruletree::format::Tree;
-use sb2_ruletree::mapping::Ctx;
+use sb2_ruletree::mapping::{Ctx, PathBuf};
 
 /// The current session's ruletree, mapped read-only.
 pub struct Session {
@@ -47,6 +47,96 @@ impl Session {
             exec_policy,
             is_root: false,
             chroot: None,
+        })
+    }
+}
+
+/// The chroot sb2-show shows paths in: `--chroot DIR` resolved in the
+/// session's view as chroot() would, or the one this process was started
+/// in (`contract::CHROOT_VAR`); its mounts and loader facts as chroot()
+/// computes them.
+#[derive(Default)]
+pub struct Root {
+    root: PathBuf,
+    mounts: PathBuf,
+    ld: PathBuf,
+}
+
+impl Root {
+    pub fn enter<'a>(&'a mut self, ctx: Ctx<'a>, dir: Option<&std::ffi::OsStr>) -> Result<Ctx<'a>> {
+        use sb2_ruletree::mapping::{self, Chroot, Req};
+        use sb2_ruletree::sys::Sys;
+        use std::os::unix::ffi::OsStrExt;
+        let mut h = PathBuf::new();
+        match dir {
+            Some(d) => {
+                let req = Req {
+                    dirfd: None,
+                    path: d.as_bytes(),
+                    class: sb2_ruletree::class::CHROOT,
+                    follow: true,
+                    want_union: false,
+                };
+                mapping::resolve(&ctx, &Sys, &req, &mut self.root, &mut h).map_err(|e| {
+                    anyhow!(
+                        "--chroot {}: {}",
+                        d.to_string_lossy(),
+                        std::io::Error::from_raw_os_error(e.0)
+                    )
+                })?;
+                if !std::path::Path::new(std::ffi::OsStr::from_bytes(h.as_bytes())).is_dir() {
+                    bail!("--chroot {}: not a directory", d.to_string_lossy());
+                }
+            }
+            None => match std::env::var_os(sb2_ruletree::contract::CHROOT_VAR) {
+                Some(r) if r.as_bytes().starts_with(b"/") && r.as_bytes() != b"/" => self
+                    .root
+                    .set(r.as_bytes())
+                    .map_err(|e| anyhow!("{}", std::io::Error::from_raw_os_error(e.0)))?,
+                _ => return Ok(ctx),
+            },
+        }
+        if self.root.as_bytes() == b"/" {
+            return Ok(ctx);
+        }
+        for list in [
+            ctx.tree.constant(
+                format!(
+                    "{}.{}",
+                    key::CHROOT_MOUNTS,
+                    String::from_utf8_lossy(ctx.mode.name())
+                )
+                .as_bytes(),
+            ),
+            ctx.tree.constant(key::CHROOT_BINDS.as_bytes()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|l| !l.is_empty())
+        {
+            if !self.mounts.is_empty() {
+                let _ = self.mounts.push(b"\n");
+            }
+            let _ = self.mounts.push(list);
+        }
+        let inside = Ctx {
+            chroot: Some(Chroot {
+                root: self.root.as_bytes(),
+                mounts: self.mounts.as_bytes(),
+                ld: b"",
+            }),
+            ..ctx
+        };
+        if sb2_ruletree::exec::loader_facts(&inside, &Sys, &mut self.ld).is_err() {
+            self.ld.clear();
+        }
+        Ok(Ctx {
+            chroot: Some(Chroot {
+                root: self.root.as_bytes(),
+                mounts: self.mounts.as_bytes(),
+                ld: self.ld.as_bytes(),
+            }),
+            ..ctx
         })
     }
 }
