@@ -373,6 +373,7 @@ static void g_nested_escape(void) {
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/MARK", outer);
     show("outer-by-path", p);
+    show("abs-after-escape", "/MARK");
 }
 static void g_nested_stay(void) {
     if (do_chroot("chroot", new_root) != 0)

@@ -141,7 +141,67 @@ fn escape_from_a_nested_chroot_ends_at_the_sessions_root() {
             "nested-escape.chroot-dot: ok",
             "nested-escape.getcwd: /",
             "nested-escape.outer-by-path: outer",
+            // The host's / has no MARK.
+            "nested-escape.abs-after-escape: ENOENT",
         ],
+    );
+}
+
+/// In a target session (emulate mode: / is the target's root), the escape
+/// from a nested chroot ends at the session's root, the target's, not at
+/// the host's.
+#[test]
+fn escape_from_a_nested_chroot_in_a_target_session_ends_at_the_targets_root() {
+    let w = World::new("chroot-probe-target-escape");
+    let target = w.dir.join("target");
+    sh_ok(&format!(
+        "cp -a '{}' '{}' && echo target > '{}/MARK'",
+        mini_root().display(),
+        target.display(),
+        target.display()
+    ));
+    w.init_target(&target, "chroot-target", &[]);
+    let sb2_args = ["-t", "chroot-target", "-e"];
+    let o = in_sb2(
+        &w,
+        &sb2_args,
+        &[OsStr::new("/bin/cat"), OsStr::new("/MARK")],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "target\n",
+        "the session's / must be the target's root:\n{}",
+        text(&o)
+    );
+    // The probe is a program of the target (the host's libc is the
+    // target's here), and the tree is in the target: OUTER is /outer.
+    fs::copy(probe("chroot"), target.join("bin/probe-chroot")).expect("copy probe");
+    Tree::new(&target);
+    let o = in_sb2(
+        &w,
+        &sb2_args,
+        &[
+            OsStr::new("/bin/probe-chroot"),
+            OsStr::new("/outer"),
+            OsStr::new("nested-escape"),
+        ],
+    );
+    let want = [
+        "nested-escape.chroot: ok",
+        "nested-escape.chdir-root: ok",
+        "nested-escape.chroot-sub: ok",
+        "nested-escape.chroot-dot: ok",
+        "nested-escape.getcwd: /",
+        "nested-escape.outer-by-path: outer",
+        "nested-escape.abs-after-escape: target",
+    ];
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .collect::<Vec<_>>(),
+        want,
+        "{}",
+        text(&o)
     );
 }
 
