@@ -102,6 +102,38 @@ fn symlinks_made_in_the_root_keep_their_target() {
 }
 
 #[test]
+fn writes_by_absolute_and_climbing_paths_land_in_the_root() {
+    let p = differ(
+        "cmd-write",
+        &[],
+        "t mkdir mkdir /../../made-dir
+         t cp sh -c 'cat /sub/MARK > /../made-dir/f && cat /made-dir/f'
+         t mv sh -c 'cd /sub && mv ../../../made-dir/f ../../moved && cat /moved'
+         t ln sh -c 'ln /moved /abslink/hard && cat /hard'
+         t rm sh -c 'rm /rellink/hard && test ! -e /hard && echo gone'
+         t rmdir sh -c 'rmdir /sub/../../made-dir && test ! -e /made-dir && echo gone'
+         t touch-link sh -c 'touch /absout && cat /MARK'
+         t ls-root ls /",
+        &[
+            "cp: sub rc=0",
+            "mv: sub rc=0",
+            "ln: sub rc=0",
+            "rm: gone rc=0",
+        ],
+    );
+    for side in [&p.real, &p.sim] {
+        assert_eq!(
+            fs::read_to_string(side.new.join("moved")).ok().as_deref(),
+            Some("sub\n"),
+            "{} has no moved file",
+            side.new.display()
+        );
+        assert!(!side.outer.join("made-dir").exists());
+        assert!(!side.outer.join("moved").exists());
+    }
+}
+
+#[test]
 fn the_root_survives_every_exec_and_a_cleared_environment() {
     differ(
         "cmd-exec",

@@ -382,3 +382,32 @@ fn mount_umount_and_ischroot_succeed_in_the_root() {
         .next()
         .is_none());
 }
+
+#[test]
+fn unix_sockets_bind_and_connect_in_the_root() {
+    let w = World::new("chroot-unix");
+    let root = trixie(&w);
+    let script = "import os, socket
+s = socket.socket(socket.AF_UNIX)
+s.bind('/sock')
+s.listen(1)
+c = socket.socket(socket.AF_UNIX)
+c.connect('/../../sock')
+a, peer = s.accept()
+c.sendall(b'over the socket')
+print(a.recv(100).decode(), s.getsockname(), os.path.exists('/sock'))";
+    let words = ["chroot", s(&root), "python3", "-c", script];
+    let argv: Vec<&OsStr> = words.iter().map(OsStr::new).collect();
+    let sim = in_sb2(&w, &[], &argv);
+    let meta = fs::symlink_metadata(root.join("sock"));
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        meta.is_ok_and(|m| m.file_type().is_socket()),
+        "ROOT/sock is not a socket:\n{}",
+        text(&sim)
+    );
+    fs::remove_file(root.join("sock")).expect("rm sock");
+    let real = oracle(&w, &root, &argv);
+    assert_oracle_says(&real, &["over the socket /sock True"]);
+    assert_same("AF_UNIX in trixie", &real, &sim);
+}

@@ -49,7 +49,7 @@ fn sh_ok(script: &str) {
 /// The programs the small root has (from the host, with their libraries).
 const PROGRAMS: &[&str] = &[
     "dash", "cat", "ls", "readlink", "realpath", "env", "id", "touch", "stat", "chown", "ln",
-    "mkdir", "rm", "echo", "true", "false", "pwd", "test", "chroot", "head", "tr",
+    "mkdir", "rm", "rmdir", "mv", "echo", "true", "false", "pwd", "test", "chroot", "head", "tr",
 ];
 
 /// The small root's template: host programs and their libraries at the
