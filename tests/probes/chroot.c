@@ -261,6 +261,19 @@ static void g_outside(void) {
     show_cwd("getcwd");
     show("mark", "MARK");
     show("new-mark", "new/MARK");
+    show_realpath("realpath-rel", "MARK");
+    show_realpath("realpath-abs", "/sub/../MARK");
+    /* A program found by a relative path from outside: the root's own. */
+    printf("%s.exec-rel: ", group);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("new/bin/cat", "cat", "/MARK", (char *)NULL);
+        printf("%s\n", ename(errno));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
     call("chdir-up", chdir(".."));
     show_cwd("getcwd-up");
     const char *base = strrchr(outer, '/') + 1;

@@ -59,6 +59,9 @@ fn a_cwd_left_outside_stays_outside_until_it_meets_the_root() {
         &[
             "outside.getcwd: ENOENT",
             "outside.mark: outer",
+            "outside.realpath-rel: ENOENT",
+            "outside.realpath-abs: /MARK",
+            "outside.exec-rel: inside",
             "outside.getcwd-up: ENOENT",
             "outside.up-mark: outer",
             "outside.getcwd-root: /",
