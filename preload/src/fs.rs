@@ -55,26 +55,6 @@ fn proc_link(v: &[u8]) -> bool {
         || what.starts_with(b"/task/")
 }
 
-/// The host path of the program this process runs when the exec pipeline
-/// started it through a loader (`ld.so PROG`: no AT_BASE, and the loader
-/// made PROG the AT_EXECFN).
-fn loaded_program() -> Option<&'static [u8]> {
-    // SAFETY: getauxval has no preconditions; AT_EXECFN is the filename
-    // given to execve, NUL-terminated, on the initial stack.
-    let (base, execfn) = unsafe {
-        (
-            libc::getauxval(libc::AT_BASE),
-            libc::getauxval(libc::AT_EXECFN) as *const libc::c_char,
-        )
-    };
-    if base != 0 || execfn.is_null() {
-        return None;
-    }
-    // SAFETY: as above.
-    let execfn = unsafe { core::ffi::CStr::from_ptr(execfn) }.to_bytes();
-    state::env(sb2_ruletree::contract::EXE_VAR.as_bytes()).filter(|e| *e == execfn)
-}
-
 /// Is `v` this process's `/proc/{self,thread-self,PID}/LINK`?
 fn own_link(v: &[u8], link: &[u8]) -> bool {
     let Some(who) = v.strip_prefix(b"/proc/").and_then(|r| r.strip_suffix(link)) else {
@@ -105,7 +85,7 @@ pub fn readlink(
         // The process's root is `/` to itself.
         virt.set(b"/")?;
     } else if let Some(exe) = own_link(v.as_bytes(), b"/exe")
-        .then(loaded_program)
+        .then(state::loaded_program)
         .flatten()
     {
         // Started by a loader: the program, not the loader, is the exe.

@@ -553,38 +553,6 @@ pub fn grouplist(user: *const c_char, group: gid_t, out: &mut [gid_t]) -> usize 
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Which lines are entries (checked against glibc 2.36's nss_files on
-    /// the same files bind-mounted over /etc).
-    #[test]
-    fn lines_parse_as_nss_files_does() {
-        let ok = |db, l: &str| Ent::parse(db, l.as_bytes()).is_some();
-        assert!(ok(PW, "  a:x:1:2:g:/h:/bin/sh:more"));
-        assert!(ok(PW, "short:x:5:6"));
-        assert!(!ok(PW, "emptyuid:x::7:g:/h:/s"));
-        assert!(!ok(PW, "bad:x:abc:1:::"));
-        assert!(!ok(PW, "# comment:x:1:1:::"));
-        assert!(!ok(PW, "+nis") && !ok(PW, "-minus:x:10:10:::"));
-        assert!(ok(GR, "nomem:x:101") && !ok(GR, "bad:x:z:"));
-        for (l, want) in [
-            ("f6:x:1:2:3:4", false),
-            ("f7:x:1:2:3:4:5", false),
-            ("f8:x:1:2:3:4:5:6", true),
-            ("f9:x:1:2:3:4:5:6:7", true),
-            ("f10:x:1:2:3:4:5:6:7:8", false),
-            ("e9:x:::::::", true),
-            ("e8:x::::::", false),
-        ] {
-            assert_eq!(ok(SP, l), want, "{l}");
-        }
-        let e = Ent::parse(GR, b"g1:x:100: a , b,,c ").expect("group");
-        assert_eq!((e.id(), e.f[3]), (Some(100), &b" a , b,,c "[..]));
-    }
-}
-
 /// The lock file of the passwd and shadow files, held by lckpwdf (-1:
 /// none).
 static PWD_LOCK: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(-1);
@@ -654,4 +622,36 @@ pub fn ulckpwdf(real: impl FnOnce() -> c_int) -> Result<c_int, Errno> {
     }
     sys::close(fd);
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which lines are entries (checked against glibc 2.36's nss_files on
+    /// the same files bind-mounted over /etc).
+    #[test]
+    fn lines_parse_as_nss_files_does() {
+        let ok = |db, l: &str| Ent::parse(db, l.as_bytes()).is_some();
+        assert!(ok(PW, "  a:x:1:2:g:/h:/bin/sh:more"));
+        assert!(ok(PW, "short:x:5:6"));
+        assert!(!ok(PW, "emptyuid:x::7:g:/h:/s"));
+        assert!(!ok(PW, "bad:x:abc:1:::"));
+        assert!(!ok(PW, "# comment:x:1:1:::"));
+        assert!(!ok(PW, "+nis") && !ok(PW, "-minus:x:10:10:::"));
+        assert!(ok(GR, "nomem:x:101") && !ok(GR, "bad:x:z:"));
+        for (l, want) in [
+            ("f6:x:1:2:3:4", false),
+            ("f7:x:1:2:3:4:5", false),
+            ("f8:x:1:2:3:4:5:6", true),
+            ("f9:x:1:2:3:4:5:6:7", true),
+            ("f10:x:1:2:3:4:5:6:7:8", false),
+            ("e9:x:::::::", true),
+            ("e8:x::::::", false),
+        ] {
+            assert_eq!(ok(SP, l), want, "{l}");
+        }
+        let e = Ent::parse(GR, b"g1:x:100: a , b,,c ").expect("group");
+        assert_eq!((e.id(), e.f[3]), (Some(100), &b" a , b,,c "[..]));
+    }
 }

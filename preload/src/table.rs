@@ -299,6 +299,10 @@ hooks! {
         = |real, op| net::sendmmsg(v, n, |v, n| real(fd, v, n, fl));
     net listen(fd: c_int, backlog: c_int) -> c_int [SOCKADDR, None, No; fd=fd]
         = |real, op| net::listen(fd, || real(fd, backlog));
+    net getsockname(fd: c_int, a: *mut libc::sockaddr, l: *mut libc::socklen_t) -> c_int [SOCKADDR, None, No; fd=fd]
+        = |real, op| net::unix_name(fd, false, a, l, || real(fd, a, l));
+    net getpeername(fd: c_int, a: *mut libc::sockaddr, l: *mut libc::socklen_t) -> c_int [SOCKADDR, None, No; fd=fd]
+        = |real, op| net::unix_name(fd, true, a, l, || real(fd, a, l));
     net accept(fd: c_int, a: *mut libc::sockaddr, l: *mut libc::socklen_t) -> c_int [SOCKADDR, None, No; fd=fd]
         = |real, op| net::accept(|| real(fd, a, l));
     net accept4(fd: c_int, a: *mut libc::sockaddr, l: *mut libc::socklen_t, fl: c_int) -> c_int [SOCKADDR, None, No; fd=fd]

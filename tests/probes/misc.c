@@ -3,6 +3,11 @@
  *   inotify_add_watch PATH
  *   name_to_handle_at DIR NAME [ATFLAGS]   (payload: the handle, in hex)
  *   bind SOCKPATH                     (AF_UNIX stream socket; payload "bound")
+ *   getsockname SOCKPATH SIZE         (binds SOCKPATH; payload the name
+ *                                      getsockname gives in SIZE bytes of
+ *                                      sun_path, and len=the size reported)
+ *   getpeername SOCKPATH              (a client connected to a listener at
+ *                                      SOCKPATH; payload the peer's name)
  *   connect SOCKPATH [BINDPATH]       (first binds and listens a second
  *                                      socket at BINDPATH, default SOCKPATH,
  *                                      then connects to SOCKPATH; payload
@@ -99,6 +104,47 @@ int probe(const char *fn, int argc, char **argv) {
         int e = errno;
         if (r == 0)
             add("bound");
+        return out_int(fn, r, e);
+    }
+    CASE("getsockname") {
+        NEED(2);
+        struct sockaddr_un a, got;
+        socklen_t l = unix_addr(&a, argv[0]);
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0 || bind(s, (struct sockaddr *)&a, l) != 0)
+            setup_failed("bind", argv[0]);
+        memset(&got, 'X', sizeof got);
+        socklen_t gl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)NUM(argv[1]));
+        if (gl > sizeof got)
+            gl = sizeof got;
+        errno = 0;
+        int r = getsockname(s, (struct sockaddr *)&got, &gl);
+        int e = errno;
+        if (r == 0) {
+            size_t n = (size_t)NUM(argv[1]);
+            if (n > sizeof got.sun_path)
+                n = sizeof got.sun_path;
+            add_bytes(got.sun_path, strnlen(got.sun_path, n));
+            add("len=%u", (unsigned)gl);
+        }
+        return out_int(fn, r, e);
+    }
+    CASE("getpeername") {
+        NEED(1);
+        struct sockaddr_un a, got;
+        socklen_t l = unix_addr(&a, argv[0]);
+        int srv = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (srv < 0 || bind(srv, (struct sockaddr *)&a, l) != 0 || listen(srv, 1) != 0)
+            setup_failed("bind", argv[0]);
+        int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (c < 0 || connect(c, (struct sockaddr *)&a, l) != 0)
+            setup_failed("connect", argv[0]);
+        socklen_t gl = sizeof got;
+        errno = 0;
+        int r = getpeername(c, (struct sockaddr *)&got, &gl);
+        int e = errno;
+        if (r == 0)
+            add_bytes(got.sun_path, strnlen(got.sun_path, sizeof got.sun_path));
         return out_int(fn, r, e);
     }
     CASE("uname") {

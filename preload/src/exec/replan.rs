@@ -31,6 +31,7 @@ pub fn replan_if_unplanned(argv: Env) {
     // already, and a plan of the loader's path would drop PROG.
     // SAFETY: as above.
     if unsafe { libc::getauxval(libc::AT_BASE) } == 0 {
+        name_loaded_program();
         return;
     }
     let marker = state::env(EXECED);
@@ -51,6 +52,24 @@ pub fn replan_if_unplanned(argv: Env) {
         return;
     }
     replan(argv, execfn, &exe);
+}
+
+/// A program the pipeline started through a loader is named after the
+/// loader by the kernel (`/proc/self/comm`, `ps`, `top`): it takes its own
+/// name back, as a direct exec would have given it.
+#[inline(never)]
+fn name_loaded_program() {
+    let Some(exe) = state::loaded_program() else {
+        return;
+    };
+    let base = exe.rsplit(|c| *c == b'/').next().unwrap_or(exe);
+    // The kernel's comm: up to 15 bytes and a NUL.
+    let mut name = [0u8; 16];
+    for (d, s) in name.iter_mut().zip(base.iter().take(15)) {
+        *d = *s;
+    }
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
 }
 
 #[inline(never)]

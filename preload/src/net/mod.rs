@@ -561,3 +561,66 @@ extern "C" {
         size: libc::socklen_t,
     ) -> *const libc::c_char;
 }
+
+/// getsockname, getpeername: an AF_UNIX path the kernel reports is the
+/// host path the mapping made; the caller gets the path it named (inside
+/// a chroot, relative to its root). Truncated and sized as the kernel
+/// does: `*len` says the full size, at most the buffer is written.
+pub fn unix_name(
+    fd: libc::c_int,
+    peer: bool,
+    a: *mut libc::sockaddr,
+    len: *mut libc::socklen_t,
+    real: impl FnOnce() -> libc::c_int,
+) -> Result<libc::c_int, Errno> {
+    // SAFETY: the caller's buffer size, read before the call changes it.
+    let room = if len.is_null() { 0 } else { unsafe { *len } } as usize;
+    let r = real();
+    let base = core::mem::offset_of!(libc::sockaddr_un, sun_path);
+    if r != 0 || a.is_null() || room < base {
+        return Ok(r);
+    }
+    // The whole address, which the caller's buffer may have truncated.
+    // SAFETY: a zeroed sockaddr_un is valid; the kernel writes at most its
+    // size.
+    let mut full: libc::sockaddr_un = unsafe { core::mem::zeroed() };
+    let mut fl = core::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    let call = if peer { libc::SYS_getpeername } else { libc::SYS_getsockname };
+    // SAFETY: valid out pointers of the sizes given.
+    if unsafe { libc::syscall(call, fd, &mut full as *mut _, &mut fl as *mut _) } != 0 {
+        return Ok(r);
+    }
+    if full.sun_family as i32 != libc::AF_UNIX || fl as usize <= base + 1 {
+        return Ok(r); // not a path, or unnamed
+    }
+    // SAFETY: sun_path is plain bytes.
+    let path = unsafe {
+        core::slice::from_raw_parts(full.sun_path.as_ptr() as *const u8, full.sun_path.len())
+    };
+    let path = path.split(|c| *c == 0).next().unwrap_or(&[]);
+    if path.first() != Some(&b'/') {
+        return Ok(r);
+    }
+    let Ok(ctx) = state::ctx() else { return Ok(r) };
+    let (mut v, mut seen) = (PathBuf::new(), PathBuf::new());
+    if crate::path::unmap(&ctx, path, sb2_ruletree::class::SOCKADDR, &mut v).is_err() {
+        return Ok(r);
+    }
+    ctx.view(v.as_bytes(), &mut seen).ok();
+    let name = seen.as_bytes();
+    if name == path {
+        return Ok(r);
+    }
+    let un = a as *mut libc::sockaddr_un;
+    // SAFETY: at most room bytes of the caller's buffer are written.
+    unsafe {
+        let dst = (*un).sun_path.as_mut_ptr() as *mut u8;
+        let n = name.len().min(room - base);
+        core::ptr::copy_nonoverlapping(name.as_ptr(), dst, n);
+        if base + n < room {
+            *dst.add(n) = 0;
+        }
+        *len = (base + name.len() + 1) as libc::socklen_t;
+    }
+    Ok(r)
+}

@@ -402,7 +402,7 @@ pub fn exec_event(vpath: &[u8], plan: &sb2_ruletree::exec::Plan, err: Option<sb2
     }
     // A chroot substitute is worth a notice: the program did not run.
     let sub = err.is_none() && plan.substituted;
-    if !stat && !enabled(LogLevel::Info) && !(sub && enabled(LogLevel::Notice)) {
+    if !(stat || enabled(LogLevel::Info) || (sub && enabled(LogLevel::Notice))) {
         return;
     }
     let mut l = start(if stat { b"static" } else { b"exec" });

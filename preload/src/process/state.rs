@@ -306,3 +306,24 @@ pub fn binary_name() -> &'static [u8] {
         core::ffi::CStr::from_ptr(p).to_bytes()
     }
 }
+
+/// The host path of the program this process runs when the exec pipeline
+/// started it through a loader (`ld.so PROG`: no AT_BASE, and the loader
+/// made PROG the AT_EXECFN).
+pub fn loaded_program() -> Option<&'static [u8]> {
+    // SAFETY: getauxval has no preconditions; AT_EXECFN is the filename
+    // given to execve, NUL-terminated, on the initial stack.
+    let (base, execfn) = unsafe {
+        (
+            libc::getauxval(libc::AT_BASE),
+            libc::getauxval(libc::AT_EXECFN) as *const libc::c_char,
+        )
+    };
+    if base != 0 || execfn.is_null() {
+        return None;
+    }
+    // SAFETY: as above.
+    let execfn = unsafe { core::ffi::CStr::from_ptr(execfn) }.to_bytes();
+    env(sb2_ruletree::contract::EXE_VAR.as_bytes()).filter(|e| *e == execfn)
+}
+

@@ -106,6 +106,10 @@ pub fn loader_facts<H: Host>(ctx: &Ctx, host: &H, out: &mut PathBuf) -> Result<(
     Ok(())
 }
 
+/// What is done with each directory or file found: it may append to the
+/// output.
+type Visit<'v> = dyn FnMut(&[u8], &mut PathBuf) -> Result<(), Errno> + 'v;
+
 /// Does the loader's help text name `--argv0`?
 fn takes_argv0(ld: &[u8]) -> bool {
     const NEEDLE: &[u8] = b"--argv0";
@@ -146,7 +150,7 @@ fn conf_dirs<H: Host>(
     host: &H,
     inner: &[u8],
     depth: u32,
-    add: &mut dyn FnMut(&[u8], &mut PathBuf) -> Result<(), Errno>,
+    add: &mut Visit,
     out: &mut PathBuf,
 ) -> Result<(), Errno> {
     let mut h = PathBuf::new();
@@ -206,7 +210,7 @@ fn glob<H: Host>(
     ctx: &Ctx,
     host: &H,
     pat: &[u8],
-    f: &mut dyn FnMut(&[u8], &mut PathBuf) -> Result<(), Errno>,
+    f: &mut Visit,
     out: &mut PathBuf,
 ) -> Result<(), Errno> {
     let cut = pat.iter().rposition(|c| *c == b'/').unwrap_or(0);

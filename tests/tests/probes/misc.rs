@@ -109,6 +109,15 @@ fn misc_bind_connect_unix_socket_mapped() {
         &e.run("misc", &["connect", "/sb2v/sock3", &host]),
         "connected",
     );
+    // The name the socket is reported under is the one it was bound as
+    // (not the host path), truncated to the buffer as the kernel does, with
+    // the full size reported.
+    let _ = fs::remove_file(e.real.join("sn"));
+    f.ok_with(&e.run("misc", &["getsockname", "/sb2v/sn", "108"]), "/sb2v/sn len=11");
+    let _ = fs::remove_file(e.real.join("sn"));
+    f.ok_with(&e.run("misc", &["getsockname", "/sb2v/sn", "4"]), "/sb2 len=11");
+    let _ = fs::remove_file(e.real.join("pn"));
+    f.ok_with(&e.run("misc", &["getpeername", "/sb2v/pn"]), "/sb2v/pn");
     f.errno(&e.run("misc", &["bind", "/sb2v/sock"]), "EADDRINUSE");
     f.errno(&e.run("misc", &["bind", "/sb2v/missing/sock"]), "ENOENT");
     // A datagram addressed by path: the receiver bound the host path,
