@@ -585,7 +585,11 @@ pub fn unix_name(
     // size.
     let mut full: libc::sockaddr_un = unsafe { core::mem::zeroed() };
     let mut fl = core::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
-    let call = if peer { libc::SYS_getpeername } else { libc::SYS_getsockname };
+    let call = if peer {
+        libc::SYS_getpeername
+    } else {
+        libc::SYS_getsockname
+    };
     // SAFETY: valid out pointers of the sizes given.
     if unsafe { libc::syscall(call, fd, &mut full as *mut _, &mut fl as *mut _) } != 0 {
         return Ok(r);

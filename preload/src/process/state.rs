@@ -326,4 +326,3 @@ pub fn loaded_program() -> Option<&'static [u8]> {
     let execfn = unsafe { core::ffi::CStr::from_ptr(execfn) }.to_bytes();
     env(sb2_ruletree::contract::EXE_VAR.as_bytes()).filter(|e| *e == execfn)
 }
-

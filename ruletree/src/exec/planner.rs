@@ -487,6 +487,14 @@ fn loader_as_program<H: Host>(
     plan.head.push(b"--library-path")?;
     plan.head.push(lp)?;
     plan.head.push(b"--inhibit-cache")?;
+    // Listing (ldd): the program never runs, and libsb2 would be listed as
+    // one of its libraries.
+    let mut trace = PathBuf::new();
+    let listing = args.iter().any(|a| *a == b"--list" || *a == b"--verify")
+        || (host.getenv(b"LD_TRACE_LOADED_OBJECTS", &mut trace) && !trace.is_empty());
+    if listing {
+        without_libsb2(ctx, host, plan)?;
+    }
     let mut i = 0;
     while let Some(a) = args.get(i) {
         if !a.starts_with(b"--") {
@@ -511,6 +519,30 @@ fn loader_as_program<H: Host>(
     plan.head.clear_from(1);
     plan.skip = 0;
     Ok(())
+}
+
+/// An `LD_PRELOAD=` entry for the plan: the caller's, without libsb2.
+fn without_libsb2<H: Host>(ctx: &Ctx, host: &H, plan: &mut Plan) -> Result<(), Errno> {
+    let ours = ctx
+        .tree
+        .constant(key::PRELOAD_ENTRY.as_bytes())
+        .unwrap_or(b"");
+    let mut cur = PathBuf::new();
+    host.getenv(b"LD_PRELOAD", &mut cur);
+    let mut e = PathBuf::new();
+    e.push(b"LD_PRELOAD=")?;
+    let mut first = true;
+    for p in cur.as_bytes().split(|c| *c == b':' || *c == b' ') {
+        if p.is_empty() || p == ours {
+            continue;
+        }
+        if !first {
+            e.push(b":")?;
+        }
+        e.push(p)?;
+        first = false;
+    }
+    plan.env.push(e.as_bytes())
 }
 
 fn parse_u16(s: &[u8]) -> Option<u16> {

@@ -113,9 +113,15 @@ fn misc_bind_connect_unix_socket_mapped() {
     // (not the host path), truncated to the buffer as the kernel does, with
     // the full size reported.
     let _ = fs::remove_file(e.real.join("sn"));
-    f.ok_with(&e.run("misc", &["getsockname", "/sb2v/sn", "108"]), "/sb2v/sn len=11");
+    f.ok_with(
+        &e.run("misc", &["getsockname", "/sb2v/sn", "108"]),
+        "/sb2v/sn len=11",
+    );
     let _ = fs::remove_file(e.real.join("sn"));
-    f.ok_with(&e.run("misc", &["getsockname", "/sb2v/sn", "4"]), "/sb2 len=11");
+    f.ok_with(
+        &e.run("misc", &["getsockname", "/sb2v/sn", "4"]),
+        "/sb2 len=11",
+    );
     let _ = fs::remove_file(e.real.join("pn"));
     f.ok_with(&e.run("misc", &["getpeername", "/sb2v/pn"]), "/sb2v/pn");
     f.errno(&e.run("misc", &["bind", "/sb2v/sock"]), "EADDRINUSE");
