@@ -79,6 +79,23 @@ pub fn env(name: &[u8]) -> Option<&'static [u8]> {
 }
 
 /// See [`Host::exec_probe`]; raw system calls.
+/// openat(2) of a NUL-terminated host path, read-only and close-on-exec
+/// with `flags` added: the fd, or negative.
+///
+/// # Safety
+/// `hpath` must be NUL-terminated.
+unsafe fn open_ro(hpath: &[u8], flags: i32) -> libc::c_long {
+    // SAFETY: hpath is NUL-terminated (the caller's promise).
+    unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            hpath.as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC | flags,
+        )
+    }
+}
+
 /// Calls `f` with each chunk of up to `buf.len()` bytes of a
 /// NUL-terminated host file, in order, until `f` returns false; false if
 /// the file cannot be opened.
@@ -89,12 +106,7 @@ pub fn read_chunks(hpath: &[u8], buf: &mut [u8], mut f: impl FnMut(&[u8]) -> boo
     // SAFETY: hpath is NUL-terminated (checked); buf is ours and the kernel
     // writes at most buf.len() bytes into it.
     unsafe {
-        let fd = libc::syscall(
-            libc::SYS_openat,
-            libc::AT_FDCWD,
-            hpath.as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC,
-        );
+        let fd = open_ro(hpath, 0);
         if fd < 0 {
             return false;
         }
@@ -119,12 +131,7 @@ pub fn list_dir(hpath: &[u8], mut f: impl FnMut(&[u8])) {
     // SAFETY: hpath is NUL-terminated; the kernel fills at most buf.len()
     // bytes of linux_dirent64 records, which are read within n.
     unsafe {
-        let fd = libc::syscall(
-            libc::SYS_openat,
-            libc::AT_FDCWD,
-            hpath.as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        );
+        let fd = open_ro(hpath, libc::O_DIRECTORY);
         if fd < 0 {
             return;
         }
@@ -176,12 +183,7 @@ pub fn exec_probe(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
         if head.is_empty() {
             return Ok(0);
         }
-        let fd = libc::syscall(
-            libc::SYS_openat,
-            libc::AT_FDCWD,
-            hpath.as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC,
-        );
+        let fd = open_ro(hpath, 0);
         if fd < 0 {
             return Ok(0);
         }

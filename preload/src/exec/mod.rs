@@ -173,13 +173,17 @@ pub fn exec_fd(fd: i32, argv: Env, envp: Env, real: impl FnOnce(Env) -> i32) -> 
     let mut h = PathBuf::new();
     let ctx = state::ctx()?;
     let mut v = PathBuf::new();
+    let mut seen = PathBuf::new();
     if direct
         || Cached.fd_path(fd, &mut h).is_err()
         || crate::path::unmap(&ctx, h.as_bytes(), sb2_ruletree::class::EXEC, &mut v).is_err()
+        // Inside a chroot the pipeline takes the path as the process names
+        // it; a file outside the root has no such name.
+        || !ctx.view(v.as_bytes(), &mut seen).unwrap_or(false)
     {
         return with_session_env(envp, &Items::default(), real);
     }
-    let p = v.as_ptr();
+    let p = seen.as_ptr();
     exec(None, p, argv, envp, false, true, &mut |f, a, e| {
         real_execve(f, a, e)
     })

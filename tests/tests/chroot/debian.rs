@@ -46,15 +46,6 @@ fn trixie(w: &World) -> PathBuf {
     debian_root("SB2_TEST_TRIXIE_ROOT", &w.dir.join("trixie"))
 }
 
-fn run(w: &World, sb2_args: &[&str], argv: &[&str]) -> Output {
-    let argv: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
-    in_sb2(w, sb2_args, &argv)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
 #[test]
 fn apt_get_installs_hello_in_a_chroot() {
     let w = World::new("chroot-apt");

@@ -171,6 +171,17 @@ pub fn oracle(w: &World, root: &Path, argv: &[&OsStr]) -> Output {
 }
 
 /// `sb2 SB2_ARGS -- argv`.
+/// [`in_sb2`] with the command line as strings.
+pub fn run(w: &World, sb2_args: &[&str], argv: &[&str]) -> Output {
+    let argv: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
+    in_sb2(w, sb2_args, &argv)
+}
+
+/// A path as a `&str`, for command lines.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
 pub fn in_sb2(w: &World, sb2_args: &[&str], argv: &[&OsStr]) -> Output {
     w.cmd(bin_dir().join("sb2"))
         .args(sb2_args)

@@ -5,15 +5,6 @@
 use super::*;
 use sb2_tests::stdout;
 
-fn run(w: &World, sb2_args: &[&str], argv: &[&str]) -> Output {
-    let argv: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
-    in_sb2(w, sb2_args, &argv)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
 #[test]
 fn allow_write_compares_the_outer_path() {
     let p = Pair::new("rules-allow");
