@@ -1,5 +1,5 @@
 //! Name-service lookups answer from the /etc files the session maps
-//! (preload/src/nss.rs): a rule file maps /etc/passwd, /etc/group and
+//! (preload/src/nss/): a rule file maps /etc/passwd, /etc/group and
 //! /etc/shadow to files of the test that know a user and groups the host
 //! does not (`onlyhere`, 4242:4243). Real programs (getent, id, ls -l,
 //! python3's pwd and grp) and the probe `tests/probes/nss.c` (one line per
