@@ -367,7 +367,7 @@ hooks! {
     ids setfsgid(g: gid_t) -> c_int [NONE, None, No] = |real, op| ids::setfs(ids::G, g, || real(g));
     ids capset(h: V, d: V) -> c_int [NONE, None, No] = |real, op| ids::capset(|| real(h, d));
 
-    // --- name service: the mapped /etc/passwd, group, shadow (nss.rs) ----
+    // --- name service: the mapped /etc/passwd, group, shadow (nss/) ----
     nss lckpwdf() -> c_int [NONE, None, No] = |real, op| nss::lckpwdf(|| real());
     nss ulckpwdf() -> c_int [NONE, None, No] = |real, op| nss::ulckpwdf(|| real());
     nss getpwnam(name: P) -> V [NONE, None, No]
