@@ -40,21 +40,21 @@ type V = *mut c_void;
 hooks! {
     // --- open ------------------------------------------------------------
     fs open(p: P, flags: c_int, mode: mode_t) -> c_int [OPEN, OpenFlags, OpenFlags; path=p]
-        = |real, op| open_at(libc::AT_FDCWD, p, flags, |h, f| real(h, f, mode));
+        = |real, op| open_at(libc::AT_FDCWD, p, flags, |h, f| vperm::creating(libc::AT_FDCWD, h, f, || real(h, f, mode)));
     alias open64 = open;
     alias __open = open;
     alias __open64 = open;
     fs __open_2(p: P, flags: c_int) -> c_int [OPEN, OpenFlags, OpenFlags; path=p]
-        = |real, op| open_at(libc::AT_FDCWD, p, flags, |h, f| real(h, f));
+        = |real, op| open_at(libc::AT_FDCWD, p, flags, |h, f| vperm::creating(libc::AT_FDCWD, h, f, || real(h, f)));
     alias __open64_2 = __open_2;
     fs openat(d: c_int, p: P, flags: c_int, mode: mode_t) -> c_int [OPEN, OpenFlags, OpenFlags; dirfd=d, path=p]
-        = |real, op| open_at(d, p, flags, |h, f| real(d, h, f, mode));
+        = |real, op| open_at(d, p, flags, |h, f| vperm::creating(d, h, f, || real(d, h, f, mode)));
     alias openat64 = openat;
     fs __openat_2(d: c_int, p: P, flags: c_int) -> c_int [OPEN, OpenFlags, OpenFlags; dirfd=d, path=p]
-        = |real, op| open_at(d, p, flags, |h, f| real(d, h, f));
+        = |real, op| open_at(d, p, flags, |h, f| vperm::creating(d, h, f, || real(d, h, f)));
     alias __openat64_2 = __openat_2;
     fs creat(p: P, mode: mode_t) -> c_int [OPEN | CREAT, Yes, Yes; path=p]
-        = |real, op| map(p, Op::open(libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC), |h| real(h, mode));
+        = |real, op| map(p, Op::open(libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC), |h| vperm::creating(libc::AT_FDCWD, h, libc::O_CREAT, || real(h, mode)));
     alias creat64 = creat;
     fs fopen(p: P, m: P) -> V [OPEN, OpenFlags, OpenFlags; path=p]
         = |real, op| map(p, Op::fopen(m), |h| real(h, m));

@@ -148,6 +148,37 @@ pub fn mkdir(
     Ok(0)
 }
 
+/// open with O_CREAT: a file it makes belongs to the virtual fs ids (see
+/// [`created`]). Whether the name existed is asked first, only when those
+/// ids are not the default owner's (a process that dropped root).
+pub fn creating(
+    dirfd: c_int,
+    host: *const c_char,
+    flags: c_int,
+    real: impl FnOnce() -> c_int,
+) -> c_int {
+    if flags & libc::O_CREAT == 0 || !on() || !foreign_ids() {
+        return real();
+    }
+    let existed =
+        flags & libc::O_EXCL == 0 && sys::fstatat(dirfd, host, libc::AT_SYMLINK_NOFOLLOW).is_ok();
+    let fd = real();
+    if fd >= 0 && !existed {
+        crate::ffi::hook::errno_kept(|| {
+            let _ = created(Again::fd(fd));
+        });
+    }
+    fd
+}
+
+/// Are the virtual fs ids other than the owner an unrecorded file shows?
+fn foreign_ids() -> bool {
+    db().is_some_and(|db| {
+        let w = who(&db);
+        (id(FSUID), id(GID0 + 3)) != (w.unknown_uid, w.unknown_gid)
+    })
+}
+
 /// A new file or directory belongs to the virtual fs ids that made it, as
 /// the kernel would have it: recorded when those are not the owner an
 /// unrecorded file shows (a process that dropped root to `_apt` makes

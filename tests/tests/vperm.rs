@@ -522,3 +522,21 @@ fn dpkg_buildpackage_with_rfakeroot_in_a_session_and_with_r_sb2() {
         );
     }
 }
+
+#[test]
+fn files_made_after_dropping_root_belong_to_the_new_ids() {
+    // apt drops root to _apt, then chmods the files and directories it
+    // made (apt-key's mktemp -d): as in the kernel, they are the new ids'.
+    require("perl");
+    let w = World::new("vperm-dropped");
+    let out = sh_ok(
+        &w,
+        &["-R"],
+        r#"perl -e 'use POSIX; POSIX::setgid(65534) or die "gid"; POSIX::setuid(42) or die "uid";
+            open(F, ">f") or die "open $!"; close F; chmod(0600, "f") or die "chmod f $!";
+            mkdir("d") or die "mkdir $!"; chmod(0700, "d") or die "chmod d $!";
+            sysopen(G, "g", O_CREAT|O_EXCL|O_WRONLY) or die "excl $!"; close G'
+           stat -c '%n %u:%g %a' f d g"#,
+    );
+    assert_eq!(out, "f 42:65534 600\nd 42:65534 700\ng 42:65534 644\n");
+}
