@@ -392,6 +392,8 @@ fn protect_follows_the_kernels_order_of_checks() {
 /// host path, and the virtual (outer) path the rules saw.
 fn map_in(bytes: &[u8], host: &Fake, root: &str, path: &str) -> Result<(String, String), Errno> {
     let tree = Tree::new(bytes).unwrap();
+    let mut mounts = PathBuf::new();
+    mapping::encode_mounts(b"/proc\t/proc", &mut mounts).unwrap();
     let ctx = Ctx {
         tree,
         mode: tree.mode(0).unwrap(),
@@ -400,7 +402,7 @@ fn map_in(bytes: &[u8], host: &Fake, root: &str, path: &str) -> Result<(String, 
         is_root: false,
         chroot: Some(mapping::Chroot {
             root: root.as_bytes(),
-            mounts: b"/proc\t/proc",
+            mounts: mounts.as_bytes(),
             ld: b"",
         }),
     };

@@ -114,10 +114,7 @@ impl Root {
         .flatten()
         .filter(|l| !l.is_empty())
         {
-            if !self.mounts.is_empty() {
-                let _ = self.mounts.push(b"\n");
-            }
-            let _ = self.mounts.push(list);
+            let _ = sb2_ruletree::mapping::encode_mounts(list, &mut self.mounts);
         }
         let inside = Ctx {
             chroot: Some(Chroot {

@@ -18,7 +18,7 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use sb2_ruletree::contract::{self, key};
 use sb2_ruletree::format::Tree;
-use sb2_ruletree::mapping::{Chroot, PathBuf};
+use sb2_ruletree::mapping::{encode_mounts, Chroot, PathBuf};
 use sb2_ruletree::PATH_MAX;
 
 const SLOTS: usize = 16;
@@ -168,7 +168,7 @@ fn sys_env(name: &str) -> Option<&'static [u8]> {
 
 /// The directories of the outer view visible inside a chroot for the mode
 /// named `mode`: the mode's list (`chroot_mounts.MODE`), then the user's
-/// `--bind`s, as `INSIDE\tOUTSIDE` lines.
+/// `--bind`s, encoded for the walk (`mapping::encode_mounts`).
 pub fn mounts(tree: &Tree, mode: &[u8], out: &mut PathBuf) {
     let mut k = PathBuf::new();
     let _ = k.set(key::CHROOT_MOUNTS.as_bytes());
@@ -180,11 +180,7 @@ pub fn mounts(tree: &Tree, mode: &[u8], out: &mut PathBuf) {
     ]
     .into_iter()
     .flatten()
-    .filter(|l| !l.is_empty())
     {
-        if !out.is_empty() {
-            let _ = out.push(b"\n");
-        }
-        let _ = out.push(list);
+        let _ = encode_mounts(list, out);
     }
 }

@@ -26,20 +26,47 @@ pub struct Chroot<'a> {
     /// trailing slash, never `/` (a chroot back to `/` ends the
     /// simulation).
     pub root: &'a [u8],
-    /// Directories of the outer view visible inside: lines of
-    /// `INSIDE\tOUTSIDE`, both absolute (see [`mounts`]).
+    /// Directories of the outer view visible inside, both paths absolute
+    /// (made by [`encode_mounts`]; see [`mounts`]).
     pub mounts: &'a [u8],
     /// The root's loader facts (`contract::CHROOT_LD_VAR`'s value; empty
     /// when it has no loader for this machine).
     pub ld: &'a [u8],
 }
 
-/// The `INSIDE\tOUTSIDE` lines of a mount list.
+/// The (INSIDE, OUTSIDE) pairs of a mount list made by [`encode_mounts`].
+/// Walked on every path call inside a chroot, so it is length-prefixed,
+/// not parsed.
 pub fn mounts(list: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    list.split(|c| *c == b'\n').filter_map(|l| {
-        let tab = l.iter().position(|c| *c == b'\t')?;
-        Some((l.get(..tab)?, l.get(tab + 1..)?))
+    let mut rest = list;
+    core::iter::from_fn(move || {
+        let (inside, r) = take(rest)?;
+        let (outside, r) = take(r)?;
+        rest = r;
+        Some((inside, outside))
     })
+}
+
+/// A length-prefixed string at the start of `b`, and what follows it.
+#[inline]
+fn take(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let n = u16::from_le_bytes([*b.first()?, *b.get(1)?]) as usize;
+    Some((b.get(2..2 + n)?, b.get(2 + n..)?))
+}
+
+/// Appends the `INSIDE\tOUTSIDE` lines of `text` (a mode's
+/// `chroot_mounts`, the `--bind` list) to a mount list for [`Chroot`].
+pub fn encode_mounts(text: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
+    for line in text.split(|c| *c == b'\n') {
+        let Some(tab) = line.iter().position(|c| *c == b'\t') else {
+            continue;
+        };
+        for part in [line.get(..tab), line.get(tab + 1..)].into_iter().flatten() {
+            out.push(&(part.len() as u16).to_le_bytes())?;
+            out.push(part)?;
+        }
+    }
+    Ok(())
 }
 
 /// `path` with `prefix` as a whole-component prefix removed (`Some("")`

@@ -33,7 +33,7 @@ mod reverse;
 mod walk;
 
 pub use apply::map_clean;
-pub use chroot::{mounts, Chroot};
+pub use chroot::{encode_mounts, mounts, Chroot};
 pub use host::{Host, Kind};
 pub use pathbuf::PathBuf;
 pub use reverse::reverse;
