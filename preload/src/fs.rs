@@ -57,13 +57,9 @@ fn proc_link(v: &[u8]) -> bool {
 
 /// Is `v` this process's `/proc/{self,thread-self,PID}/LINK`?
 fn own_link(v: &[u8], link: &[u8]) -> bool {
-    let Some(who) = v.strip_prefix(b"/proc/").and_then(|r| r.strip_suffix(link)) else {
-        return false;
-    };
-    let mut d = [0u8; 20];
     // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() } as u64;
-    who == b"self" || who == b"thread-self" || who == sb2_ruletree::sys::decimal(pid, &mut d)
+    let pid = unsafe { libc::getpid() };
+    sb2_ruletree::mapping::own_proc_entry(v, pid) == Some(link)
 }
 
 pub fn readlink(
@@ -81,10 +77,10 @@ pub fn readlink(
     }
     let mut target = PathBuf::new();
     let mut virt = PathBuf::new();
-    if ctx.chroot.is_some() && own_link(v.as_bytes(), b"/root") {
+    if ctx.chroot.is_some() && own_link(v.as_bytes(), b"root") {
         // The process's root is `/` to itself.
         virt.set(b"/")?;
-    } else if let Some(exe) = own_link(v.as_bytes(), b"/exe")
+    } else if let Some(exe) = own_link(v.as_bytes(), b"exe")
         .then(state::loaded_program)
         .flatten()
     {

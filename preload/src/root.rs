@@ -17,11 +17,12 @@
 //! `root` (`sb2 --chroot=root`), only a process whose virtual euid is 0,
 //! others get EPERM as the kernel would say.
 
+use crate::ffi::sys;
 use crate::path::{self, resolve, Sys};
 use crate::process::{cache, chroot, state, vperm};
 use sb2_ruletree::contract::key;
-use sb2_ruletree::exec::loader_facts;
-use sb2_ruletree::mapping::{Chroot, Ctx, Host, Kind, PathBuf};
+use sb2_ruletree::exec::chroot_facts;
+use sb2_ruletree::mapping::{Host, Kind, PathBuf};
 use sb2_ruletree::Errno;
 
 pub fn chroot(p: *const libc::c_char) -> Result<libc::c_int, Errno> {
@@ -38,22 +39,8 @@ pub fn chroot(p: *const libc::c_char) -> Result<libc::c_int, Errno> {
         Kind::Dir => {}
         Kind::Symlink => {
             // /proc's magic links (the kernel follows them): ask it.
-            let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
-            // SAFETY: h is NUL-terminated; st is a valid out buffer.
-            if unsafe {
-                libc::syscall(
-                    libc::SYS_newfstatat,
-                    libc::AT_FDCWD,
-                    h.as_ptr(),
-                    st.as_mut_ptr(),
-                    0,
-                )
-            } != 0
-            {
-                return Err(Errno(crate::ffi::hook::errno()));
-            }
-            // SAFETY: filled by the successful call.
-            if unsafe { st.assume_init() }.st_mode & libc::S_IFMT != libc::S_IFDIR {
+            let st = sys::fstatat(libc::AT_FDCWD, h.as_ptr(), 0)?;
+            if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
                 return Err(Errno::ENOTDIR);
             }
         }
@@ -63,20 +50,8 @@ pub fn chroot(p: *const libc::c_char) -> Result<libc::c_int, Errno> {
     if v.as_bytes() == b"/" {
         chroot::set(None, vfork);
     } else {
-        let mut mounts = PathBuf::new();
-        chroot::mounts(&ctx.tree, ctx.mode.name(), &mut mounts);
-        let mut ld = PathBuf::new();
-        let inside = Ctx {
-            chroot: Some(Chroot {
-                root: v.as_bytes(),
-                mounts: mounts.as_bytes(),
-                ld: b"",
-            }),
-            ..ctx
-        };
-        if loader_facts(&inside, &path::Cached, &mut ld).is_err() {
-            ld.clear();
-        }
+        let (mut mounts, mut ld) = (PathBuf::new(), PathBuf::new());
+        chroot_facts(&ctx, &path::Cached, v.as_bytes(), &mut mounts, &mut ld);
         chroot::set(
             Some((v.as_bytes(), mounts.as_bytes(), ld.as_bytes())),
             vfork,

@@ -8,7 +8,7 @@ use crate::ffi::cstr::take;
 use crate::ffi::hook::{errno, restore_errno};
 use crate::ffi::sys;
 use crate::process::overlay::{meta, realtime_ns, Again};
-use crate::process::vperm::{db, full, id, on, who, EUID, FSUID, GID0};
+use crate::process::vperm::{db, full, id, on, who, EUID, FSGID, FSUID};
 use libc::{c_char, c_int, c_void, gid_t, uid_t};
 use sb2_ruletree::mapping::PathBuf;
 use sb2_ruletree::vperm::overlay;
@@ -175,7 +175,7 @@ pub fn creating(
 fn foreign_ids() -> bool {
     db().is_some_and(|db| {
         let w = who(&db);
-        (id(FSUID), id(GID0 + 3)) != (w.unknown_uid, w.unknown_gid)
+        (id(FSUID), id(FSGID)) != (w.unknown_uid, w.unknown_gid)
     })
 }
 
@@ -184,15 +184,12 @@ fn foreign_ids() -> bool {
 /// unrecorded file shows (a process that dropped root to `_apt` makes
 /// `_apt`'s files, and may chmod them).
 pub fn created(a: Again) -> Result<(), Errno> {
-    if !on() {
+    if !on() || !foreign_ids() {
         return Ok(());
     }
     let db = db().ok_or(Errno::EIO)?;
-    let (u, g) = (id(FSUID), id(GID0 + 3));
+    let (u, g) = (id(FSUID), id(FSGID));
     let w = who(&db);
-    if (u, g) == (w.unknown_uid, w.unknown_gid) {
-        return Ok(());
-    }
     let m = meta(a)?;
     let mut shown = m;
     overlay(db.lookup(&m), &w, &mut shown);
@@ -225,7 +222,7 @@ pub fn mknod(
     let e = db.entry(&m).map_err(|_| full())?;
     e.set_dev(t, dev);
     e.set_perm(Some(mode & 0o7777 & !um));
-    let (fu, fg) = (id(FSUID), id(GID0 + 3));
+    let (fu, fg) = (id(FSUID), id(FSGID));
     if (fu, fg) != db.unknown() {
         e.set_owner(Some(fu), Some(fg), (fu, fg));
     }

@@ -171,7 +171,9 @@ impl Drop for World {
     }
 }
 
-fn sh(script: &str) {
+/// Runs a setup script with `sh -c` outside any session; panics with its
+/// output if it fails.
+pub fn setup_sh(script: &str) {
     let o = Command::new("sh")
         .arg("-c")
         .arg(script)
@@ -195,7 +197,7 @@ pub fn target_root() -> &'static Path {
         let _ = std::fs::remove_dir_all(&r);
         std::fs::create_dir_all(&r).expect("mkdir rootfs");
         let d = r.display();
-        sh(&format!(
+        setup_sh(&format!(
             "set -e; cd {d}; mkdir -p usr/bin usr/lib usr/include etc data/sub
              ln -s usr/bin bin; ln -s usr/lib lib
              for p in sh dash cat ls find stat readlink realpath test mkdir touch rm ln env true false echo head wc tr sort grep sed cut pwd; do

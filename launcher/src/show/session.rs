@@ -2,7 +2,7 @@
 //! the preload maps it) and a pipeline context for a pretended caller.
 
 use anyhow::{anyhow, bail, Context, Result};
-use sb2_ruletree::contract::{key, MODE_VAR, RULETREE_FILE, SESSION_VAR};
+use sb2_ruletree::contract::{MODE_VAR, RULETREE_FILE, SESSION_VAR};
 use sb2_ruletree::format::Tree;
 use sb2_ruletree::mapping::{Ctx, PathBuf};
 
@@ -99,34 +99,13 @@ impl Root {
         if self.root.as_bytes() == b"/" {
             return Ok(ctx);
         }
-        for list in [
-            ctx.tree.constant(
-                format!(
-                    "{}.{}",
-                    key::CHROOT_MOUNTS,
-                    String::from_utf8_lossy(ctx.mode.name())
-                )
-                .as_bytes(),
-            ),
-            ctx.tree.constant(key::CHROOT_BINDS.as_bytes()),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|l| !l.is_empty())
-        {
-            let _ = sb2_ruletree::mapping::encode_mounts(list, &mut self.mounts);
-        }
-        let inside = Ctx {
-            chroot: Some(Chroot {
-                root: self.root.as_bytes(),
-                mounts: self.mounts.as_bytes(),
-                ld: b"",
-            }),
-            ..ctx
-        };
-        if sb2_ruletree::exec::loader_facts(&inside, &Sys, &mut self.ld).is_err() {
-            self.ld.clear();
-        }
+        sb2_ruletree::exec::chroot_facts(
+            &ctx,
+            &Sys,
+            self.root.as_bytes(),
+            &mut self.mounts,
+            &mut self.ld,
+        );
         Ok(Ctx {
             chroot: Some(Chroot {
                 root: self.root.as_bytes(),

@@ -162,6 +162,10 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
 
 /// `__SB2_CHROOT=...` or `__SB2_CHROOT_LD=...`.
 fn is_chroot_entry(e: &[u8]) -> bool {
+    // Both names start with CHROOT_VAR: most entries fail here.
+    if !e.starts_with(contract::CHROOT_VAR.as_bytes()) {
+        return false;
+    }
     let k = key(e);
     k == contract::CHROOT_VAR.as_bytes() || k == contract::CHROOT_LD_VAR.as_bytes()
 }

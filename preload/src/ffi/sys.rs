@@ -294,18 +294,24 @@ pub fn uname() -> Option<libc::utsname> {
     (unsafe { libc::syscall(libc::SYS_uname, &mut u) } == 0).then_some(u)
 }
 
-/// getsockname(2) or getpeername(2) into a sockaddr_in6-sized buffer.
-pub fn sock_name(fd: i32, peer: bool) -> Option<(libc::sockaddr_in6, libc::socklen_t)> {
-    // SAFETY: sockaddr_in6 is plain data, for which zero is valid.
-    let mut raw: libc::sockaddr_in6 = unsafe { core::mem::zeroed() };
-    let mut len = core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+/// A socket address type: plain data, valid when zeroed.
+pub trait SockAddr: Copy {}
+impl SockAddr for libc::sockaddr_in6 {}
+impl SockAddr for libc::sockaddr_un {}
+
+/// getsockname(2) or getpeername(2) into a buffer of type `T`.
+pub fn sock_name<T: SockAddr>(fd: i32, peer: bool) -> Option<(T, libc::socklen_t)> {
+    // SAFETY: T is a sockaddr type (SockAddr): plain data, for which zero
+    // is valid.
+    let mut raw: T = unsafe { core::mem::zeroed() };
+    let mut len = core::mem::size_of::<T>() as libc::socklen_t;
     let nr = if peer {
         libc::SYS_getpeername
     } else {
         libc::SYS_getsockname
     };
     // SAFETY: our buffer and its size.
-    let r = unsafe { libc::syscall(nr, fd, &mut raw as *mut _ as *mut libc::sockaddr, &mut len) };
+    let r = unsafe { libc::syscall(nr, fd, &mut raw as *mut T, &mut len) };
     (r == 0).then_some((raw, len))
 }
 

@@ -345,7 +345,7 @@ fn partial(sent: libc::c_int, r: libc::c_int) -> libc::c_int {
 
 /// The local (or peer) address of socket `fd`, if an internet one.
 fn local(fd: libc::c_int, peer: bool) -> Option<Inet> {
-    let (raw, len) = sys::sock_name(fd, peer)?;
+    let (raw, len) = sys::sock_name::<libc::sockaddr_in6>(fd, peer)?;
     Inet::decode(raw, len)
 }
 

@@ -2,6 +2,7 @@
 //! connect, sendto), and named as the caller knows them on the way out
 //! (getsockname, getpeername).
 
+use crate::ffi::sys;
 use crate::path::{resolve, Op};
 use crate::process::state;
 use sb2_ruletree::mapping::PathBuf;
@@ -95,19 +96,9 @@ pub fn unix_name(
         return Ok(r);
     }
     // The whole address, which the caller's buffer may have truncated.
-    // SAFETY: a zeroed sockaddr_un is valid; the kernel writes at most its
-    // size.
-    let mut full: libc::sockaddr_un = unsafe { core::mem::zeroed() };
-    let mut fl = core::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
-    let call = if peer {
-        libc::SYS_getpeername
-    } else {
-        libc::SYS_getsockname
-    };
-    // SAFETY: valid out pointers of the sizes given.
-    if unsafe { libc::syscall(call, fd, &mut full as *mut _, &mut fl as *mut _) } != 0 {
+    let Some((full, fl)) = sys::sock_name::<libc::sockaddr_un>(fd, peer) else {
         return Ok(r);
-    }
+    };
     if full.sun_family as i32 != libc::AF_UNIX || fl as usize <= base + 1 {
         return Ok(r); // not a path, or unnamed
     }

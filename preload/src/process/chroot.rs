@@ -16,9 +16,8 @@
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
-use sb2_ruletree::contract::{self, key};
-use sb2_ruletree::format::Tree;
-use sb2_ruletree::mapping::{encode_mounts, Chroot, PathBuf};
+use sb2_ruletree::contract;
+use sb2_ruletree::mapping::{Chroot, PathBuf};
 use sb2_ruletree::PATH_MAX;
 
 const SLOTS: usize = 16;
@@ -164,23 +163,4 @@ pub fn init(mounts: impl FnOnce(&mut PathBuf)) {
 
 fn sys_env(name: &str) -> Option<&'static [u8]> {
     super::state::env(name.as_bytes())
-}
-
-/// The directories of the outer view visible inside a chroot for the mode
-/// named `mode`: the mode's list (`chroot_mounts.MODE`), then the user's
-/// `--bind`s, encoded for the walk (`mapping::encode_mounts`).
-pub fn mounts(tree: &Tree, mode: &[u8], out: &mut PathBuf) {
-    let mut k = PathBuf::new();
-    let _ = k.set(key::CHROOT_MOUNTS.as_bytes());
-    let _ = k.push(b".");
-    let _ = k.push(mode);
-    for list in [
-        tree.constant(k.as_bytes()),
-        tree.constant(key::CHROOT_BINDS.as_bytes()),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let _ = encode_mounts(list, out);
-    }
 }

@@ -129,7 +129,7 @@ pub fn init() {
                 .mode(MODE.load(Ordering::Relaxed) as u32)
                 .or(tree.mode(0))
                 .map_or(&b""[..], |m| m.name());
-            super::chroot::init(|m| super::chroot::mounts(&tree, mode, m));
+            super::chroot::init(|m| sb2_ruletree::mapping::session_mounts(&tree, mode, m));
             super::vperm::init(dir);
             super::cache::init();
             keep_entry(&SESSION_ENTRY, SESSION_VAR);

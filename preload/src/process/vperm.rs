@@ -37,6 +37,7 @@ pub const EUID: usize = 1;
 pub const FSUID: usize = 3;
 /// Index of the real gid; the gids follow as the uids do.
 pub const GID0: usize = 4;
+pub const FSGID: usize = GID0 + 3;
 
 const IDS_VAR: &[u8] = contract::IDS_VAR.as_bytes();
 

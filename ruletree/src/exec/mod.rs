@@ -30,7 +30,7 @@ mod rootld;
 
 pub use head::*;
 pub use planner::plan;
-pub use rootld::{host_path, loader_facts};
+pub use rootld::{chroot_facts, host_path, loader_facts};
 
 use crate::format::{ArgvModRef, PolicyRef};
 use crate::mapping::PathBuf;

@@ -52,6 +52,31 @@ pub fn host_path<H: Host>(
     Ok(())
 }
 
+/// What a chroot() to `root` (an outer path) sets up besides the root
+/// itself, into the caller's buffers: the mount list of the process's mode
+/// with the session's `--bind`s, and the root's loader facts (empty when it
+/// has none). The preload's chroot() and `sb2-show --chroot` both use it.
+pub fn chroot_facts<H: Host>(
+    ctx: &Ctx,
+    host: &H,
+    root: &[u8],
+    mounts: &mut PathBuf,
+    ld: &mut PathBuf,
+) {
+    mapping::session_mounts(&ctx.tree, ctx.mode.name(), mounts);
+    let inside = Ctx {
+        chroot: Some(mapping::Chroot {
+            root,
+            mounts: mounts.as_bytes(),
+            ld: b"",
+        }),
+        ..*ctx
+    };
+    if loader_facts(&inside, host, ld).is_err() {
+        ld.clear();
+    }
+}
+
 /// Writes `A:LD_SO:LIBRARY_PATH` for the chroot of `ctx` into `out`
 /// (`contract::CHROOT_LD_VAR`); ENOENT if the root has no loader for this
 /// machine's programs.

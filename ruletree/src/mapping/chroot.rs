@@ -69,6 +69,27 @@ pub fn encode_mounts(text: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
     Ok(())
 }
 
+/// The mount list of the mode named `mode`: its `chroot_mounts` (the tree
+/// constant `chroot_mounts.MODE`), then the session's `--bind`s.
+pub fn session_mounts(tree: &crate::format::Tree, mode: &[u8], out: &mut PathBuf) {
+    use crate::contract::key;
+    let mut k = PathBuf::new();
+    let named = k.set(key::CHROOT_MOUNTS.as_bytes()).is_ok()
+        && k.push(b".").is_ok()
+        && k.push(mode).is_ok();
+    let own = if named {
+        tree.constant(k.as_bytes())
+    } else {
+        None
+    };
+    for list in [own, tree.constant(key::CHROOT_BINDS.as_bytes())]
+        .into_iter()
+        .flatten()
+    {
+        let _ = encode_mounts(list, out);
+    }
+}
+
 /// `path` with `prefix` as a whole-component prefix removed (`Some("")`
 /// for the prefix itself).
 fn under<'p>(path: &'p [u8], prefix: &[u8]) -> Option<&'p [u8]> {

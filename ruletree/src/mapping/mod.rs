@@ -33,7 +33,7 @@ mod reverse;
 mod walk;
 
 pub use apply::map_clean;
-pub use chroot::{encode_mounts, mounts, Chroot};
+pub use chroot::{encode_mounts, mounts, session_mounts, Chroot};
 pub use host::{Host, Kind};
 pub use pathbuf::PathBuf;
 pub use reverse::reverse;
@@ -61,6 +61,19 @@ pub fn dir_key(class: u32, path: &[u8]) -> u64 {
         dst.copy_from_slice(rest);
     }
     mix(h, u64::from_le_bytes(w))
+}
+
+/// If `v` is `/proc/{self,thread-self,PID}/ENTRY` of the process `pid`,
+/// ENTRY (`root`, `cwd`, `exe`, `fd/3`...).
+pub fn own_proc_entry(v: &[u8], pid: i32) -> Option<&[u8]> {
+    let rest = v.strip_prefix(b"/proc/")?;
+    let slash = rest.iter().position(|c| *c == b'/')?;
+    let (who, entry) = (rest.get(..slash)?, rest.get(slash + 1..)?);
+    let mut digits = [0u8; 20];
+    let own = who == b"self"
+        || who == b"thread-self"
+        || who == crate::sys::decimal(pid as u64, &mut digits);
+    own.then_some(entry)
 }
 
 /// The process-level facts rules may depend on.

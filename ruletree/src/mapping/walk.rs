@@ -292,21 +292,9 @@ enum ProcLink {
 
 /// Is `v` this process's `/proc/{self,thread-self,PID}/{root,cwd}`?
 fn proc_link<H: Host>(host: &H, v: &[u8]) -> Option<ProcLink> {
-    let rest = v.strip_prefix(b"/proc/")?;
-    let slash = rest.iter().position(|c| *c == b'/')?;
-    let (who, what) = rest.split_at(slash);
-    let mut digits = [0u8; 20];
-    let own = who == b"self"
-        || who == b"thread-self"
-        || (!who.is_empty()
-            && who.iter().all(u8::is_ascii_digit)
-            && crate::sys::decimal(host.own_pid() as u64, &mut digits) == who);
-    if !own {
-        return None;
-    }
-    match what {
-        b"/root" => Some(ProcLink::Root),
-        b"/cwd" => Some(ProcLink::Cwd),
+    match super::own_proc_entry(v, host.own_pid())? {
+        b"root" => Some(ProcLink::Root),
+        b"cwd" => Some(ProcLink::Cwd),
         _ => None,
     }
 }

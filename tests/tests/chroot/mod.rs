@@ -37,14 +37,7 @@ mod debian;
 mod probe;
 mod session;
 
-fn sh_ok(script: &str) {
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("sh");
-    assert!(o.status.success(), "setup failed: {script}\n{}", text(&o));
-}
+use sb2_tests::setup_sh as sh_ok;
 
 /// The programs the small root has (from the host, with their libraries).
 const PROGRAMS: &[&str] = &[
