@@ -70,16 +70,20 @@ impl Host for Fake {
     }
 }
 
-fn map(bytes: &[u8], host: &Fake, path: &str, follow: bool) -> Result<String, Errno> {
-    let tree = Tree::new(bytes).unwrap();
-    let ctx = Ctx {
+/// The context of a program `prog` in the tree's first mode.
+fn ctx_of<'a>(tree: Tree<'a>, chroot: Option<mapping::Chroot<'a>>) -> Ctx<'a> {
+    Ctx {
         tree,
         mode: tree.mode(0).unwrap(),
         binary_name: b"prog",
         exec_policy: b"",
         is_root: false,
-        chroot: None,
-    };
+        chroot,
+    }
+}
+
+fn map(bytes: &[u8], host: &Fake, path: &str, follow: bool) -> Result<String, Errno> {
+    let ctx = ctx_of(Tree::new(bytes).unwrap(), None);
     let req = Req {
         dirfd: None,
         path: path.as_bytes(),
@@ -391,21 +395,14 @@ fn protect_follows_the_kernels_order_of_checks() {
 /// Resolves `path` inside a chroot to `root` (with /proc mounted); the
 /// host path, and the virtual (outer) path the rules saw.
 fn map_in(bytes: &[u8], host: &Fake, root: &str, path: &str) -> Result<(String, String), Errno> {
-    let tree = Tree::new(bytes).unwrap();
     let mut mounts = PathBuf::new();
     mapping::encode_mounts(b"/proc\t/proc", &mut mounts).unwrap();
-    let ctx = Ctx {
-        tree,
-        mode: tree.mode(0).unwrap(),
-        binary_name: b"prog",
-        exec_policy: b"",
-        is_root: false,
-        chroot: Some(mapping::Chroot {
-            root: root.as_bytes(),
-            mounts: mounts.as_bytes(),
-            ld: b"",
-        }),
+    let chroot = mapping::Chroot {
+        root: root.as_bytes(),
+        mounts: mounts.as_bytes(),
+        ld: b"",
     };
+    let ctx = ctx_of(Tree::new(bytes).unwrap(), Some(chroot));
     let req = Req {
         dirfd: None,
         path: path.as_bytes(),
