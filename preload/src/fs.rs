@@ -58,7 +58,7 @@ fn proc_link(v: &[u8]) -> bool {
 /// Is `v` this process's `/proc/{self,thread-self,PID}/LINK`?
 fn own_link(v: &[u8], link: &[u8]) -> bool {
     // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
+    let pid = || unsafe { libc::getpid() };
     sb2_ruletree::mapping::own_proc_entry(v, pid) == Some(link)
 }
 

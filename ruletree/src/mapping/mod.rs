@@ -63,16 +63,18 @@ pub fn dir_key(class: u32, path: &[u8]) -> u64 {
     mix(h, u64::from_le_bytes(w))
 }
 
-/// If `v` is `/proc/{self,thread-self,PID}/ENTRY` of the process `pid`,
-/// ENTRY (`root`, `cwd`, `exe`, `fd/3`...).
-pub fn own_proc_entry(v: &[u8], pid: i32) -> Option<&[u8]> {
+/// If `v` is `/proc/{self,thread-self,PID}/ENTRY` of the process whose id
+/// `pid` gives (asked only for a numeric PID), ENTRY (`root`, `cwd`,
+/// `exe`, `fd/3`...).
+pub fn own_proc_entry(v: &[u8], pid: impl FnOnce() -> i32) -> Option<&[u8]> {
     let rest = v.strip_prefix(b"/proc/")?;
     let slash = rest.iter().position(|c| *c == b'/')?;
     let (who, entry) = (rest.get(..slash)?, rest.get(slash + 1..)?);
     let mut digits = [0u8; 20];
     let own = who == b"self"
         || who == b"thread-self"
-        || who == crate::sys::decimal(pid as u64, &mut digits);
+        || (who.first().is_some_and(u8::is_ascii_digit)
+            && who == crate::sys::decimal(pid() as u64, &mut digits));
     own.then_some(entry)
 }
 

@@ -31,7 +31,7 @@ pub fn resolve<'a, H: Host>(
     let (mut rem, mut spare) = (&mut a, &mut b);
     let chroot = ctx.chroot;
     // The walk's space (see `chroot`): inner once at the process's root.
-    let mut inside = false;
+    let mut inside;
     // Stage 1: absolutize.
     let mut fd_is_host = false;
     if req.path.first() != Some(&b'/') {
@@ -43,12 +43,7 @@ pub fn resolve<'a, H: Host>(
             }
             None => fd_is_host = cwd_vpath(ctx, host, rem, out)?,
         }
-        if let Some(cr) = &chroot {
-            inside = cr.inner(rem.as_bytes(), spare)?;
-            if inside {
-                core::mem::swap(&mut rem, &mut spare);
-            }
-        }
+        inside = to_walk_space(&chroot, rem, spare)?;
         rem.push(b"/")?;
     } else {
         inside = chroot.is_some();
@@ -171,15 +166,7 @@ pub fn resolve<'a, H: Host>(
                     Some(ProcLink::Cwd) => {
                         links += 1;
                         cwd_vpath(ctx, host, res, out)?;
-                        if let Some(cr) = &chroot {
-                            inside = cr.inner(res.as_bytes(), &mut ob)?;
-                            if inside {
-                                res.set(ob.as_bytes())?;
-                                if res.as_bytes() == b"/" {
-                                    res.clear();
-                                }
-                            }
-                        }
+                        inside = to_walk_space(&chroot, res, &mut ob)?;
                         continue;
                     }
                     // `/proc` and `/proc/self` themselves are walked here
@@ -284,6 +271,25 @@ fn cwd_vpath<H: Host>(
     Ok(same)
 }
 
+/// An outer path (a cwd, a dirfd's path) in the walk's space: inner when
+/// it lies inside the chroot (the root itself is empty), else left outer;
+/// true if inner. `scratch` is spare room.
+fn to_walk_space(
+    chroot: &Option<super::Chroot>,
+    path: &mut PathBuf,
+    scratch: &mut PathBuf,
+) -> Result<bool, Errno> {
+    let Some(cr) = chroot else {
+        return Ok(false);
+    };
+    if !cr.inner(path.as_bytes(), scratch)? {
+        return Ok(false);
+    }
+    let inner = scratch.as_bytes();
+    path.set(if inner == b"/" { b"" } else { inner })?;
+    Ok(true)
+}
+
 /// The links of `/proc` a chroot must follow itself.
 enum ProcLink {
     Root,
@@ -292,7 +298,7 @@ enum ProcLink {
 
 /// Is `v` this process's `/proc/{self,thread-self,PID}/{root,cwd}`?
 fn proc_link<H: Host>(host: &H, v: &[u8]) -> Option<ProcLink> {
-    match super::own_proc_entry(v, host.own_pid())? {
+    match super::own_proc_entry(v, || host.own_pid())? {
         b"root" => Some(ProcLink::Root),
         b"cwd" => Some(ProcLink::Cwd),
         _ => None,
