@@ -232,19 +232,19 @@ hooks! {
 
     // --- temporary files -------------------------------------------------
     fs mkstemp(t: *mut c_char) -> c_int [CREAT, No, Yes; path=t]
-        = |real, op| fs::mktemp(t, 0, op, |h| real(h), |fd, _| *fd >= 0);
+        = |real, op| fs::mktemp(t, 0, op, |h| vperm::temp_fd(real(h)), |fd, _| *fd >= 0);
     alias mkstemp64 = mkstemp;
     fs mkostemp(t: *mut c_char, fl: c_int) -> c_int [CREAT, No, Yes; path=t]
-        = |real, op| fs::mktemp(t, 0, op, |h| real(h, fl), |fd, _| *fd >= 0);
+        = |real, op| fs::mktemp(t, 0, op, |h| vperm::temp_fd(real(h, fl)), |fd, _| *fd >= 0);
     alias mkostemp64 = mkostemp;
     fs mkstemps(t: *mut c_char, sl: c_int) -> c_int [CREAT, No, Yes; path=t]
-        = |real, op| fs::mktemp(t, sl, op, |h| real(h, sl), |fd, _| *fd >= 0);
+        = |real, op| fs::mktemp(t, sl, op, |h| vperm::temp_fd(real(h, sl)), |fd, _| *fd >= 0);
     alias mkstemps64 = mkstemps;
     fs mkostemps(t: *mut c_char, sl: c_int, fl: c_int) -> c_int [CREAT, No, Yes; path=t]
-        = |real, op| fs::mktemp(t, sl, op, |h| real(h, sl, fl), |fd, _| *fd >= 0);
+        = |real, op| fs::mktemp(t, sl, op, |h| vperm::temp_fd(real(h, sl, fl)), |fd, _| *fd >= 0);
     alias mkostemps64 = mkostemps;
     fs mkdtemp(t: *mut c_char) -> *mut c_char [CREAT, No, Yes; path=t]
-        = |real, op| fs::mktemp(t, 0, op, |h| real(h), |r, _| !r.is_null()).map(|r| if r.is_null() { r } else { t });
+        = |real, op| fs::mktemp(t, 0, op, |h| vperm::temp_dir(h, real(h)), |r, _| !r.is_null()).map(|r| if r.is_null() { r } else { t });
     fs mktemp(t: *mut c_char) -> *mut c_char [STAT, No, No; path=t]
         = |real, op| fs::mktemp_name(t, op, |h| real(h));
     fs tmpnam(s: *mut c_char) -> *mut c_char [STAT, No, No] = |real, op| fs::tmpnam(|| real(s));

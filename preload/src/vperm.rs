@@ -171,6 +171,27 @@ pub fn creating(
     fd
 }
 
+/// mkstemp's family: the file it made belongs to the virtual fs ids, as
+/// one open(O_CREAT) makes (glibc makes it below the hooks).
+pub fn temp_fd(fd: c_int) -> c_int {
+    if fd >= 0 && on() && foreign_ids() {
+        crate::ffi::hook::errno_kept(|| {
+            let _ = created(Again::fd(fd));
+        });
+    }
+    fd
+}
+
+/// mkdtemp: the same for the directory it made.
+pub fn temp_dir(host: *const c_char, r: *mut c_char) -> *mut c_char {
+    if !r.is_null() && on() && foreign_ids() {
+        crate::ffi::hook::errno_kept(|| {
+            let _ = created(Again::path(host, false));
+        });
+    }
+    r
+}
+
 /// Are the virtual fs ids other than the owner an unrecorded file shows?
 fn foreign_ids() -> bool {
     db().is_some_and(|db| {
