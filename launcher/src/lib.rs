@@ -11,6 +11,7 @@
 //!   by [`config`] under `$XDG_CONFIG_HOME/sb2` (versioned files).
 //! * [`show`] — `sb2-show`: the mapping and exec pipelines explained.
 //! * [`logz`] — `sb2-logz`: session logs and access traces read back.
+//! * [`mkroot`] — `sb2-mkroot`: a Debian target root made without root.
 //! * [`vperm`] — the virtual permission table of `-R`/`-U`, saved and
 //!   loaded with `-s`/`-i`.
 //! * [`xtarget`] — running and building for another machine: CPU
@@ -28,6 +29,7 @@ pub mod fakeroot;
 pub mod init;
 pub mod install;
 pub mod logz;
+pub mod mkroot;
 pub mod session;
 pub mod show;
 pub mod vperm;

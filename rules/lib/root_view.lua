@@ -2,11 +2,13 @@
 -- directory and $HOME as they are (that is where the sources are), the
 -- host's /proc, /dev and /sys, the session's private /tmp, then `extra`
 -- (paths that stay the host's), and everything else from `root`,
--- read-only unless root is simulated (sb2 -R). Used by the emulate modes
--- (the target root) and by tools (the tools root).
+-- read-only unless root is simulated (sb2 -R), or with `writable` as the
+-- kernel's permissions say (install: _apt, a dropped-root process, must
+-- write apt's cache). Used by the emulate modes and install (the target
+-- root) and by tools (the tools root).
 fs_rule_lib_interface_version = "105"
 
-return function(root, extra)
+return function(root, extra, writable)
 	local rules = {
 		{ rules = import_from_fs_rule_library("sb2_own"), dir = "/" },
 		{ dir = sbox_workdir, use_orig_path = true },
@@ -25,6 +27,10 @@ return function(root, extra)
 	for _, r in ipairs(extra) do
 		table.insert(rules, r)
 	end
-	table.insert(rules, { dir = "/", map_to = root, protection = readonly_fs_if_not_root })
+	if writable then
+		table.insert(rules, { dir = "/", map_to = root })
+	else
+		table.insert(rules, { dir = "/", map_to = root, protection = readonly_fs_if_not_root })
+	end
 	return rules
 end
