@@ -71,6 +71,7 @@ pub struct Args {
 }
 
 /// What sb2 needs to know about a Debian architecture.
+#[derive(Debug)]
 struct Arch {
     /// Debian's name (arm64).
     deb: String,
