@@ -6,6 +6,8 @@
 //! * [`session`] — `sb2`: creating, joining and deleting sessions;
 //!   compiling the ruletree (with the `-n` network rules); running the
 //!   command; summing up its access violations.
+//! * [`checkbuilddeps`] — `sb2-checkbuilddeps`: build dependencies met by
+//!   host tools or target packages.
 //! * [`fakeroot`] — `sb2-fakeroot`: fakeroot's command line on a session.
 //! * [`init`], [`configure`] — `sb2-init`, `sb2-config`: targets, stored
 //!   by [`config`] under `$XDG_CONFIG_HOME/sb2` (versioned files).
@@ -22,6 +24,7 @@
 //! tree constant keys, log levels, the event schema) is in
 //! `sb2_ruletree::contract`.
 
+pub mod checkbuilddeps;
 pub mod cli;
 pub mod config;
 pub mod configure;

@@ -289,5 +289,18 @@ pub fn toolchain(target: &Target) -> Result<(Vec<ArgvMod>, PathBuf, Vec<String>)
             });
         }
     }
+    // In the modes with a cross toolchain, a build dependency is met by a
+    // host tool or a target package (see checkbuilddeps).
+    if let Ok(cb) = crate::install::exe_dir().map(|d| d.join("sb2-checkbuilddeps")) {
+        mods.push(ArgvMod {
+            name: b"dpkg-checkbuilddeps".to_vec(),
+            dirs: usr_bin.clone(),
+            new_filename: cb.display().to_string().into_bytes(),
+            add_tail: Vec::new(),
+            disable_mapping: false,
+            every_mode: false,
+            chroot_mode: None,
+        });
+    }
     Ok((mods, dir, names))
 }

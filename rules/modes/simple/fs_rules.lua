@@ -39,6 +39,30 @@ fs_mapping_rules = {
 		{ use_orig_path = true },
 	} },
 
+	-- A program the host lacks is the target's (run through qemu): the
+	-- build's tools stay the host's, yet `sb2 -t T prog` runs what the
+	-- target has installed.
+	{ dir = "/usr/bin", func_class = FUNC_CLASS_EXEC, actions = {
+		{ if_exists_then_map_to = "/" },
+		{ if_exists_then_map_to = target_root, protection = ro },
+		{ use_orig_path = true },
+	} },
+	{ dir = "/usr/sbin", func_class = FUNC_CLASS_EXEC, actions = {
+		{ if_exists_then_map_to = "/" },
+		{ if_exists_then_map_to = target_root, protection = ro },
+		{ use_orig_path = true },
+	} },
+
 	-- Everything else is the host's.
 	{ dir = "/", use_orig_path = true },
 }
+
+-- The package database is the target's when it has one: dpkg -S, dpkg -l
+-- and dpkg-shlibdeps answer about the libraries the build links with
+-- (dpkg-checkbuilddeps is sb2's, which also asks the host's, for tools).
+local status = io.open(target_root .. "/var/lib/dpkg/status", "rb")
+if status and target_root ~= "/" then
+	status:close()
+	table.insert(fs_mapping_rules, #fs_mapping_rules,
+		{ dir = "/var/lib/dpkg", map_to = target_root, protection = ro })
+end
