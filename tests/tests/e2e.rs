@@ -6,6 +6,7 @@ mod chroot;
 mod cli;
 mod coverage;
 mod cross;
+mod debian;
 mod events;
 mod exec;
 mod fs;
