@@ -9,7 +9,7 @@ use crate::config::Target;
 use crate::install;
 use anyhow::{anyhow, bail, Context, Result};
 use sb2_ruletree::compile;
-use sb2_ruletree::contract::events::{field, Event, Kind};
+use sb2_ruletree::contract::events::field;
 use sb2_ruletree::contract::{key, LogLevel, RULETREE_FILE};
 use std::path::{Path, PathBuf};
 
@@ -224,19 +224,19 @@ fn trace_header(target: &str, constants: &[(String, String)]) -> String {
             .iter()
             .find(|(n, _)| n == k)
             .map(|(_, v)| field(v.as_bytes()))
+            .unwrap_or_default()
     };
-    let e = Event {
-        ev: Some(Kind::Session),
-        pid: Some(std::process::id()),
-        prog: Some("sb2".into()),
-        func: Some("main".into()),
-        target: Some(field(target.as_bytes())),
-        target_root: get(key::TARGET_ROOT),
-        tools_root: get(key::TOOLS_ROOT),
-        ..Event::default()
-    };
-    // Plain strings and numbers: serializing cannot fail.
-    serde_json::to_string(&e).map_or_else(|_| String::new(), |l| l + "\n")
+    // Only the fields it has: an `Event` would write every other as null.
+    let e = serde_json::json!({
+        "ev": "session",
+        "pid": std::process::id(),
+        "prog": "sb2",
+        "fn": "main",
+        "target": field(target.as_bytes()),
+        "target_root": get(key::TARGET_ROOT),
+        "tools_root": get(key::TOOLS_ROOT),
+    });
+    format!("{e}\n")
 }
 
 fn canon(p: &Path) -> Result<String> {
@@ -246,4 +246,24 @@ fn canon(p: &Path) -> Result<String> {
     c.into_os_string()
         .into_string()
         .map_err(|_| anyhow!("{}: path is not UTF-8", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sb2_ruletree::contract::events::{bytes, Event, Kind};
+
+    #[test]
+    fn the_trace_header_is_a_session_event_of_the_schema() {
+        let c = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let constants = [c(key::TOOLS_ROOT, ""), c(key::TARGET_ROOT, "/srv/café")];
+        let line = trace_header("arm64", &constants);
+        assert!(line.ends_with('\n') && !line.contains("null"), "{line}");
+        let e: Event = serde_json::from_str(&line).expect("the schema");
+        assert_eq!(e.ev, Some(Kind::Session));
+        assert_eq!(e.target.as_deref(), Some("arm64"));
+        let root = e.target_root.as_deref().map(bytes);
+        assert_eq!(root.as_deref(), Some("/srv/café".as_bytes()));
+        assert_eq!(e.tools_root.as_deref(), Some(""));
+    }
 }
