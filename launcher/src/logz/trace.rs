@@ -139,6 +139,15 @@ pub fn report(
     target_root: Option<&Path>,
 ) -> Result<()> {
     let (shown, tree) = tree_dirs(tree)?;
+    // Relative to where sb2-logz runs, as --tree is; the trace's are absolute.
+    let target_root = match target_root {
+        Some(d) => Some(
+            std::env::current_dir()
+                .context("cannot get the current directory")?
+                .join(d),
+        ),
+        None => None,
+    };
     let (r, name) = open(Some(trace))?;
     let mut t = Trace::default();
     let skipped = for_each_event(r, &name, |e| t.add(e))?;
@@ -154,7 +163,7 @@ pub fn report(
     section("network:", &t.network);
     if !no_dpkg && packages::on_path("dpkg-query") {
         let hosts: Vec<&Path> = inputs.iter().map(|(_, h)| h.as_path()).collect();
-        packages::print(&hosts, &roots(&t, target_root));
+        packages::print(&hosts, &roots(&t, target_root.as_deref()));
     }
     Ok(())
 }
