@@ -291,6 +291,12 @@ pub mod events {
         Net,
         /// A name lookup the `-n` rules decided: name, verdict, rule.
         Name,
+        /// The trace's first line, written by `sb2` before the command
+        /// starts: target (its name), target_root, tools_root (empty for
+        /// the host's tools). What the report needs to tell a file of the
+        /// target's packages from one of the host's; a trace made before
+        /// it existed simply has none.
+        Session,
     }
 
     /// A network verdict.
@@ -334,6 +340,19 @@ pub mod events {
         pub kind: Option<String>,
         pub policy: Option<String>,
         pub msg: Option<String>,
+        /// The target's name ([`Kind::Session`]).
+        pub target: Option<String>,
+        /// The target's root directory, canonical ([`Kind::Session`]).
+        pub target_root: Option<String>,
+        /// The tools root, canonical; empty for none ([`Kind::Session`]).
+        pub tools_root: Option<String>,
+    }
+
+    /// Bytes as a string field (one char below 256 per byte), the
+    /// inverse of [`bytes`]: for a writer that has serde at hand, so its
+    /// lines read back as the preload's do.
+    pub fn field(b: &[u8]) -> String {
+        b.iter().map(|&c| char::from(c)).collect()
     }
 
     /// The bytes a string field stands for (see [`Event`]). A string with

@@ -98,6 +98,7 @@ except OSError: pass\n'\n\
         Kind::Static,
         Kind::Net,
         Kind::Name,
+        Kind::Session,
     ] {
         assert!(
             kinds.contains(&format!("{k:?}")),

@@ -4,7 +4,8 @@
 //! up the violations when the session ends and `--strict` turns them into
 //! exit status 1. `--trace FILE` records what a real gcc/make build read,
 //! wrote and ran, and `sb2-logz --report` turns that into its inputs from
-//! outside the tree (with their Debian packages) and its outputs;
+//! outside the tree (with their Debian packages: in a cross build, the
+//! target root's files asked of the target's own database) and its outputs;
 //! `sb2-logz LOGFILE` sums up a session log per program.
 
 use sb2_tests::*;
@@ -354,10 +355,145 @@ fn trace_of_a_make_build_and_its_report() {
     }
     section(&secs, "denied:", &r);
     section(&secs, "network:", &r);
-    let packages = section(&secs, "packages:", &r);
+    // The host target's root is /: every package is the host's.
+    let packages = section(&secs, "packages (host):", &r);
     assert!(
         packages.iter().any(|i| i.contains("libc6-dev")),
         "packages lack libc6-dev:\n{report}"
+    );
+}
+
+/// A tiny Debian root for an arm64 target: one registered package
+/// (`libsb2pkg-dev:arm64`, Multi-Arch: same, in dpkg's format 1 database)
+/// that ships a header and a library, the library registered under /lib
+/// (merged /usr: the build opens it as /usr/lib), and one header no
+/// package owns.
+fn fake_arm64_root(w: &World) -> PathBuf {
+    let r = w.dir.join("root");
+    let lib_c = w.write("lib.c", "int sb2pkg_value(void) { return 7; }\n");
+    setup_sh(&format!(
+        "set -e; R={r}; mkdir -p $R/usr/include $R/usr/lib $R/etc $R/var/lib/dpkg/info
+         ln -s usr/lib $R/lib
+         printf 'Package: libsb2pkg-dev\\nStatus: install ok installed\\nMaintainer: t <t@t>\\nArchitecture: arm64\\nMulti-Arch: same\\nVersion: 1\\nDescription: t\\n\\n' > $R/var/lib/dpkg/status
+         echo 1 > $R/var/lib/dpkg/info/format
+         printf '/.\\n/usr\\n/usr/include\\n/usr/include/sb2pkg.h\\n/lib\\n/lib/libsb2pkg.so\\n' > $R/var/lib/dpkg/info/libsb2pkg-dev:arm64.list
+         echo 'int sb2pkg_value(void);' > $R/usr/include/sb2pkg.h
+         echo '#define SB2_STRAY 1' > $R/usr/include/sb2stray.h
+         aarch64-linux-gnu-gcc -shared -nostdlib -fPIC -o $R/usr/lib/libsb2pkg.so {lib}",
+        r = r.display(),
+        lib = lib_c.display()
+    ));
+    std::fs::remove_file(&lib_c).expect("rm lib.c");
+    r
+}
+
+#[test]
+fn report_names_the_target_packages_apart_from_the_host_ones() {
+    require("aarch64-linux-gnu-gcc");
+    require("qemu-aarch64");
+    require("dpkg-query");
+    let w = World::new("protect-target-pkgs");
+    let root = fake_arm64_root(&w);
+    let o = w
+        .cmd(bin_dir().join("sb2-init"))
+        .current_dir(&root)
+        .args([
+            "-s",
+            "-c",
+            "qemu-aarch64",
+            "fakearm",
+            "aarch64-linux-gnu-gcc",
+        ])
+        .output()
+        .expect("sb2-init");
+    assert!(o.status.success(), "{}", text(&o));
+    w.write(
+        "proj/prog.c",
+        "#include <sb2pkg.h>\n#include <sb2stray.h>\nint f(void) { return sb2pkg_value() + SB2_STRAY; }\n",
+    );
+    let proj = w.work.join("proj");
+    let trace = w.dir.join("trace.jsonl");
+    let t = trace.to_str().expect("trace path");
+    // The cross compiler is the host's; the header and the library it
+    // reads through /usr are the target root's.
+    let o = w
+        .cmd(bin_dir().join("sb2"))
+        .current_dir(&proj)
+        .args(["-t", "fakearm", "--trace", t, "--"])
+        .args(["aarch64-linux-gnu-gcc", "-shared", "-nostdlib", "-fPIC"])
+        .args(["-o", "libprog.so", "prog.c", "-L/usr/lib", "-lsb2pkg"])
+        .output()
+        .expect("run sb2");
+    assert!(o.status.success(), "{}", text(&o));
+
+    let p = proj.to_str().expect("proj path");
+    let report_of = |args: &[&str]| {
+        let r = logz(&w, args);
+        assert!(r.status.success(), "{}", text(&r));
+        let secs = sections(&stdout(&r));
+        (r, secs)
+    };
+    let target_head = format!("packages (target {}):", root.display());
+    let (r, secs) = report_of(&["--report", t, "--tree", p]);
+    let report = stdout(&r);
+    let inputs = section(&secs, "inputs (outside", &r);
+    for h in ["/usr/include/sb2pkg.h", "/usr/lib/libsb2pkg.so"] {
+        assert!(inputs.iter().any(|i| i == h), "inputs lack {h}:\n{report}");
+    }
+    let target = section(&secs, &target_head, &r);
+    assert_eq!(
+        target,
+        [
+            "libsb2pkg-dev:arm64 (2 files)",
+            "(not from a package) 1 files"
+        ],
+        "the header and the library (as /lib), then sb2stray.h:\n{report}"
+    );
+    let host = section(&secs, "packages (host):", &r);
+    assert!(
+        host.iter()
+            .any(|i| i.starts_with("gcc-") && i.contains("aarch64-linux-gnu")),
+        "the cross compiler is a host package:\n{report}"
+    );
+    assert!(
+        !host.iter().any(|i| i.contains("sb2pkg")),
+        "a target package among the host's:\n{report}"
+    );
+
+    // A trace without its first line (as sb2 wrote them before) names no
+    // root: everything is asked of the host, unless --target-root says.
+    let old = w.dir.join("old.jsonl");
+    let body = std::fs::read_to_string(&trace).expect("the trace");
+    let (first, rest) = body.split_once('\n').expect("a first line");
+    assert!(first.contains("\"ev\":\"session\""), "{first}");
+    std::fs::write(&old, rest).expect("write the old trace");
+    let o_ = old.to_str().expect("old trace path");
+    let (r, secs) = report_of(&["--report", o_, "--tree", p]);
+    assert!(
+        !secs.iter().any(|(h, _)| h.starts_with("packages (target")),
+        "{}",
+        text(&r)
+    );
+    let root_s = root.to_str().expect("root path");
+    let (r, secs) = report_of(&["--report", o_, "--tree", p, "--target-root", root_s]);
+    assert_eq!(
+        section(&secs, &target_head, &r).first().map(String::as_str),
+        Some("libsb2pkg-dev:arm64 (2 files)"),
+        "{}",
+        text(&r)
+    );
+
+    // A root without a dpkg database: said once, for its three files.
+    std::fs::remove_dir_all(root.join("var/lib/dpkg")).expect("rm the database");
+    let (r, secs) = report_of(&["--report", t, "--tree", p]);
+    assert_eq!(
+        section(&secs, &target_head, &r),
+        [format!(
+            "(no dpkg database at {}/var/lib/dpkg) 3 files",
+            root.display()
+        )],
+        "{}",
+        text(&r)
     );
 }
 

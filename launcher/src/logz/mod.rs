@@ -8,8 +8,8 @@
 //! * `sb2-logz --report TRACE` turns an access trace into the build's
 //!   dependencies: the files it read from outside the build tree, the files
 //!   it left behind, what it was denied, where it went on the network, and
-//!   (on Debian) the packages the inputs came from ([`trace`],
-//!   [`packages`]).
+//!   (on Debian) the packages the inputs came from, the host's and the
+//!   target root's apart ([`trace`], [`packages`]).
 
 mod packages;
 mod summary;
@@ -30,7 +30,12 @@ use std::path::{Path, PathBuf};
     name = "sb2-logz",
     version,
     about = "Summarize an sb2 session log, or report a build's dependencies from an access trace",
-    after_help = "Exit status: 0; 2 for a file that cannot be read; 125 for a bad command line."
+    after_help = "The report's packages come from dpkg-query -S, one section per database: \
+        a file read from below the session's target root (named in the trace's first line, or \
+        --target-root) is listed under `packages (target ROOT):`, asked of ROOT/var/lib/dpkg \
+        by its path inside the root (likewise `packages (tools ROOT):`); any other file under \
+        `packages (host):`. A root without a dpkg database is said to have none.\n\n\
+        Exit status: 0; 2 for a file that cannot be read; 125 for a bad command line."
 )]
 pub struct Args {
     /// Session log (JSON lines); standard input if absent or "-"
@@ -51,12 +56,17 @@ pub struct Args {
     /// Don't ask dpkg which packages the inputs come from
     #[arg(long, requires = "report")]
     no_dpkg: bool,
+    /// The target root: files read from below it are asked of its dpkg
+    /// database (DIR/var/lib/dpkg) under their names inside it (default:
+    /// the root the trace's first line names)
+    #[arg(long, value_name = "DIR", requires = "report")]
+    target_root: Option<PathBuf>,
 }
 
 /// Runs `sb2-logz`.
 pub fn run(a: Args) -> Result<()> {
     match &a.report {
-        Some(t) => trace::report(t, a.tree.as_deref(), a.no_dpkg),
+        Some(t) => trace::report(t, a.tree.as_deref(), a.no_dpkg, a.target_root.as_deref()),
         None => summary::summary(a.log.as_deref(), a.mapped, a.passed),
     }
 }

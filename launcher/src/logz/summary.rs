@@ -30,7 +30,10 @@ impl Summary {
     fn add(&mut self, e: &Event) {
         let Some(ev) = e.ev else { return };
         // Trace events say nothing a log summary counts.
-        if matches!(ev, Kind::Read | Kind::Write | Kind::Create | Kind::Remove) {
+        if matches!(
+            ev,
+            Kind::Read | Kind::Write | Kind::Create | Kind::Remove | Kind::Session
+        ) {
             return;
         }
         if let Some(l) = denial(e) {

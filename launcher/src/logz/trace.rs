@@ -1,5 +1,8 @@
 //! `sb2-logz --report TRACE`: an access trace replayed into the build's
-//! inputs, outputs, denials and network use.
+//! inputs, outputs, denials and network use, and the packages of the
+//! inputs, per database: the trace's first line names the session's
+//! target and tools roots, whose files are their packages' and not the
+//! host's.
 
 use super::{denial, for_each_event, host_path, network, note_skipped, open, packages, section};
 use anyhow::{Context, Result};
@@ -27,6 +30,9 @@ struct Trace {
     live: BTreeMap<PathBuf, PathBuf>,
     denied: BTreeSet<String>,
     network: BTreeSet<String>,
+    /// From the `session` line; none in a trace older than it.
+    target_root: Option<PathBuf>,
+    tools_root: Option<PathBuf>,
 }
 
 impl Trace {
@@ -36,6 +42,14 @@ impl Trace {
         }
         if let Some(l) = network(e) {
             self.network.insert(l);
+        }
+        if e.ev == Some(Kind::Session) {
+            // The first line names the roots; a second session writing to
+            // the same file starts it afresh, so there is no other.
+            let dir = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(host_path);
+            self.target_root = self.target_root.take().or_else(|| dir(&e.target_root));
+            self.tools_root = self.tools_root.take().or_else(|| dir(&e.tools_root));
+            return;
         }
         let (Some(ev), Some(path)) = (e.ev, e.path.as_deref().map(host_path)) else {
             return;
@@ -96,8 +110,44 @@ fn tree_dirs(dir: Option<&Path>) -> Result<(PathBuf, Vec<PathBuf>)> {
     })
 }
 
-pub fn report(trace: &Path, tree: Option<&Path>, no_dpkg: bool) -> Result<()> {
+/// The roots whose files belong to their own package databases: the
+/// target root (`--target-root`, else the trace's), then the tools root.
+fn roots(t: &Trace, target_root: Option<&Path>) -> Vec<packages::Root> {
+    let target = target_root.or(t.target_root.as_deref());
+    let mut v: Vec<packages::Root> = Vec::new();
+    for r in [
+        target.and_then(|d| packages::Root::new("target", d)),
+        t.tools_root
+            .as_deref()
+            .and_then(|d| packages::Root::new("tools", d)),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        // A tools root that is the target root is one database.
+        if !v.iter().any(|o| o.dir == r.dir) {
+            v.push(r);
+        }
+    }
+    v
+}
+
+pub fn report(
+    trace: &Path,
+    tree: Option<&Path>,
+    no_dpkg: bool,
+    target_root: Option<&Path>,
+) -> Result<()> {
     let (shown, tree) = tree_dirs(tree)?;
+    // Relative to where sb2-logz runs, as --tree is; the trace's are absolute.
+    let target_root = match target_root {
+        Some(d) => Some(
+            std::env::current_dir()
+                .context("cannot get the current directory")?
+                .join(d),
+        ),
+        None => None,
+    };
     let (r, name) = open(Some(trace))?;
     let mut t = Trace::default();
     let skipped = for_each_event(r, &name, |e| t.add(e))?;
@@ -111,9 +161,9 @@ pub fn report(trace: &Path, tree: Option<&Path>, no_dpkg: bool) -> Result<()> {
     section("outputs:", t.outputs().iter().map(|v| v.display()));
     section("denied:", &t.denied);
     section("network:", &t.network);
-    if !no_dpkg && packages::on_path("dpkg") {
+    if !no_dpkg && packages::on_path("dpkg-query") {
         let hosts: Vec<&Path> = inputs.iter().map(|(_, h)| h.as_path()).collect();
-        packages::print(&hosts);
+        packages::print(&hosts, &roots(&t, target_root.as_deref()));
     }
     Ok(())
 }
@@ -162,5 +212,52 @@ mod tests {
             t.written_v.contains(Path::new("/b/a.o.tmp")),
             "made by the build, not an input"
         );
+    }
+
+    #[test]
+    fn the_session_line_names_the_roots_and_old_traces_have_none() {
+        use sb2_ruletree::contract::events::field;
+        // As sb2 writes it: a path's bytes one char each, so "é" (two
+        // bytes of UTF-8) survives the JSON round trip as those bytes.
+        let root = "/srv/caf\u{e9}-root".as_bytes();
+        let e = Event {
+            ev: Some(Kind::Session),
+            pid: Some(1),
+            prog: Some("sb2".into()),
+            func: Some("main".into()),
+            target: Some("arm64".into()),
+            target_root: Some(field(root)),
+            tools_root: Some(String::new()),
+            ..Event::default()
+        };
+        let line = serde_json::to_string(&e).expect("json");
+        let read = format!(
+            "{line}\n{}\n",
+            r#"{"ev":"read","path":"/usr/include/z.h","hpath":"/srv/z.h"}"#
+        );
+        let mut t = Trace::default();
+        let skipped = for_each_event(read.as_bytes(), "test", |e| t.add(e)).expect("in memory");
+        assert_eq!(skipped, 0);
+        assert_eq!(t.target_root, Some(PathBuf::from("/srv/caf\u{e9}-root")));
+        assert_eq!(t.tools_root, None, "empty: the host's tools");
+        assert_eq!(t.reads.len(), 1, "the session line is no read");
+        let dirs = |t: &Trace, o: Option<&Path>| {
+            roots(t, o)
+                .into_iter()
+                .map(|r| (r.role, r.dir))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            dirs(&t, None),
+            [("target", PathBuf::from("/srv/caf\u{e9}-root"))]
+        );
+        assert_eq!(
+            dirs(&t, Some(Path::new("/other"))),
+            [("target", PathBuf::from("/other"))],
+            "--target-root wins"
+        );
+        assert!(dirs(&Trace::default(), None).is_empty(), "an old trace");
+        t.tools_root = Some(PathBuf::from("/srv/caf\u{e9}-root"));
+        assert_eq!(dirs(&t, None).len(), 1, "one root, one database");
     }
 }

@@ -9,6 +9,7 @@ use crate::config::Target;
 use crate::install;
 use anyhow::{anyhow, bail, Context, Result};
 use sb2_ruletree::compile;
+use sb2_ruletree::contract::events::field;
 use sb2_ruletree::contract::{key, LogLevel, RULETREE_FILE};
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,7 @@ pub struct Sources<'a> {
 /// name and renamed, so the file either is whole or is not there.
 pub fn build(o: &Options, src: &Sources, dir: &Path) -> Result<()> {
     let mut constants = constants(o, src, dir)?;
+    let header = trace_header(&src.target.name, &constants);
     let lib = install::libsb2()?;
     let entry = crate::xtarget::preload_dir(&lib, src.target)?;
     let (argvmods, tool_dir, tool_names) = crate::xtarget::toolchain(src.target)?;
@@ -69,7 +71,10 @@ pub fn build(o: &Options, src: &Sources, dir: &Path) -> Result<()> {
             .to_string(),
     );
     if let Some(t) = &o.trace {
-        c(key::TRACE_FILE, trace_path(t)?.display().to_string());
+        c(
+            key::TRACE_FILE,
+            trace_path(t, &header)?.display().to_string(),
+        );
     }
     if o.chroot_root_only {
         c(key::CHROOT_POLICY, "root".into());
@@ -199,15 +204,39 @@ fn cpu_constants(target: &Target) -> Result<Vec<(&'static str, String)>> {
 }
 
 /// `--trace FILE` as an absolute path (processes in other directories
-/// append to it), emptied for this run.
-fn trace_path(t: &Path) -> Result<PathBuf> {
+/// append to it), started afresh for this run with `header`.
+fn trace_path(t: &Path, header: &str) -> Result<PathBuf> {
     let abs = if t.is_absolute() {
         t.to_path_buf()
     } else {
         std::env::current_dir()?.join(t)
     };
-    std::fs::write(&abs, b"").with_context(|| format!("--trace {}", abs.display()))?;
+    std::fs::write(&abs, header).with_context(|| format!("--trace {}", abs.display()))?;
     Ok(abs)
+}
+
+/// The trace's first line (`"ev":"session"`): the session's roots, as
+/// the rules map into them, so `sb2-logz --report` can ask a file read
+/// from the target root of the target's own package database.
+fn trace_header(target: &str, constants: &[(String, String)]) -> String {
+    let get = |k: &str| {
+        constants
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| field(v.as_bytes()))
+            .unwrap_or_default()
+    };
+    // Only the fields it has: an `Event` would write every other as null.
+    let e = serde_json::json!({
+        "ev": "session",
+        "pid": std::process::id(),
+        "prog": "sb2",
+        "fn": "main",
+        "target": field(target.as_bytes()),
+        "target_root": get(key::TARGET_ROOT),
+        "tools_root": get(key::TOOLS_ROOT),
+    });
+    format!("{e}\n")
 }
 
 fn canon(p: &Path) -> Result<String> {
@@ -217,4 +246,24 @@ fn canon(p: &Path) -> Result<String> {
     c.into_os_string()
         .into_string()
         .map_err(|_| anyhow!("{}: path is not UTF-8", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sb2_ruletree::contract::events::{bytes, Event, Kind};
+
+    #[test]
+    fn the_trace_header_is_a_session_event_of_the_schema() {
+        let c = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let constants = [c(key::TOOLS_ROOT, ""), c(key::TARGET_ROOT, "/srv/café")];
+        let line = trace_header("arm64", &constants);
+        assert!(line.ends_with('\n') && !line.contains("null"), "{line}");
+        let e: Event = serde_json::from_str(&line).expect("the schema");
+        assert_eq!(e.ev, Some(Kind::Session));
+        assert_eq!(e.target.as_deref(), Some("arm64"));
+        let root = e.target_root.as_deref().map(bytes);
+        assert_eq!(root.as_deref(), Some("/srv/café".as_bytes()));
+        assert_eq!(e.tools_root.as_deref(), Some(""));
+    }
 }
