@@ -83,6 +83,7 @@ fn writable(p: &Path) -> bool {
 
 /// Removes a session directory, even parts a program made unreadable.
 pub fn remove(dir: &Path) {
+    super::cow::make_removable(dir);
     if std::fs::remove_dir_all(dir).is_err() {
         let _ = Command::new("chmod")
             .arg("-R")
