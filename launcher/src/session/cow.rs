@@ -24,11 +24,12 @@
 //! Tearing down a mount namespace that holds an overlay takes the exiting
 //! process tens of milliseconds (the kernel waits for RCU grace periods),
 //! and the exit status is only reported after it. So the child also
-//! leaves a keeper process in the namespace, detached from sb2 and the
-//! terminal, holding no fd but the read end of a pipe whose write end
-//! only sb2 holds: the command's exit is then not the namespace's last
-//! reference and is as quick as without `-c`; the keeper exits when sb2
-//! does, and the teardown happens in it, waited for by nobody.
+//! leaves a keeper process in the namespace, an unwaited child of sb2
+//! outside the terminal's process group, holding no fd but the read end
+//! of a pipe whose write end only sb2 holds: the command's exit is then
+//! not the namespace's last reference and is as quick as without `-c`;
+//! the keeper exits when sb2 does, and the teardown happens in it, waited
+//! for by nobody (its parent is then init, or the nearest subreaper).
 
 use crate::cli;
 use anyhow::{anyhow, bail, Context, Result};
@@ -279,37 +280,35 @@ impl Drop for Setup {
     }
 }
 
-/// In the forked child, after the mount: forks the keeper (see the module
-/// doc) twice, so that it is nobody's child that anyone waits for.
+/// In the forked child, after the mount: starts the keeper (see the
+/// module doc) as sb2's child, not the command's (CLONE_PARENT), so that
+/// a shell's `wait` never waits for it; sb2 does not wait for it either.
+/// One clone, not a double fork: this is on every `-c` session's start.
 ///
 /// # Safety
 /// Only in a single-threaded forked child; `keep` is the keeper pipe's
 /// read end.
 unsafe fn leave_keeper(keep: libc::c_int) {
-    // SAFETY: see the function's contract.
+    // SAFETY: see the function's contract. Like fork() (no new stack),
+    // and the keeper makes only raw system calls.
     unsafe {
-        let k = libc::fork();
-        if k == 0 {
-            if libc::fork() == 0 {
-                // Out of the terminal's process group: ^C is for the command.
-                libc::setsid();
-                // Every fd but the pipe's read end: an inherited stdout would
-                // keep a reader of the command's output waiting.
-                if keep > 0 {
-                    libc::close_range(0, keep as u32 - 1, 0);
-                }
-                libc::close_range(keep as u32 + 1, u32::MAX, 0);
-                let mut b = 0u8;
-                while libc::read(keep, (&mut b as *mut u8).cast(), 1) < 0
-                    && *libc::__errno_location() == libc::EINTR
-                {}
-                libc::_exit(0);
-            }
-            libc::_exit(0);
+        let flags = (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong;
+        if libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) != 0 {
+            return;
         }
-        if k > 0 {
-            libc::waitpid(k, std::ptr::null_mut(), 0);
+        // Out of the terminal's process group: ^C is for the command.
+        libc::setsid();
+        // Every fd but the pipe's read end: an inherited stdout would keep
+        // a reader of the command's output waiting.
+        if keep > 0 {
+            libc::close_range(0, keep as u32 - 1, 0);
         }
+        libc::close_range(keep as u32 + 1, u32::MAX, 0);
+        let mut b = 0u8;
+        while libc::read(keep, (&mut b as *mut u8).cast(), 1) < 0
+            && *libc::__errno_location() == libc::EINTR
+        {}
+        libc::_exit(0);
     }
 }
 
