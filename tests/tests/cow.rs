@@ -68,6 +68,16 @@ fn cow_session_writes_go_to_the_layer_and_the_target_is_unchanged() {
     let w = World::new("cow-writes");
     let root = own_root(&w, "cowt");
     let (tar, deb) = packages(&w);
+    // A static program bypasses the preload: only the kernel's layer
+    // catches its write.
+    w.write(
+        "static.c",
+        "#include <fcntl.h>\n#include <unistd.h>\nint main(int c, char **v) { int fd = open(v[1], O_WRONLY|O_TRUNC); return fd < 0 || write(fd, \"static\\n\", 7) != 7; }\n",
+    );
+    setup_sh(&format!(
+        "cd {} && gcc -static -o static static.c",
+        w.work.display()
+    ));
     let before = snapshot(&root);
     let script = format!(
         "set -e; R={r}
@@ -79,7 +89,8 @@ fn cow_session_writes_go_to_the_layer_and_the_target_is_unchanged() {
          mv $R/etc/hostname $R/etc/hostname.old
          tar xf {tar} -C $R
          dpkg-deb -x {deb} $R/opt/x
-         cat $R/data/file $R/opt/x/l $R/etc/hostname $R/usr/share/pkg/a $R/opt/x/usr/share/pkg/b
+         chmod 644 $R/data/ro && ./static $R/data/ro
+         cat $R/data/ro $R/data/file $R/opt/x/l $R/etc/hostname $R/usr/share/pkg/a $R/opt/x/usr/share/pkg/b
          stat -c '%u %g %a' $R/data/new $R/data/keep.sh
          ls $R/data
          test ! -e $R/data/gone && test ! -e $R/data/sub && echo removed",
@@ -91,7 +102,7 @@ fn cow_session_writes_go_to_the_layer_and_the_target_is_unchanged() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         stdout(&o),
-        "changed\nchanged\npackaged\na\nb\n123 456 600\n0 0 755\nfile\nkeep.sh\nnew\nro\nremoved\n",
+        "static\nchanged\nchanged\npackaged\na\nb\n123 456 600\n0 0 755\nfile\nkeep.sh\nnew\nro\nremoved\n",
         "{}",
         text(&o)
     );
