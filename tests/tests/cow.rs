@@ -300,6 +300,11 @@ fn cow_refusals_are_125_with_one_line() {
         &["-c: cannot create a user namespace", "max_user_namespaces"],
     );
     assert_eq!(snapshot(&root), before);
+    // A session directory inside the root: refused before it is made.
+    let inside = root.join("session");
+    let o = w.sb2(&["-t", "cowr", "-W", inside.to_str().unwrap(), "-c", "true"]);
+    one_line(&o, &["overlap", "-W"]);
+    assert_eq!(snapshot(&root), before);
     // The host target's root is / : not what -c is for.
     let o = w.sb2(&["-t", "host", "-c", "true"]);
     one_line(&o, &["-c", "-t"]);

@@ -53,26 +53,45 @@ pub struct Layer {
     options: CString,
 }
 
-/// Makes the layer of a new session in `dir` over the target root `root`.
-pub fn create(dir: &Path, root: &str) -> Result<Layer> {
-    let root = Path::new(root);
-    let canon = root
+/// Refuses `-c` before anything is made when the target root is `/` or
+/// would hold the session directory, whose parent is `parent` (making it
+/// there would change the root it must leave untouched).
+pub fn check(root: &str, parent: &Path) -> Result<()> {
+    let canon = canonical_root(root)?;
+    if parent.canonicalize().is_ok_and(|p| p.starts_with(&canon)) {
+        return Err(overlap(parent, &canon));
+    }
+    Ok(())
+}
+
+fn canonical_root(root: &str) -> Result<PathBuf> {
+    let canon = Path::new(root)
         .canonicalize()
-        .with_context(|| format!("-c: the target root {}", root.display()))?;
+        .with_context(|| format!("-c: the target root {root}"))?;
     if canon == Path::new("/") {
         return Err(cli::usage(
             "-c overlays a target's root file system, and this target's root is / \
              (the host target); choose a target with -t",
         ));
     }
+    Ok(canon)
+}
+
+fn overlap(dir: &Path, root: &Path) -> anyhow::Error {
+    cli::usage(format!(
+        "-c: the session directory (in {}) and the target root {} overlap; \
+         give a session directory elsewhere with -W DIR",
+        dir.display(),
+        root.display()
+    ))
+}
+
+/// Makes the layer of a new session in `dir` over the target root `root`.
+pub fn create(dir: &Path, root: &str) -> Result<Layer> {
+    let canon = canonical_root(root)?;
     let dir_canon = dir.canonicalize()?;
     if dir_canon.starts_with(&canon) || canon.starts_with(&dir_canon) {
-        return Err(cli::usage(format!(
-            "-c: the session directory {} and the target root {} overlap; \
-             give a session directory elsewhere with -W DIR",
-            dir.display(),
-            root.display()
-        )));
+        return Err(overlap(dir, &canon));
     }
     for sub in ["upper", "work"] {
         std::fs::create_dir_all(dir.join(COW_DIR).join(sub))?;

@@ -61,6 +61,9 @@ pub fn run(o: Options) -> Result<i32> {
     let target = config::choose(o.target.as_deref())?;
     let rules = install::rules_dir()?;
     let modes = resolve::modes(&o, &target, &rules)?;
+    if o.cow {
+        cow::check(target.root(), &dir::parent(o.session_dir.as_deref()))?;
+    }
     let dir = dir::create(o.session_dir.as_deref())?;
     let log_file = match &o.log_level {
         Some(_) => Some(report::log_path(&o.command)?),
