@@ -273,6 +273,11 @@ impl Setup {
                      AppArmor/SELinux policy), {off}"
                 ),
             },
+            s if s == Step::Mount as u8 && !matches!(errno, libc::EPERM | libc::EACCES) => anyhow!(
+                "-c: cannot mount the overlay over {root} ({err}): the target root and the session \
+                 directory must be directories on file systems overlayfs takes (the session \
+                 directory's with user xattrs), {off}"
+            ),
             s if s == Step::Mount as u8 => anyhow!(
                 "-c: cannot mount the overlay over {root} ({err}): the kernel refuses unprivileged \
                  overlayfs in a user namespace (it needs Linux 5.11+ and no AppArmor restriction: \
