@@ -43,7 +43,7 @@ fn cli_version_and_help() {
     let o = w.sb2(&["-h"]);
     let s = stdout(&o);
     for opt in [
-        "-t", "-m", "-e", "-M", "-L", "-d", "-q", "-W", "-O", "-S", "-J", "-D",
+        "-t", "-m", "-e", "-M", "-L", "-d", "-q", "-W", "-O", "-S", "-J", "-D", "-c",
     ] {
         assert!(s.contains(&format!("{opt} ")), "help lacks {opt}:\n{s}");
     }

@@ -5,6 +5,7 @@
 mod chroot;
 mod cli;
 mod coverage;
+mod cow;
 mod cross;
 mod debian;
 mod events;

@@ -52,10 +52,7 @@ pub fn create(explicit: Option<&Path>) -> Result<PathBuf> {
 /// A new directory `sb2-USER-XXXXXX`; mkdtemp, so that two sessions
 /// starting at once never share one.
 fn fresh() -> Result<PathBuf> {
-    let base = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|p| p.is_dir() && writable(p))
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    let base = base();
     // SAFETY: getuid cannot fail.
     let user = std::env::var("USER").unwrap_or_else(|_| unsafe { libc::getuid() }.to_string());
     let tmpl = base.join(format!("sb2-{user}-XXXXXX"));
@@ -73,6 +70,22 @@ fn fresh() -> Result<PathBuf> {
     }))
 }
 
+/// Where a session directory will be made: `-W`'s parent, else
+/// `$XDG_RUNTIME_DIR` if usable, else `/tmp`.
+pub fn parent(explicit: Option<&Path>) -> PathBuf {
+    match explicit.and_then(Path::parent) {
+        Some(p) => p.to_path_buf(),
+        None => base(),
+    }
+}
+
+fn base() -> PathBuf {
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir() && writable(p))
+        .unwrap_or_else(|| PathBuf::from("/tmp"))
+}
+
 fn writable(p: &Path) -> bool {
     let Ok(c) = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()) else {
         return false;
@@ -83,6 +96,7 @@ fn writable(p: &Path) -> bool {
 
 /// Removes a session directory, even parts a program made unreadable.
 pub fn remove(dir: &Path) {
+    super::cow::make_removable(dir);
     if std::fs::remove_dir_all(dir).is_err() {
         let _ = Command::new("chmod")
             .arg("-R")

@@ -3,10 +3,13 @@
 //! ruletree ([`build`]); its command runs with the preload ([`spawn`]),
 //! signals reach it ([`signals`]), sb2 sums up its access violations and
 //! log ([`report`]), and the directory is removed unless the session was
-//! made persistent ([`persist`]: `-S`, `-J`, `-D`). Inside a session, sb2
-//! does not nest: the command runs in the current one.
+//! made persistent ([`persist`]: `-S`, `-J`, `-D`). With `-c` the command
+//! runs in its own mount namespace over a copy-on-write layer of the
+//! target root ([`cow`]). Inside a session, sb2 does not nest: the command
+//! runs in the current one.
 
 mod build;
+mod cow;
 mod dir;
 mod options;
 mod persist;
@@ -33,6 +36,12 @@ pub fn run(o: Options) -> Result<i32> {
     if let Some(dir) = std::env::var_os(SESSION_VAR) {
         let dir = Path::new(&dir);
         if dir.join(RULETREE_FILE).exists() {
+            if o.cow && cow::of_session(dir)?.is_none() {
+                bail!(
+                    "-c: already inside session {}, which has no copy-on-write layer (sessions do not nest); run sb2 -c outside it",
+                    dir.display()
+                );
+            }
             if !o.quiet && vp.is_none() {
                 eprintln!(
                     "sb2: already inside session {}; sessions do not nest, running the command in the current one",
@@ -52,6 +61,9 @@ pub fn run(o: Options) -> Result<i32> {
     let target = config::choose(o.target.as_deref())?;
     let rules = install::rules_dir()?;
     let modes = resolve::modes(&o, &target, &rules)?;
+    if o.cow {
+        cow::check(target.root(), &dir::parent(o.session_dir.as_deref()))?;
+    }
     let dir = dir::create(o.session_dir.as_deref())?;
     let log_file = match &o.log_level {
         Some(_) => Some(report::log_path(&o.command)?),
@@ -63,14 +75,23 @@ pub fn run(o: Options) -> Result<i32> {
         modes: &modes,
         log_file: log_file.as_deref(),
     };
-    let built = build::build(&o, &src, &dir).and_then(|_| {
+    let layer = match o.cow {
+        true => cow::create(&dir, target.root()).map(Some),
+        false => Ok(None),
+    };
+    let built = layer.and_then(|layer| {
+        build::build(&o, &src, &dir)?;
         let unknown = vp.map_or(crate::vperm::Ids { uid: 0, gid: 0 }, |v| v.unknown);
-        crate::vperm::create(&dir, unknown, o.vperm_load.as_deref())
+        crate::vperm::create(&dir, unknown, o.vperm_load.as_deref())?;
+        Ok(layer)
     });
-    if let Err(e) = built {
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(e);
-    }
+    let layer = match built {
+        Ok(l) => l,
+        Err(e) => {
+            dir::remove(&dir);
+            return Err(e);
+        }
+    };
     if let Some(f) = &o.save {
         persist::Info {
             dir: dir.clone(),
@@ -83,7 +104,7 @@ pub fn run(o: Options) -> Result<i32> {
         // The session's own temporary directory: writable, private.
         std::env::set_var("TMPDIR", dir.join(TMP_DIR));
     }
-    let r = spawn::spawn(&dir, None, &target, o.command, o.quiet, vp);
+    let r = spawn::spawn(&dir, None, &target, o.command, o.quiet, vp, layer.as_ref());
     let saved = match &o.vperm_save {
         Some(f) => crate::vperm::save(&dir, f),
         None => Ok(()),
@@ -125,10 +146,23 @@ fn join(f: &Path, o: Options, vp: Option<Vperm>) -> Result<i32> {
         _ => bail!("-m can be given once when joining a session"),
     };
     let target = Target::load(&info.target).unwrap_or_else(|_| Target::host());
+    // A session made with -S -c is always joined over its kept layer.
+    let layer = cow::of_session(&info.dir)?;
+    if o.cow {
+        cow::check_join(&layer, f)?;
+    }
     if let Some(f) = &o.vperm_load {
         crate::vperm::load(&info.dir, f)?;
     }
-    let r = spawn::spawn(&info.dir, mode.as_deref(), &target, o.command, o.quiet, vp);
+    let r = spawn::spawn(
+        &info.dir,
+        mode.as_deref(),
+        &target,
+        o.command,
+        o.quiet,
+        vp,
+        layer.as_ref(),
+    );
     if let Some(f) = &o.vperm_save {
         crate::vperm::save(&info.dir, f)?;
     }

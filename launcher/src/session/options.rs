@@ -22,6 +22,8 @@ pub struct Options {
     pub join: Option<PathBuf>,
     pub delete: Option<PathBuf>,
     pub tools_root: Option<PathBuf>,
+    /// `-c`: a private copy-on-write layer over the target root.
+    pub cow: bool,
     /// `-R`: the session's processes are root (virtual permissions).
     pub root: bool,
     /// `-U UID.GID`: owner of unknown files (and the ids, without `-R`).
@@ -108,6 +110,10 @@ pub struct Args {
     /// Override the target's tools root
     #[arg(short = 'T', value_name = "DIR")]
     tools_root: Option<PathBuf>,
+    /// Copy-on-write: a private layer over the target root takes every
+    /// write (qemu-run and static programs too); dropped at exit, kept with -S
+    #[arg(short = 'c')]
+    cow: bool,
     /// Virtual root: the command and its children see uid and gid 0 and
     /// may chown, chmod, mknod... (virtual permissions, like fakeroot)
     #[arg(short = 'R')]
@@ -175,6 +181,7 @@ impl From<Args> for Options {
             join: a.join,
             delete: a.delete,
             tools_root: a.tools_root,
+            cow: a.cow,
             root: a.root,
             unknown: a.unknown,
             vperm_save: a.save_state,

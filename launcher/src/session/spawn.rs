@@ -4,7 +4,7 @@
 //! `sb2 gcc` and `sh -c gcc` in a session run the same program; then it
 //! is given the session's environment and waited for.
 
-use super::{signals, Vperm};
+use super::{cow, signals, Vperm};
 use crate::config::Target;
 use anyhow::{anyhow, Context, Result};
 use sb2_ruletree::contract::{key, IDS_VAR, MODE_VAR, RULETREE_FILE, SESSION_VAR};
@@ -97,7 +97,8 @@ fn planned_command(
 }
 
 /// Runs `command` (none: an interactive shell) in the session of `dir`
-/// and returns its exit status.
+/// and returns its exit status; with `layer` (`-c`) over its
+/// copy-on-write layer, or not at all.
 pub fn spawn(
     dir: &Path,
     mode: Option<&str>,
@@ -105,6 +106,7 @@ pub fn spawn(
     command: Vec<OsString>,
     quiet: bool,
     vp: Option<Vperm>,
+    layer: Option<&cow::Layer>,
 ) -> Result<i32> {
     // The session's environment first: the first command is searched in
     // its PATH, as every later exec is.
@@ -163,10 +165,20 @@ pub fn spawn(
     // environment says.
     cmd.env_remove(sb2_ruletree::contract::CHROOT_VAR);
     cmd.env_remove(sb2_ruletree::contract::CHROOT_LD_VAR);
+    let setup = layer.map(cow::Setup::new).transpose()?;
+    if let Some(s) = &setup {
+        s.attach(&mut cmd);
+    }
     signals::relay_to_command();
     match cmd.spawn() {
-        Ok(child) => signals::wait(child, quiet),
+        Ok(child) => {
+            drop(setup);
+            signals::wait(child, quiet)
+        }
         Err(e) => {
+            if let Some(f) = setup.as_ref().and_then(cow::Setup::failure) {
+                return Err(f);
+            }
             let prog = command.first().cloned().unwrap_or_else(|| "shell".into());
             Ok(report_spawn_error(&prog, e))
         }
