@@ -296,3 +296,20 @@ pub fn probe(name: &str) -> PathBuf {
     }
     out
 }
+
+/// Everything about a tree that a write could change: every entry's
+/// path, type, owner, mode, size, mtime and link target, and the sha256
+/// of every regular file.
+pub fn tree_snapshot(root: &Path) -> String {
+    let r = root.display();
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "set -e; cd {r} && find . -printf '%p %y %U %G %m %s %T@ %l\\n' | LC_ALL=C sort; \
+             find . -type f -exec sha256sum {{}} + | LC_ALL=C sort"
+        ))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    stdout(&o)
+}

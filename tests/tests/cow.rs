@@ -9,23 +9,6 @@
 use sb2_tests::*;
 use std::path::{Path, PathBuf};
 
-/// Everything about a tree that a write could change: every entry's
-/// path, type, owner, mode, size, mtime and link target, and the sha256
-/// of every regular file.
-fn snapshot(root: &Path) -> String {
-    let r = root.display();
-    let o = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "set -e; cd {r} && find . -printf '%p %y %U %G %m %s %T@ %l\\n' | LC_ALL=C sort; \
-             find . -type f -exec sha256sum {{}} + | LC_ALL=C sort"
-        ))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    stdout(&o)
-}
-
 /// A small host-architecture target root owned by the test's user (so
 /// that it is writable, as a root one builds into is).
 fn own_root(w: &World, name: &str) -> PathBuf {
@@ -78,7 +61,7 @@ fn cow_session_writes_go_to_the_layer_and_the_target_is_unchanged() {
         "cd {} && gcc -static -o static static.c",
         w.work.display()
     ));
-    let before = snapshot(&root);
+    let before = tree_snapshot(&root);
     let script = format!(
         "set -e; R={r}
          echo changed > $R/data/file
@@ -106,21 +89,21 @@ fn cow_session_writes_go_to_the_layer_and_the_target_is_unchanged() {
         "{}",
         text(&o)
     );
-    assert_eq!(snapshot(&root), before, "the target root changed");
+    assert_eq!(tree_snapshot(&root), before, "the target root changed");
     // The same writes without -c would have changed it: the check sees it.
     let o = w.sh(
         &["-t", "cowt"],
         &format!("echo x > {}/data/file", root.display()),
     );
     assert!(o.status.success(), "{}", text(&o));
-    assert_ne!(snapshot(&root), before);
+    assert_ne!(tree_snapshot(&root), before);
 }
 
 #[test]
 fn cow_starts_in_the_view_when_the_cwd_is_in_the_root() {
     let w = World::new("cow-cwd");
     let root = own_root(&w, "cowc");
-    let before = snapshot(&root);
+    let before = tree_snapshot(&root);
     let o = w
         .cmd(bin_dir().join("sb2"))
         .current_dir(root.join("data"))
@@ -140,7 +123,7 @@ fn cow_starts_in_the_view_when_the_cwd_is_in_the_root() {
         "{}",
         text(&o)
     );
-    assert_eq!(snapshot(&root), before);
+    assert_eq!(tree_snapshot(&root), before);
 }
 
 /// The session directory a persistent session's info file names.
@@ -157,7 +140,7 @@ fn session_dir(info: &Path) -> PathBuf {
 fn cow_layer_is_kept_with_s_seen_by_j_and_dropped_by_d() {
     let w = World::new("cow-persist");
     let root = own_root(&w, "cowp");
-    let before = snapshot(&root);
+    let before = tree_snapshot(&root);
     let info = w.dir.join("session");
     let i = info.to_str().unwrap();
     let r = root.display();
@@ -166,7 +149,7 @@ fn cow_layer_is_kept_with_s_seen_by_j_and_dropped_by_d() {
         &format!("echo kept > {r}/data/file && rm {r}/data/gone"),
     );
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(snapshot(&root), before);
+    assert_eq!(tree_snapshot(&root), before);
     let dir = session_dir(&info);
     assert_eq!(
         std::fs::read_to_string(dir.join("cow/upper/data/file")).unwrap(),
@@ -190,11 +173,11 @@ fn cow_layer_is_kept_with_s_seen_by_j_and_dropped_by_d() {
         std::fs::read_to_string(dir.join("cow/upper/data/file")).unwrap(),
         "kept\nmore\nmore\n"
     );
-    assert_eq!(snapshot(&root), before);
+    assert_eq!(tree_snapshot(&root), before);
     let o = w.sb2(&["-D", i]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(!dir.exists() && !info.exists());
-    assert_eq!(snapshot(&root), before);
+    assert_eq!(tree_snapshot(&root), before);
 
     // A persistent session made without -c has no layer to join.
     let o = w.sb2(&["-t", "cowp", "-S", i, "true"]);
@@ -231,7 +214,7 @@ fn cow_arm64_program_under_qemu_writes_into_the_layer() {
         w = w.work.display()
     ));
     w.init_target(&root, "cowarm", &["-A", "aarch64", "-c", "qemu-aarch64"]);
-    let before = snapshot(&root);
+    let before = tree_snapshot(&root);
     let info = w.dir.join("session");
     let i = info.to_str().unwrap();
     // busybox sh is arm64 (qemu); its `./busybox` children reach qemu
@@ -253,7 +236,7 @@ fn cow_arm64_program_under_qemu_writes_into_the_layer() {
         ),
     ]);
     assert_eq!(stdout(&o), "arm64\nnew\naarch64\n", "{}", text(&o));
-    assert_eq!(snapshot(&root), before, "the target root changed");
+    assert_eq!(tree_snapshot(&root), before, "the target root changed");
     let dir = session_dir(&info);
     let upper = dir.join("cow/upper/data");
     assert_eq!(
@@ -270,7 +253,7 @@ fn cow_refusals_are_125_with_one_line() {
     require("unshare");
     let w = World::new("cow-refused");
     let root = own_root(&w, "cowr");
-    let before = snapshot(&root);
+    let before = tree_snapshot(&root);
     let one_line = |o: &std::process::Output, want: &[&str]| {
         let e = String::from_utf8_lossy(&o.stderr).into_owned();
         assert_eq!(o.status.code(), Some(125), "{}", text(o));
@@ -299,12 +282,12 @@ fn cow_refusals_are_125_with_one_line() {
         &o,
         &["-c: cannot create a user namespace", "max_user_namespaces"],
     );
-    assert_eq!(snapshot(&root), before);
+    assert_eq!(tree_snapshot(&root), before);
     // A session directory inside the root: refused before it is made.
     let inside = root.join("session");
     let o = w.sb2(&["-t", "cowr", "-W", inside.to_str().unwrap(), "-c", "true"]);
     one_line(&o, &["overlap", "-W"]);
-    assert_eq!(snapshot(&root), before);
+    assert_eq!(tree_snapshot(&root), before);
     // The host target's root is / : not what -c is for.
     let o = w.sb2(&["-t", "host", "-c", "true"]);
     one_line(&o, &["-c", "-t"]);

@@ -56,7 +56,12 @@ fn mkroot_roots_are_registered_owned_by_their_maker_and_really_chrootable() {
     for (root, arch) in [(arm64_root(), "arm64"), (amd64_root(), "amd64")] {
         // Every package is in the root's own database.
         let q = query(&w, &root, "libc6");
-        assert_eq!(q, format!("libc6:{arch} install ok installed\n"), "{}", root.display());
+        assert_eq!(
+            q,
+            format!("libc6:{arch} install ok installed\n"),
+            "{}",
+            root.display()
+        );
         for pkg in ["dpkg", "apt", "coreutils", "libc6-dev", "zlib1g-dev"] {
             assert!(
                 query(&w, &root, pkg).contains(" install ok installed"),
@@ -70,9 +75,19 @@ fn mkroot_roots_are_registered_owned_by_their_maker_and_really_chrootable() {
             .args(["-S", "/usr/include/zlib.h"])
             .output()
             .unwrap();
-        assert_eq!(stdout(&o), format!("zlib1g-dev:{arch}: /usr/include/zlib.h\n"), "{}", text(&o));
+        assert_eq!(
+            stdout(&o),
+            format!("zlib1g-dev:{arch}: /usr/include/zlib.h\n"),
+            "{}",
+            text(&o)
+        );
         // Made without root: the files are their maker's, an ordinary user.
-        let o = w.cmd("stat").args(["-c", "%u"]).arg(root.join("etc/passwd")).output().unwrap();
+        let o = w
+            .cmd("stat")
+            .args(["-c", "%u"])
+            .arg(root.join("etc/passwd"))
+            .output()
+            .unwrap();
         assert_ne!(stdout(&o).trim(), "0", "{}: made as root?", root.display());
         // Merged /usr, and no link points at the directory it was made in.
         for d in ["bin", "lib", "sbin"] {
@@ -95,12 +110,18 @@ fn mkroot_roots_are_registered_owned_by_their_maker_and_really_chrootable() {
         .cmd("unshare")
         .args(["-rm", "chroot"])
         .arg(amd64_root())
-        .args(["/bin/sh", "-c", "echo in root; dpkg -l libc6 | tail -1; dpkg --print-architecture"])
+        .args([
+            "/bin/sh",
+            "-c",
+            "echo in root; dpkg -l libc6 | tail -1; dpkg --print-architecture",
+        ])
         .output()
         .unwrap();
     let out = stdout(&o);
     assert!(
-        o.status.success() && out.starts_with("in root\nii  libc6:amd64") && out.ends_with("amd64\n"),
+        o.status.success()
+            && out.starts_with("in root\nii  libc6:amd64")
+            && out.ends_with("amd64\n"),
         "{}",
         text(&o)
     );
@@ -112,7 +133,11 @@ fn mkroot_says_what_is_wrong_and_installs_nothing() {
     let mk = bin_dir().join("sb2-mkroot");
     let o = w.cmd(&mk).args(["--arch", "vax", "x"]).output().unwrap();
     assert_eq!(o.status.code(), Some(125), "{}", text(&o));
-    assert!(text(&o).contains("unknown architecture 'vax'; valid: amd64, arm64"), "{}", text(&o));
+    assert!(
+        text(&o).contains("unknown architecture 'vax'; valid: amd64, arm64"),
+        "{}",
+        text(&o)
+    );
     let o = w.cmd(&mk).output().unwrap();
     assert_eq!(o.status.code(), Some(125), "{}", text(&o));
     // A directory with something in it is not filled.
@@ -120,7 +145,10 @@ fn mkroot_says_what_is_wrong_and_installs_nothing() {
     let o = w.cmd(&mk).arg(w.work.join("full")).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("is not empty"), "{}", text(&o));
-    assert_eq!(std::fs::read_to_string(w.work.join("full/keep")).unwrap(), "mine\n");
+    assert_eq!(
+        std::fs::read_to_string(w.work.join("full/keep")).unwrap(),
+        "mine\n"
+    );
     // Host tools it needs are named with their packages, not installed.
     let bin = w.dir.join("onlydpkg");
     std::fs::create_dir_all(&bin).unwrap();
@@ -153,11 +181,29 @@ fn install_mode_apt_installs_a_target_library_that_the_next_build_links() {
     require("aarch64-linux-gnu-readelf");
     let w = World::new("install-png");
     let root = target_copy(&w, &arm64_root(), "arm64");
-    assert_eq!(query(&w, &root, "libpng-dev"), "", "the cached root already has libpng-dev");
-    let o = w.sb2(&["-t", "arm64", "-m", "install", "-R", "--", "apt-get", "install", "-y", "libpng-dev"]);
+    assert_eq!(
+        query(&w, &root, "libpng-dev"),
+        "",
+        "the cached root already has libpng-dev"
+    );
+    let o = w.sb2(&[
+        "-t",
+        "arm64",
+        "-m",
+        "install",
+        "-R",
+        "--",
+        "apt-get",
+        "install",
+        "-y",
+        "libpng-dev",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     // Registered in the target's database, as arm64 packages.
-    assert_eq!(query(&w, &root, "libpng-dev"), "libpng-dev:arm64 install ok installed\n");
+    assert_eq!(
+        query(&w, &root, "libpng-dev"),
+        "libpng-dev:arm64 install ok installed\n"
+    );
     assert!(query(&w, &root, "libpng16-16").starts_with("libpng16-16:arm64 install ok installed"));
     assert!(root.join("usr/include/libpng16/png.h").exists());
     // The next build finds header, library and pkg-config file.
@@ -167,8 +213,16 @@ fn install_mode_apt_installs_a_target_library_that_the_next_build_links() {
         "gcc $(pkg-config --cflags libpng) p.c -o p $(pkg-config --libs libpng)",
     );
     assert!(o.status.success(), "{}", text(&o));
-    let o = w.cmd("aarch64-linux-gnu-readelf").args(["-d", "p"]).output().unwrap();
-    assert!(stdout(&o).contains("Shared library: [libpng16.so.16]"), "{}", text(&o));
+    let o = w
+        .cmd("aarch64-linux-gnu-readelf")
+        .args(["-d", "p"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&o).contains("Shared library: [libpng16.so.16]"),
+        "{}",
+        text(&o)
+    );
     let o = w.sb2(&["-t", "arm64", "./p"]);
     assert!(stdout(&o).starts_with("png 1.6."), "{}", text(&o));
 }
@@ -187,7 +241,13 @@ fn unpack_source(w: &World, dsc: &Path) -> PathBuf {
 }
 
 fn deb_field(w: &World, deb: &Path, field: &str) -> String {
-    let o = w.cmd("dpkg-deb").args(["-f"]).arg(deb).arg(field).output().unwrap();
+    let o = w
+        .cmd("dpkg-deb")
+        .args(["-f"])
+        .arg(deb)
+        .arg(field)
+        .output()
+        .unwrap();
     stdout(&o).trim().to_string()
 }
 
@@ -197,7 +257,11 @@ fn assert_root_owned(w: &World, deb: &Path) {
     let list = stdout(&o);
     assert!(!list.is_empty(), "{}", text(&o));
     for l in list.lines() {
-        assert!(l.split_whitespace().nth(1) == Some("root/root"), "{}: {l}", deb.display());
+        assert!(
+            l.split_whitespace().nth(1) == Some("root/root"),
+            "{}: {l}",
+            deb.display()
+        );
     }
 }
 
@@ -210,7 +274,10 @@ fn build(w: &World, src: &Path) {
         .unwrap();
     let t = text(&o);
     assert!(o.status.success(), "{}", &t[t.len().saturating_sub(6000)..]);
-    assert!(t.contains("host architecture arm64"), "dpkg-architecture: {t}");
+    assert!(
+        t.contains("host architecture arm64"),
+        "dpkg-architecture: {t}"
+    );
 }
 
 #[test]
@@ -241,8 +308,16 @@ fn dpkg_buildpackage_cross_builds_gnu_hello_which_installs_and_runs_in_the_targe
     // Depends from the target's libc6 symbols: the host has no libc6:arm64.
     let dep = deb_field(&w, &deb, "Depends");
     assert!(dep.starts_with("libc6 (>= 2."), "{dep}");
-    let host = w.cmd("dpkg-query").args(["-W", "libc6:arm64"]).output().unwrap();
-    assert!(!host.status.success(), "the host has libc6:arm64: {}", text(&host));
+    let host = w
+        .cmd("dpkg-query")
+        .args(["-W", "libc6:arm64"])
+        .output()
+        .unwrap();
+    assert!(
+        !host.status.success(),
+        "the host has libc6:arm64: {}",
+        text(&host)
+    );
     assert_root_owned(&w, &deb);
     // It installs into the target, and runs there.
     let o = w
@@ -252,7 +327,10 @@ fn dpkg_buildpackage_cross_builds_gnu_hello_which_installs_and_runs_in_the_targe
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(query(&w, &root, "hello"), "hello:arm64 install ok installed\n");
+    assert_eq!(
+        query(&w, &root, "hello"),
+        "hello:arm64 install ok installed\n"
+    );
     let o = w.sb2(&["-t", "arm64", "hello"]);
     assert_eq!(stdout(&o), "Hello, world!\n", "{}", text(&o));
 }
@@ -296,12 +374,21 @@ fn dpkg_buildpackage_cross_builds_zlib_runtime_and_dev_packages() {
     );
     // The library inside is an aarch64 one.
     let x = w.dir.join("x");
-    let o = w.cmd("dpkg-deb").arg("-x").arg(&lib).arg(&x).output().unwrap();
+    let o = w
+        .cmd("dpkg-deb")
+        .arg("-x")
+        .arg(&lib)
+        .arg(&x)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let so = w
         .cmd("sh")
         .arg("-c")
-        .arg(format!("file -L {}/lib/aarch64-linux-gnu/libz.so.1", x.display()))
+        .arg(format!(
+            "file -L {}/lib/aarch64-linux-gnu/libz.so.1",
+            x.display()
+        ))
         .output()
         .unwrap();
     assert!(stdout(&so).contains("ARM aarch64"), "{}", text(&so));
@@ -322,8 +409,16 @@ fn checkbuilddeps_counts_target_libraries_and_host_tools_only() {
     // libpng-dev is installed on the host (amd64) but not in the target:
     // it must be reported. help2man is a host tool, zlib1g-dev a target
     // library: both met.
-    let host = w.cmd("dpkg-query").args(["-W", "libpng-dev:amd64", "help2man"]).output().unwrap();
-    assert!(host.status.success(), "host packages for this test: {}", text(&host));
+    let host = w
+        .cmd("dpkg-query")
+        .args(["-W", "libpng-dev:amd64", "help2man"])
+        .output()
+        .unwrap();
+    assert!(
+        host.status.success(),
+        "host packages for this test: {}",
+        text(&host)
+    );
     let control = |deps: &str| {
         format!("Source: t\nBuild-Depends: {deps}\n\nPackage: t\nArchitecture: any\nDescription: t\n t\n")
     };
@@ -331,12 +426,21 @@ fn checkbuilddeps_counts_target_libraries_and_host_tools_only() {
         "need/debian/control",
         &control("debhelper-compat (= 13), help2man, zlib1g-dev, libpng-dev (>= 1.6)"),
     );
-    w.write("ok/debian/control", &control("debhelper-compat (= 13), help2man, zlib1g-dev"));
+    w.write(
+        "ok/debian/control",
+        &control("debhelper-compat (= 13), help2man, zlib1g-dev"),
+    );
     let o = w.sh(&["-t", "arm64"], "cd need && dpkg-checkbuilddeps");
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    let line = err.lines().find(|l| l.contains("Unmet build dependencies: ")).unwrap_or("");
-    assert!(line.contains("Unmet build dependencies: libpng-dev (>= 1.6)"), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("Unmet build dependencies: "))
+        .unwrap_or("");
+    assert!(
+        line.contains("Unmet build dependencies: libpng-dev (>= 1.6)"),
+        "{err}"
+    );
     for met in ["help2man", "zlib1g-dev", "debhelper"] {
         assert!(!line.contains(met), "{met} is met: {err}");
     }
@@ -351,4 +455,42 @@ fn checkbuilddeps_counts_target_libraries_and_host_tools_only() {
         .output()
         .unwrap();
     assert!(text(&o).contains("zlib1g-dev"), "{}", text(&o));
+}
+
+#[test]
+fn cow_install_mode_installs_and_removes_packages_and_the_target_is_unchanged() {
+    require("qemu-aarch64");
+    let w = World::new("cow-install");
+    // A copy the user owns, as a root made by sb2-mkroot is.
+    let root = target_copy(&w, &arm64_root(), "arm64");
+    // An arm64 package whose postinst writes into the root.
+    let s = w.dir.join("pkg");
+    let d = s.display();
+    setup_sh(&format!(
+        "set -e; mkdir -p {d}/DEBIAN {d}/usr/bin
+         printf '#!/bin/sh\\necho cowtool\\n' > {d}/usr/bin/cowtool && chmod 755 {d}/usr/bin/cowtool
+         printf 'Package: cowtool\\nVersion: 1\\nArchitecture: arm64\\nMaintainer: t <t@t>\\nDepends: libc6\\nDescription: t\\n' > {d}/DEBIAN/control
+         printf '#!/bin/sh\\nset -e\\necho configured > /etc/cowtool.conf\\n' > {d}/DEBIAN/postinst && chmod 755 {d}/DEBIAN/postinst
+         dpkg-deb --root-owner-group -b {d} {w}/cowtool.deb >/dev/null",
+        w = w.work.display()
+    ));
+    let before = tree_snapshot(&root);
+    let o = w.sh(
+        &["-t", "arm64", "-m", "install", "-R", "-c"],
+        "set -e; dpkg -i cowtool.deb; dpkg --purge busybox; cat /etc/cowtool.conf; \
+         dpkg-query -W -f '${Package} ${Status}\\n' cowtool busybox; cowtool; \
+         test ! -e /usr/bin/busybox && echo busybox-gone",
+    );
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", text(&o));
+    for want in [
+        "configured\n",
+        "cowtool install ok installed\n",
+        "busybox unknown ok not-installed\n",
+        "cowtool\nbusybox-gone\n",
+    ] {
+        assert!(out.contains(want), "{want}: {}", text(&o));
+    }
+    assert_eq!(tree_snapshot(&root), before, "the target changed");
+    assert_eq!(query(&w, &root, "cowtool"), "");
 }
