@@ -8,7 +8,8 @@
 -- Only where that is safe, as Scratchbox2's install modes accelerate rpm
 -- only when tools and target carry the same rpm: the host and the target
 -- must have the same release series (major.minor) of dpkg, apt and
--- perl-base, read from both package databases. Returns { on = bool, why
+-- perl-base, read from both package databases; and not with `-O
+-- no-accel`. Returns { on = bool, why
 -- = text, rules = { fs rules } }.
 fs_rule_lib_interface_version = "105"
 
@@ -54,6 +55,9 @@ local function series(v)
 	return v and v:gsub("^%d+:", ""):match("^(%d+%.%d+)")
 end
 
+if has_mode_option("no-accel") then
+	return { on = false, why = "-O no-accel", rules = {} }
+end
 local host_status = read(tools .. "/var/lib/dpkg/status")
 local target_status = read(target_root .. "/var/lib/dpkg/status")
 local why = nil

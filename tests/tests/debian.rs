@@ -494,3 +494,38 @@ fn cow_install_mode_installs_and_removes_packages_and_the_target_is_unchanged() 
     assert_eq!(tree_snapshot(&root), before, "the target changed");
     assert_eq!(query(&w, &root, "cowtool"), "");
 }
+
+#[test]
+fn mkroot_init_makes_the_target_a_build_can_use_at_once() {
+    require("aarch64-linux-gnu-gcc");
+    require("mmdebstrap");
+    let w = World::new("mkroot-init");
+    let dir = w.dir.join("root");
+    // `extract`: the packages unpacked, not installed (seconds): enough
+    // for sb2-init's check and a compile; the full recipe is covered by
+    // the cached roots.
+    let o = w
+        .cmd(bin_dir().join("sb2-mkroot"))
+        .args(["--arch", "arm64", "--variant", "extract", "--init", "mk"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let conf = std::fs::read_to_string(w.dir.join("config/sb2/targets/mk/config")).unwrap();
+    for want in [
+        format!("TARGET_ROOT={}\n", dir.display()),
+        "CPU_TRANSPARENCY=qemu-aarch64\n".into(),
+        "COMPILER_TRIPLET=aarch64-linux-gnu\n".into(),
+    ] {
+        assert!(conf.contains(&want), "{want}: {conf}");
+    }
+    assert!(dir.join("usr/include/stdio.h").exists());
+    w.write(
+        "m.c",
+        "#include <stdio.h>\nint main(void) { puts(\"mk\"); return 0; }\n",
+    );
+    let o = w.sb2(&["-t", "mk", "gcc", "m.c", "-o", "m"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let f = w.cmd("file").arg("m").output().unwrap();
+    assert!(stdout(&f).contains("ARM aarch64"), "{}", text(&f));
+}
