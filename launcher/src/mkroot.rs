@@ -324,6 +324,21 @@ pub fn run(a: Args) -> Result<i32> {
     let config = private_config(&dir, &arch, foreign)?;
     let sb2 = install::exe_dir()?.join("sb2");
     let mut cmd = Command::new(&sb2);
+    if foreign {
+        // The host's debconf, run by maintainer scripts outside the root,
+        // would open the host's databases (bookworm's debconf ignores
+        // DPKG_ROOT): point it at the root's.
+        let rc = config.join("debconf.conf");
+        let db = dir.join("var/cache/debconf");
+        std::fs::write(
+            &rc,
+            format!(
+                "Config: configdb\nTemplates: templatedb\n\nName: configdb\nDriver: File\nFilename: {0}/config.dat\n\nName: templatedb\nDriver: File\nMode: 644\nFilename: {0}/templates.dat\n",
+                db.display()
+            ),
+        )?;
+        cmd.env("DEBCONF_SYSTEMRC", rc);
+    }
     cmd.env("XDG_CONFIG_HOME", &config)
         .args(["-t", "mkroot", "-m", "nomap", "-R", "--allow-write"])
         .arg(&dir)
