@@ -22,7 +22,7 @@ use crate::show::Session;
 use anyhow::{Context, Result};
 use sb2_ruletree::contract::{key, DISABLE_VAR};
 use std::ffi::OsString;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 const REAL: &str = "/usr/bin/dpkg-checkbuilddeps";
 const UNMET: &str = "Unmet build dependencies: ";
@@ -75,23 +75,31 @@ pub fn split_deps(s: &str) -> Vec<String> {
     out
 }
 
-fn check(args: &[OsString], admindir: Option<&str>, host_arch: &str) -> Result<Verdict> {
+/// Starts the real dpkg-checkbuilddeps on one database.
+fn start(
+    args: &[OsString],
+    admindir: Option<&str>,
+    host_arch: &str,
+) -> Result<std::process::Child> {
     let mut cmd = Command::new("perl");
     // Through perl, so that this exec is not rewritten back to us.
     cmd.arg(REAL).env(DISABLE_VAR, "1");
     if let Some(d) = admindir {
         cmd.arg(format!("--admindir={d}"));
     }
-    if !args
-        .iter()
-        .any(|a| a == "-a" || a.to_string_lossy().starts_with("--host-arch"))
-    {
+    if !host_arch.is_empty() {
         cmd.args(["-a", host_arch]);
     }
-    let out = cmd
-        .args(args)
-        .output()
-        .context("running dpkg-checkbuilddeps")?;
+    cmd.args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running dpkg-checkbuilddeps")
+}
+
+/// What a run said.
+fn verdict(child: std::process::Child) -> Result<Verdict> {
+    let out = child.wait_with_output()?;
     let mut v = Verdict {
         code: out.status.code().unwrap_or(2),
         unmet: Vec::new(),
@@ -135,10 +143,21 @@ pub fn run(args: Vec<OsString>) -> Result<i32> {
         let st = Command::new("perl").arg(REAL).args(&args).status()?;
         return Ok(st.code().unwrap_or(2));
     };
-    let arch = session_host_arch();
+    // dpkg-buildpackage gives -aARCH; run by hand, the session's.
+    let given = args.iter().any(|a| {
+        let a = a.to_string_lossy();
+        a.starts_with("-a") || a.starts_with("--host-arch")
+    });
+    let arch = if given {
+        String::new()
+    } else {
+        session_host_arch()
+    };
     let admindir = format!("{root}/var/lib/dpkg");
-    let target = check(&args, Some(&admindir), &arch)?;
-    let host = check(&args, None, &arch)?;
+    // Both at once: each is a perl start-up and a database load.
+    let target = start(&args, Some(&admindir), &arch)?;
+    let host = start(&args, None, &arch)?;
+    let (target, host) = (verdict(target)?, verdict(host)?);
     for v in [&target, &host] {
         if v.code > 1 {
             for l in &v.other {

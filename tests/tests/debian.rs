@@ -209,10 +209,33 @@ fn install_mode_apt_installs_a_target_library_that_the_next_build_links() {
     // The next build finds header, library and pkg-config file.
     w.write("p.c", PNG_C);
     let o = w.sh(
-        &["-t", "arm64"],
+        &["-t", "arm64", "--trace", "trace.json"],
         "gcc $(pkg-config --cflags libpng) p.c -o p $(pkg-config --libs libpng)",
     );
     assert!(o.status.success(), "{}", text(&o));
+    // The build's report names the target's packages it used, from the
+    // target's database, apart from the host's tools.
+    let o = w
+        .cmd(bin_dir().join("sb2-logz"))
+        .args(["--report", "trace.json", "--tree", "."])
+        .output()
+        .unwrap();
+    let report = stdout(&o);
+    let target = report
+        .split_once(&format!("packages (target {}):", root.display()))
+        .map(|x| x.1)
+        .unwrap_or_else(|| panic!("no target section: {report}"));
+    for pkg in ["libpng-dev:arm64", "libpng16-16:arm64"] {
+        assert!(target.contains(pkg), "{pkg}: {report}");
+    }
+    let host = report
+        .split_once("packages (host):")
+        .map(|x| x.1)
+        .unwrap_or("");
+    assert!(
+        host.contains("aarch64-linux-gnu"),
+        "the cross tools: {report}"
+    );
     let o = w
         .cmd("aarch64-linux-gnu-readelf")
         .args(["-d", "p"])
