@@ -31,21 +31,42 @@ fn query(w: &World, root: &Path, pkg: &str) -> String {
     stdout(&o)
 }
 
-/// A private, writable copy of a cached root (installs must not change
-/// the cache), with an arm64 (or host) target on it.
-fn target_copy(w: &World, root: &Path, name: &str) -> PathBuf {
-    let copy = w.dir.join(format!("root-{name}"));
-    let o = w.cmd("cp").arg("-a").arg(root).arg(&copy).output().unwrap();
+/// An arm64 target named `arm64` on ROOT, as sb2-mkroot --init makes it.
+fn arm64_target(w: &World, root: &Path) {
+    let o = w
+        .cmd(bin_dir().join("sb2-init"))
+        .current_dir(root)
+        .args(["-c", "qemu-aarch64", "arm64", "aarch64-linux-gnu-gcc"])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    let mut init = w.cmd(bin_dir().join("sb2-init"));
-    init.current_dir(&copy);
-    if name == "arm64" {
-        init.args(["-c", "qemu-aarch64", "arm64", "aarch64-linux-gnu-gcc"]);
-    } else {
-        init.args([name, "gcc"]);
-    }
-    let o = init.output().unwrap();
+}
+
+/// The built .deb whose name starts with `prefix` (`hello_`).
+fn find_deb(w: &World, prefix: &str) -> PathBuf {
+    std::fs::read_dir(&w.work)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with(prefix) && n.ends_with("_arm64.deb")
+        })
+        .unwrap_or_else(|| panic!("{prefix}*_arm64.deb"))
+}
+
+/// A private, writable copy of the cached arm64 root (installs must not
+/// change the cache), with the `arm64` target on it.
+fn arm64_copy(w: &World) -> PathBuf {
+    let copy = w.dir.join("root-arm64");
+    let o = w
+        .cmd("cp")
+        .arg("-a")
+        .arg(arm64_root())
+        .arg(&copy)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", text(&o));
+    arm64_target(w, &copy);
     copy
 }
 
@@ -180,7 +201,7 @@ fn install_mode_apt_installs_a_target_library_that_the_next_build_links() {
     require("qemu-aarch64");
     require("aarch64-linux-gnu-readelf");
     let w = World::new("install-png");
-    let root = target_copy(&w, &arm64_root(), "arm64");
+    let root = arm64_copy(&w);
     assert_eq!(
         query(&w, &root, "libpng-dev"),
         "",
@@ -314,19 +335,12 @@ fn dpkg_buildpackage_cross_builds_gnu_hello_which_installs_and_runs_in_the_targe
         .find(|p| p.extension().is_some_and(|e| e == "dsc"))
         .expect("hello's .dsc next to the tarball");
     let w = World::new("dpkg-hello");
-    let root = target_copy(&w, &arm64_root(), "arm64");
+    let root = arm64_copy(&w);
     let src = unpack_source(&w, &dsc);
     // Without -d: dpkg-checkbuilddeps finds debhelper, help2man and
     // texinfo on the host.
     build(&w, &src);
-    let deb = std::fs::read_dir(&w.work)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            let n = p.file_name().unwrap().to_string_lossy();
-            n.starts_with("hello_") && n.ends_with("_arm64.deb")
-        })
-        .expect("hello_*_arm64.deb");
+    let deb = find_deb(&w, "hello_");
     assert_eq!(deb_field(&w, &deb, "Architecture"), "arm64");
     // Depends from the target's libc6 symbols: the host has no libc6:arm64.
     let dep = deb_field(&w, &deb, "Depends");
@@ -364,26 +378,10 @@ fn dpkg_buildpackage_cross_builds_zlib_runtime_and_dev_packages() {
     let dsc = env_path("SB2_TEST_ZLIB_DSC", "zlib's .dsc (apt-get source zlib)");
     let w = World::new("dpkg-zlib");
     let root = arm64_root();
-    let o = w
-        .cmd(bin_dir().join("sb2-init"))
-        .current_dir(&root)
-        .args(["-c", "qemu-aarch64", "arm64", "aarch64-linux-gnu-gcc"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    arm64_target(&w, &root);
     let src = unpack_source(&w, &dsc);
     build(&w, &src);
-    let find = |prefix: &str| {
-        std::fs::read_dir(&w.work)
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| {
-                let n = p.file_name().unwrap().to_string_lossy();
-                n.starts_with(prefix) && n.ends_with("_arm64.deb")
-            })
-            .unwrap_or_else(|| panic!("{prefix}*_arm64.deb"))
-    };
-    let (lib, dev) = (find("zlib1g_"), find("zlib1g-dev_"));
+    let (lib, dev) = (find_deb(&w, "zlib1g_"), find_deb(&w, "zlib1g-dev_"));
     for deb in [&lib, &dev] {
         assert_eq!(deb_field(&w, deb, "Architecture"), "arm64");
         assert_root_owned(&w, deb);
@@ -422,13 +420,7 @@ fn checkbuilddeps_counts_target_libraries_and_host_tools_only() {
     require("dpkg-checkbuilddeps");
     let w = World::new("checkbuilddeps");
     let root = arm64_root();
-    let o = w
-        .cmd(bin_dir().join("sb2-init"))
-        .current_dir(&root)
-        .args(["-c", "qemu-aarch64", "arm64", "aarch64-linux-gnu-gcc"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    arm64_target(&w, &root);
     // libpng-dev is installed on the host (amd64) but not in the target:
     // it must be reported. help2man is a host tool, zlib1g-dev a target
     // library: both met.
@@ -485,7 +477,7 @@ fn cow_install_mode_installs_and_removes_packages_and_the_target_is_unchanged() 
     require("qemu-aarch64");
     let w = World::new("cow-install");
     // A copy the user owns, as a root made by sb2-mkroot is.
-    let root = target_copy(&w, &arm64_root(), "arm64");
+    let root = arm64_copy(&w);
     // An arm64 package whose postinst writes into the root.
     let s = w.dir.join("pkg");
     let d = s.display();
