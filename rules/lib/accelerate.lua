@@ -32,8 +32,9 @@ local function exists(p)
 	return false
 end
 
--- The installed version of `pkg` in a dpkg status file, or nil.
-local function version(status, pkg)
+-- A field of `pkg`'s stanza in a dpkg status file when it is installed,
+-- or nil.
+local function field(status, pkg, name)
 	if not status then
 		return nil
 	end
@@ -47,7 +48,11 @@ local function version(status, pkg)
 	if not stanza:find("\nStatus: install ok installed", 1, true) then
 		return nil
 	end
-	return stanza:match("\nVersion: ([^\n]+)")
+	return stanza:match("\n" .. name .. ": ([^\n]+)")
+end
+
+local function version(status, pkg)
+	return field(status, pkg, "Version")
 end
 
 -- 1:2.36-9+deb12u1 -> 2.36
@@ -66,6 +71,21 @@ for _, pkg in ipairs({ "dpkg", "apt", "perl-base" }) do
 	if not h or not t or series(h) ~= series(t) then
 		why = string.format("%s: host %s, target %s", pkg, h or "none", t or "none")
 		break
+	end
+end
+-- A root of another architecture: the host's dpkg (native: the host's)
+-- must know the root's as a foreign one, and the host's apt must resolve
+-- for it; sb2-mkroot leaves both (var/lib/dpkg/arch and
+-- etc/apt/apt.conf.d/00sb2-architecture). Without them the host's apt
+-- would install the host's architecture into the root.
+local harch, tarch = field(host_status, "dpkg", "Architecture"), field(target_status, "dpkg", "Architecture")
+if not why and harch ~= tarch then
+	local archs = read(target_root .. "/var/lib/dpkg/arch") or ""
+	if not exists(target_root .. "/etc/apt/apt.conf.d/00sb2-architecture")
+		or not ("\n" .. archs .. "\n"):find("\n" .. tarch .. "\n", 1, true) then
+		why = string.format(
+			"the %s root lacks what sb2-mkroot adds for the host's %s dpkg and apt (%s in var/lib/dpkg/arch, etc/apt/apt.conf.d/00sb2-architecture)",
+			tostring(tarch), tostring(harch), tostring(tarch))
 	end
 end
 if why then

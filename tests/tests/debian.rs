@@ -544,3 +544,44 @@ fn mkroot_init_makes_the_target_a_build_can_use_at_once() {
     let f = w.cmd("file").arg("m").output().unwrap();
     assert!(stdout(&f).contains("ARM aarch64"), "{}", text(&f));
 }
+
+#[test]
+fn install_mode_runs_the_hosts_dpkg_only_where_that_is_safe() {
+    let w = World::new("install-accel");
+    let root = arm64_copy(&w);
+    let which = |w: &World| {
+        let o = w.sb2(&[
+            "-t", "arm64", "-m", "install", "sb2-show", "exec", "dpkg", "-l",
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        (stdout(&o), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (out, err) = which(&w);
+    assert!(
+        out.contains("host ELF (direct)") && out.contains("file:    /usr/bin/dpkg\n"),
+        "{out}"
+    );
+    assert_eq!(err, "");
+    // The user asked for the target's own.
+    let o = w.sb2(&[
+        "-t", "arm64", "-m", "install", "-O", "no-accel", "sb2-show", "exec", "dpkg",
+    ]);
+    assert!(
+        stdout(&o).contains("target ELF (CPU transparency)"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+    // A root without what sb2-mkroot adds for the host's apt: the host's
+    // apt would install amd64 packages into it, so it is not used, and
+    // the session says why.
+    std::fs::remove_file(root.join("etc/apt/apt.conf.d/00sb2-architecture")).unwrap();
+    let (out, err) = which(&w);
+    assert!(out.contains("target ELF (CPU transparency)"), "{out}");
+    assert!(
+        err.contains(
+            "install mode: the target's own apt and dpkg run, not the host's: the arm64 root lacks"
+        ),
+        "{err}"
+    );
+}

@@ -13,6 +13,11 @@
 rule_file_interface_version = "105"
 
 local accel = import_from_fs_rule_library("accelerate")
+if not accel.on and not has_mode_option("no-accel") then
+	-- Once per session (rules compile when it starts): why the target's own
+	-- programs run, which for another architecture means qemu.
+	io.stderr:write("sb2: install mode: the target's own apt and dpkg run, not the host's: " .. accel.why .. "\n")
+end
 local extra = {
 	{ path = "/etc/resolv.conf", force_orig_path = true },
 }
