@@ -257,7 +257,18 @@ fn prepare_dir(dir: &Path) -> Result<PathBuf> {
 /// A throwaway sb2 configuration with one target on DIR, for the session
 /// that makes it (the user's own configuration is not touched).
 fn private_config(dir: &Path, a: &Arch, foreign: bool) -> Result<PathBuf> {
-    let base = std::env::temp_dir().join(format!("sb2-mkroot.{}", std::process::id()));
+    // A new directory of our own (create_dir fails on an existing name,
+    // so nobody can hand us theirs in the shared temporary directory).
+    let tmp = std::env::temp_dir();
+    let mut n = 0u32;
+    let base = loop {
+        let b = tmp.join(format!("sb2-mkroot.{}.{n}", std::process::id()));
+        match std::fs::create_dir(&b) {
+            Ok(()) => break b,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+            Err(e) => return Err(anyhow!("{}: {e}", b.display())),
+        }
+    };
     let tdir = base.join("sb2/targets/mkroot");
     std::fs::create_dir_all(&tdir)?;
     let cpu = if foreign {
