@@ -8,9 +8,10 @@
 -- Only where that is safe, as Scratchbox2's install modes accelerate rpm
 -- only when tools and target carry the same rpm: the host and the target
 -- must have the same release series (major.minor) of dpkg, apt and
--- perl-base, read from both package databases; and not with `-O
--- no-accel`. Returns { on = bool, why
--- = text, rules = { fs rules } }.
+-- perl-base, read from both package databases; a root of another
+-- architecture must carry what sb2-mkroot adds for the host's dpkg and
+-- apt; and not with `-O no-accel`.
+-- Returns { on = bool, why = text, rules = { fs rules } }.
 fs_rule_lib_interface_version = "105"
 
 local function read(p)
