@@ -368,10 +368,15 @@ pub fn run(a: Args) -> Result<i32> {
         // apt-get install works in the root without an update first.
         .arg("--skip=cleanup/apt/lists");
     // Debian's own way to a merged /usr (symlinks first, usr-is-merged),
-    // rather than usrmerge's conversion of a finished tree.
-    let merged = Path::new("/usr/share/mmdebstrap/hooks/merged-usr");
-    if merged.is_dir() {
-        cmd.arg(format!("--hook-dir={}", merged.display()));
+    // rather than usrmerge's conversion of a finished tree; the "maybe"
+    // hook leaves releases without usr-is-merged (bullseye) as they were.
+    let hooks = Path::new("/usr/share/mmdebstrap/hooks");
+    if let Some(h) = ["maybe-merged-usr", "merged-usr"]
+        .iter()
+        .map(|d| hooks.join(d))
+        .find(|d| d.is_dir())
+    {
+        cmd.arg(format!("--hook-dir={}", h.display()));
     }
     if !include.is_empty() {
         cmd.arg(format!("--include={}", include.join(",")));
