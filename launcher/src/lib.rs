@@ -18,6 +18,7 @@
 //!   loaded with `-s`/`-i`.
 //! * [`xtarget`] — running and building for another machine: CPU
 //!   transparency, the preload per platform, the toolchain rewrites.
+//! * [`docs`] — man pages and completions from the clap definitions.
 //! * [`install`] — where libsb2.so, the rule files and programs are.
 //!
 //! What the launcher shares with the preload (variable and file names,
@@ -28,6 +29,7 @@ pub mod checkbuilddeps;
 pub mod cli;
 pub mod config;
 pub mod configure;
+pub mod docs;
 pub mod fakeroot;
 pub mod init;
 pub mod install;

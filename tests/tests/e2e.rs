@@ -13,6 +13,7 @@ mod exec;
 mod fs;
 mod glibc_floor;
 mod hooks;
+mod install;
 mod logfd;
 mod net;
 mod nss;
