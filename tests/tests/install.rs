@@ -120,3 +120,98 @@ fn installed_tree_runs_sessions_from_its_own_files_and_documents_itself() {
         text(&o)
     );
 }
+
+#[test]
+fn debian_package_of_sb2_builds_installs_with_dpkg_and_works() {
+    require("dpkg-buildpackage");
+    require("dh");
+    let w = World::new("sb2-deb");
+    // The packaging needs only these of the tree; the programs are the
+    // ones this test suite runs (SB2_PREBUILT: no second cargo build).
+    let src = w.work.join("sb2");
+    std::fs::create_dir_all(&src).unwrap();
+    for d in ["debian", "scripts", "rules"] {
+        let o = w
+            .cmd("cp")
+            .arg("-R")
+            .arg(repo().join(d))
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = w
+        .cmd("dpkg-buildpackage")
+        .args(["-b", "-uc", "-us"])
+        .env("SB2_PREBUILT", bin_dir())
+        .current_dir(&src)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let deb = std::fs::read_dir(&w.work)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with("sb2_") && n.ends_with(".deb")
+        })
+        .expect("sb2_*.deb");
+    let o = w.cmd("dpkg-deb").arg("-c").arg(&deb).output().unwrap();
+    for f in [
+        "./usr/bin/sb2\n",
+        "./usr/lib/sb2/libsb2.so\n",
+        "./usr/share/man/man1/sb2.1.gz\n",
+    ] {
+        assert!(
+            stdout(&o)
+                .lines()
+                .any(|l| format!("{}\n", l.split_whitespace().last().unwrap_or("")) == f),
+            "{f}: {}",
+            text(&o)
+        );
+    }
+    // dpkg installs it (into a Debian root of the host's architecture, as
+    // the virtual root), and the sb2 it installed runs a session.
+    let cached = std::env::var_os("SB2_TEST_AMD64_ROOTFS")
+        .expect("SB2_TEST_AMD64_ROOTFS (scripts/test makes it)");
+    let root = w.dir.join("root");
+    let o = w
+        .cmd("cp")
+        .arg("-a")
+        .arg(&cached)
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    w.init_target(&root, "deb", &[]);
+    let o = w
+        .cmd(bin_dir().join("sb2"))
+        .args(["-t", "deb", "-m", "install", "-R", "--", "dpkg", "-i"])
+        .arg(&deb)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = w
+        .cmd("dpkg-query")
+        .arg(format!("--admindir={}/var/lib/dpkg", root.display()))
+        .args(["-W", "-f", "${Status}", "sb2"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&o), "install ok installed", "{}", text(&o));
+    let o = w
+        .cmd(root.join("usr/bin/sb2"))
+        .env("PATH", "/usr/bin:/bin")
+        .args([
+            "sh",
+            "-c",
+            "grep -o '[^ ]*libsb2.so' /proc/self/maps | head -1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&o).trim(),
+        format!("{}/usr/lib/sb2/libsb2.so", root.display()),
+        "{}",
+        text(&o)
+    );
+}
