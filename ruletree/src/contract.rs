@@ -52,7 +52,7 @@ pub const CHROOT_LD_VAR: &str = "__SB2_CHROOT_LD";
 pub const LIBSB2_VAR: &str = "SB2_LIBSB2";
 /// Overrides where the launcher finds the rule files.
 pub const RULES_DIR_VAR: &str = "SB2_RULES_DIR";
-/// Where session logs go (default `~/sb2_logs`).
+/// Where session logs go (default `$XDG_STATE_HOME/sb2`, `~/.local/state/sb2`).
 pub const LOG_DIR_VAR: &str = "SB2_LOG_DIR";
 /// The search path an exec uses when the caller's environment has no PATH
 /// (glibc's `execvp` default without the current directory).

@@ -537,3 +537,38 @@ fn cli_no_command_starts_a_shell_in_the_session() {
     assert_eq!(stdout(&o), "in-session\n", "{}", text(&o));
     assert_eq!(o.status.code(), Some(3));
 }
+
+#[test]
+fn cli_logs_go_to_the_xdg_state_directory_by_default() {
+    let w = World::new("log-xdg");
+    // Default: $HOME/.local/state/sb2.
+    let o = w.sb2(&["-d", "cat", "/etc/hostname"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let dir = w.home.join(".local/state/sb2");
+    let logs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}: {}", dir.display(), text(&o)))
+        .filter_map(|e| e.ok())
+        .collect();
+    assert_eq!(logs.len(), 1, "{}", text(&o));
+    assert!(
+        text(&o).contains(&dir.display().to_string()),
+        "sb2 names the file: {}",
+        text(&o)
+    );
+    // $XDG_STATE_HOME when set.
+    let state = w.dir.join("state");
+    let o = w
+        .cmd(bin_dir().join("sb2"))
+        .env("XDG_STATE_HOME", &state)
+        .args(["-d", "cat", "/etc/hostname"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_dir(state.join("sb2")).unwrap().count(),
+        1,
+        "{}",
+        text(&o)
+    );
+    assert!(!w.home.join("sb2_logs").exists());
+}

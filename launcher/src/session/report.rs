@@ -52,13 +52,13 @@ fn describe(line: &str) -> String {
     }
 }
 
-/// `$SB2_LOG_DIR` or `~/sb2_logs`, file `<command>.<date-time>.<pid>.log`
-/// (Scratchbox2's place for logs).
+/// `$SB2_LOG_DIR`, else `$XDG_STATE_HOME/sb2` (default
+/// `~/.local/state/sb2`: logs are state a user may want to keep, not
+/// configuration or cache), file `<command>.<date-time>.<pid>.log`.
 pub fn log_path(command: &[OsString]) -> Result<PathBuf> {
     let dir = match std::env::var_os(LOG_DIR_VAR) {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into()))
-            .join("sb2_logs"),
+        None => state_home().join("sb2"),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("log directory {}", dir.display()))?;
     let cmd = command
@@ -128,5 +128,15 @@ mod tests {
             "sh: open /café (EROFS)"
         );
         assert!(describe(r#"{"ev":"deny","prog":"s"#).starts_with("(unreadable record)"));
+    }
+}
+
+/// `$XDG_STATE_HOME` (absolute, as the XDG base directory specification
+/// requires), else `$HOME/.local/state`.
+fn state_home() -> PathBuf {
+    match std::env::var_os("XDG_STATE_HOME").map(PathBuf::from) {
+        Some(d) if d.is_absolute() => d,
+        _ => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into()))
+            .join(".local/state"),
     }
 }
