@@ -96,6 +96,16 @@ pub fn log_written(f: &Path) {
     eprintln!("sb2: log: {} ({lines} lines)", f.display());
 }
 
+/// `$XDG_STATE_HOME` (absolute, as the XDG base directory specification
+/// requires), else `$HOME/.local/state`.
+fn state_home() -> PathBuf {
+    match std::env::var_os("XDG_STATE_HOME").map(PathBuf::from) {
+        Some(d) if d.is_absolute() => d,
+        _ => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into()))
+            .join(".local/state"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,15 +138,5 @@ mod tests {
             "sh: open /café (EROFS)"
         );
         assert!(describe(r#"{"ev":"deny","prog":"s"#).starts_with("(unreadable record)"));
-    }
-}
-
-/// `$XDG_STATE_HOME` (absolute, as the XDG base directory specification
-/// requires), else `$HOME/.local/state`.
-fn state_home() -> PathBuf {
-    match std::env::var_os("XDG_STATE_HOME").map(PathBuf::from) {
-        Some(d) if d.is_absolute() => d,
-        _ => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into()))
-            .join(".local/state"),
     }
 }
