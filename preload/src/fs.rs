@@ -198,7 +198,8 @@ pub fn mktemp<R>(
 ) -> Result<R, Errno> {
     let ctx = state::ctx()?;
     let (mut v, mut h) = (PathBuf::new(), PathBuf::new());
-    resolve(&ctx, None, t, op, false, &mut v, &mut h)?;
+    // Traced below, with the name the call made, not the XXXXXX template.
+    path::resolve_untraced(&ctx, None, t, op, false, &mut v, &mut h)?;
     let tail = 6 + suffix_len.max(0) as usize;
     // SAFETY: t was just read as a NUL-terminated string.
     let tlen = unsafe { libc::strlen(t) };
@@ -209,6 +210,15 @@ pub fn mktemp<R>(
     let r = f(hp);
     let hb = h.as_bytes();
     if ok(&r, hb) {
+        // The virtual name ends in the same template: give it the made name.
+        let made = &hb[hb.len() - tail..];
+        let vb = v.as_bytes();
+        if vb.len() >= tail {
+            let mut named = PathBuf::new();
+            if named.set(&vb[..vb.len() - tail]).is_ok() && named.push(made).is_ok() {
+                path::trace(op, &named, &h);
+            }
+        }
         // SAFETY: both buffers hold at least `tail` bytes before their NUL.
         unsafe {
             core::ptr::copy_nonoverlapping(

@@ -189,7 +189,7 @@ pub fn resolve<'a>(
 
 /// The access trace (`--trace`): what the call does with the path.
 #[inline]
-fn trace(op: Op, v: &PathBuf, h: &PathBuf) {
+pub fn trace(op: Op, v: &PathBuf, h: &PathBuf) {
     if !log::tracing() || op.class & C::CHECK != 0 {
         return;
     }
@@ -252,7 +252,7 @@ fn forbidden(ctx: &Ctx, op: Op, m: &Mapped, v: &[u8], h: &[u8]) -> bool {
     op.write && protect::forbidden(&ctx.tree, m, v, h)
 }
 
-fn resolve_untraced<'a>(
+pub fn resolve_untraced<'a>(
     ctx: &Ctx<'a>,
     dirfd: Option<i32>,
     p: *const libc::c_char,

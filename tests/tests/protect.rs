@@ -597,3 +597,39 @@ fn readonly_rules_refuse_with_their_errno_and_count_as_violations() {
     assert_eq!(o.status.code(), Some(125), "{}", text(&o));
     assert!(text(&o).contains("bad.lua:2"), "{}", text(&o));
 }
+
+#[test]
+fn trace_names_the_files_mkstemp_and_friends_made_not_their_templates() {
+    require("gcc");
+    let w = World::new("trace-mkstemp");
+    w.write(
+        "mk.c",
+        "#include <stdlib.h>\n#include <stdio.h>\n\
+         int main(void) { char t[] = \"out/msXXXXXX\"; char d[] = \"out/mdXXXXXX\"; char s[] = \"out/mssXXXXXX.c\";\n\
+         if (mkstemp(t) < 0 || !mkdtemp(d) || mkstemps(s, 2) < 0) return 1;\n\
+         printf(\"%s\\n%s\\n%s\\n\", t, d, s); return 0; }\n",
+    );
+    std::fs::create_dir_all(w.work.join("out")).unwrap();
+    let o = w.cmd("gcc").args(["-o", "mk", "mk.c"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let trace = w.dir.join("trace.jsonl");
+    let o = w
+        .cmd(bin_dir().join("sb2"))
+        .arg("--trace")
+        .arg(&trace)
+        .arg("./mk")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let t = std::fs::read_to_string(&trace).unwrap();
+    assert!(!t.contains("XXXXXX"), "a template in the trace: {t}");
+    for made in stdout(&o).lines() {
+        let full = w.work.join(made);
+        assert!(full.exists(), "{made}");
+        assert!(
+            t.lines().any(|l| l.contains("\"ev\":\"create\"")
+                && l.contains(&format!("\"path\":\"{}\"", full.display()))),
+            "{made} not traced as created: {t}"
+        );
+    }
+}
