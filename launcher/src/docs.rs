@@ -85,7 +85,7 @@ fn extra(name: &str) -> String {
             "fs_rules.lua sets fs_mapping_rules, a list tried in order: each rule selects paths (path, dir, prefix, optionally func_class or binary_name) and says what they become (map_to, replace_by, use_orig_path, union_dir, or a list of actions with if_exists_then_map_to conditions), and may make them read-only (protection). exec_rules.lua sets exec_policies and exec_policy_selection: how a host-machine program at a mapped path is started. A bad rule file is reported with its file and line. sb2-show path P shows what P maps to and which rule decided.",
         ]);
         section(&mut s, "EXIT STATUS", &[
-            "The command's own; 128+N if signal N ended it; 127 command not found; 126 cannot execute; 125 an error of sb2 itself (a bad option, an unknown target or mode, a rule file error).",
+            "The command's own; 128+N if signal N ended it; 127 command not found; 126 cannot execute; 125 an error of sb2 itself (a bad option, an unknown target or mode, a rule file error); 86 with --strict when the command succeeded but made access violations.",
         ]);
         section(&mut s, "FILES", &[
             "$XDG_CONFIG_HOME/sb2/targets/NAME/config\tA target, written by sb2-init (~/.config/sb2 by default).",

@@ -43,3 +43,10 @@ pub mod xtarget;
 /// Exit status for errors of the tools themselves (bad option, missing
 /// target...), as wrapper tools such as `env` and `timeout` use it.
 pub const EXIT_SB2_ERROR: i32 = 125;
+
+/// Exit status of a `--strict` session whose command succeeded but made
+/// access violations: its own number, so that a CI job can tell "the
+/// build broke a rule" from "the build failed" (which keeps the command's
+/// status). Outside the shells' 126-255 and sb2's 125, and rare among
+/// build tools' own statuses.
+pub const EXIT_VIOLATIONS: i32 = 86;

@@ -222,10 +222,10 @@ fn allow_write_keeps_a_build_inside_its_directory() {
         );
     }
 
-    // --strict: the same run exits 1; a failing command keeps its status;
-    // a clean one exits 0.
+    // --strict: the same run exits 86 (its own status); a failing command
+    // keeps its status; a clean one exits 0.
     let o = run(&["--strict", "--allow-write", b], &["sh", "build.sh"]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(86), "{}", text(&o));
     assert!(stderr_of(&o).contains("access violation"), "{}", text(&o));
     let o = run(
         &["--strict", "--allow-write", b],
@@ -587,7 +587,7 @@ fn readonly_rules_refuse_with_their_errno_and_count_as_violations() {
         text(&o)
     );
     let o = w.sh(&["--strict", "-M", r], "touch ro/g 2>/dev/null; true");
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(86), "{}", text(&o));
     // A wrong errno is a rule file error naming file and line.
     let bad = w.write(
         "bad.lua",

@@ -119,8 +119,11 @@ pub fn run(o: Options) -> Result<i32> {
     saved?;
     match r {
         Ok(0) if o.strict && violations > 0 => {
-            eprintln!("sb2: --strict: exit status 1 because of {violations} access violation(s)");
-            Ok(1)
+            let code = crate::EXIT_VIOLATIONS;
+            eprintln!(
+                "sb2: --strict: exit status {code} because of {violations} access violation(s)"
+            );
+            Ok(code)
         }
         other => other,
     }

@@ -65,7 +65,8 @@ fn log_level() -> impl TypedValueParser<Value = LogLevel> {
     after_help = "Options after the command name are the command's; a command whose name \
                   starts with '-' needs '--' before it.\n\n\
                   Exit status: the command's own; 128+N if a signal N ended it; 127 command not found; \
-                  126 cannot execute; 125 an error of sb2 itself (a bad option included)."
+                  126 cannot execute; 125 an error of sb2 itself (a bad option included); 86 with --strict: \
+                  the command succeeded but made access violations."
 )]
 pub struct Args {
     /// Target to use (default: sb2-config -d, else the built-in host target)
@@ -136,7 +137,7 @@ pub struct Args {
     /// temporary directory; others fail with EROFS and are violations
     #[arg(long = "allow-write", value_name = "DIR")]
     allow_write: Vec<PathBuf>,
-    /// Exit with status 1 if there were access violations (denied writes or
+    /// Exit with status 86 if there were access violations (denied writes or
     /// network calls) and the command itself succeeded
     #[arg(long)]
     strict: bool,
