@@ -633,3 +633,78 @@ fn trace_names_the_files_mkstemp_and_friends_made_not_their_templates() {
         );
     }
 }
+
+#[test]
+fn violation_summary_as_json_on_stderr_or_into_a_file() {
+    let w = World::new("json-violations");
+    let allowed = w.work.join("ok");
+    std::fs::create_dir_all(&allowed).unwrap();
+    let a = allowed.to_str().unwrap();
+    let o = w.sb2(&[
+        "--json",
+        "--allow-write",
+        a,
+        "sh",
+        "-c",
+        "touch ../a 2>/dev/null; touch ../a 2>/dev/null; true",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("{\"schema\""))
+        .unwrap_or_else(|| panic!("{err}"));
+    let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(doc["schema"], "sb2-violations");
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["total"], 2);
+    let v = &doc["violations"][0];
+    assert_eq!(
+        (
+            v["ev"].as_str(),
+            v["prog"].as_str(),
+            v["errno"].as_str(),
+            v["times"].as_u64()
+        ),
+        (Some("deny"), Some("touch"), Some("EROFS"), Some(2)),
+        "{doc}"
+    );
+    assert!(
+        v["vpath"].as_str().unwrap().ends_with("-json-violations/a"),
+        "{doc}"
+    );
+    assert!(
+        !err.contains("access violation(s):"),
+        "no text list as well: {err}"
+    );
+    // Into a file: written with none too; the text list stays on stderr.
+    let f = w.dir.join("v.json");
+    let arg = format!("--json={}", f.display());
+    let o = w.sb2(&[
+        &arg,
+        "--allow-write",
+        a,
+        "sh",
+        "-c",
+        "touch ../b 2>/dev/null; true",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("1 access violation(s):"),
+        "{}",
+        text(&o)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+    assert_eq!(doc["total"], 1);
+    let o = w.sb2(&[&arg, "true"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+    assert_eq!(
+        (
+            doc["total"].as_u64(),
+            doc["violations"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
+}

@@ -109,7 +109,7 @@ pub fn run(o: Options) -> Result<i32> {
         Some(f) => crate::vperm::save(&dir, f),
         None => Ok(()),
     };
-    let violations = report::violations(&dir, o.quiet);
+    let violations = report::violations(&dir, o.quiet, o.json.as_deref());
     if o.save.is_none() {
         dir::remove(&dir);
     }

@@ -39,6 +39,9 @@ pub struct Options {
     pub allow_write: Vec<PathBuf>,
     /// `--strict`: violations make the exit status non-zero.
     pub strict: bool,
+    /// `--json[=FILE]`: the violation summary as JSON, on stderr ("-") or
+    /// into FILE.
+    pub json: Option<PathBuf>,
     /// `--trace FILE`: the access trace.
     pub trace: Option<PathBuf>,
     /// `--chroot=root`: chroot() needs the virtual root.
@@ -141,6 +144,10 @@ pub struct Args {
     /// network calls) and the command itself succeeded
     #[arg(long)]
     strict: bool,
+    /// Write the violation summary as JSON (docs/json.md): alone, on stderr
+    /// instead of the text; with =FILE, into FILE (always, even with none)
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "-")]
+    json: Option<PathBuf>,
     /// Record every path read, written, created, removed or executed, and
     /// every network decision, to FILE (JSON lines; see sb2-logz --report)
     #[arg(long, value_name = "FILE")]
@@ -190,6 +197,7 @@ impl From<Args> for Options {
             net: a.net,
             allow_write: a.allow_write,
             strict: a.strict,
+            json: a.json,
             trace: a.trace,
             chroot_root_only: a.chroot == "root",
             binds: a.bind,

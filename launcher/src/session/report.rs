@@ -8,25 +8,53 @@ use sb2_ruletree::contract::LOG_DIR_VAR;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// Prints the session's violations (deduplicated) on stderr and returns
-/// how many there were.
-pub fn violations(dir: &Path, quiet: bool) -> usize {
-    let Ok(text) = std::fs::read_to_string(dir.join(sb2_ruletree::contract::VIOLATIONS_FILE))
-    else {
-        return 0;
-    };
-    let mut seen = std::collections::BTreeSet::new();
+/// Version of the `--json` violation summary's schema (docs/json.md).
+pub const VIOLATIONS_SCHEMA_VERSION: u32 = 1;
+
+/// Prints the session's violations (deduplicated) on stderr, as text or
+/// with `--json` as JSON (`-`: on stderr instead of the text; a file: into
+/// it as well), and returns how many there were.
+pub fn violations(dir: &Path, quiet: bool, json: Option<&Path>) -> usize {
+    let text = std::fs::read_to_string(dir.join(sb2_ruletree::contract::VIOLATIONS_FILE))
+        .unwrap_or_default();
+    // Distinct violations in order of description, with the first record
+    // of each and how often it happened.
+    let mut seen: std::collections::BTreeMap<String, (serde_json::Value, usize)> =
+        std::collections::BTreeMap::new();
     let mut n = 0;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         // A line that is not a whole event (a process killed while
         // writing it) still was a violation: counted, shown as it is.
         n += 1;
-        seen.insert(describe(line));
+        let record = serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|_| serde_json::json!({ "unreadable": line.trim() }));
+        seen.entry(describe(line)).or_insert((record, 0)).1 += 1;
     }
-    if n > 0 && !quiet {
+    let to_stderr = json == Some(Path::new("-"));
+    if let Some(target) = json {
+        let doc = serde_json::json!({
+            "schema": "sb2-violations",
+            "version": VIOLATIONS_SCHEMA_VERSION,
+            "total": n,
+            "violations": seen.iter().map(|(d, (rec, times))| {
+                let mut v = rec.clone();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("times".into(), (*times).into());
+                    o.insert("text".into(), d.clone().into());
+                }
+                v
+            }).collect::<Vec<_>>(),
+        });
+        if to_stderr {
+            eprintln!("{doc}");
+        } else if let Err(e) = std::fs::write(target, format!("{doc}\n")) {
+            eprintln!("sb2: --json: {}: {e}", target.display());
+        }
+    }
+    if n > 0 && !quiet && !to_stderr {
         // Counted as listed: the same denial repeated is one.
         eprintln!("sb2: {} access violation(s):", seen.len());
-        for d in &seen {
+        for d in seen.keys() {
             eprintln!("sb2:   {d}");
         }
     }
