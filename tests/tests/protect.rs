@@ -708,3 +708,79 @@ fn violation_summary_as_json_on_stderr_or_into_a_file() {
         (Some(0), Some(0))
     );
 }
+
+#[test]
+fn logz_summary_and_report_as_json() {
+    let w = World::new("logz-json");
+    let logs = w.dir.join("logs");
+    let trace = w.dir.join("trace.jsonl");
+    let o = w
+        .cmd(bin_dir().join("sb2"))
+        .env("SB2_LOG_DIR", &logs)
+        .arg("-d")
+        .arg("--trace")
+        .arg(&trace)
+        .args([
+            "sh",
+            "-c",
+            "cat /etc/debian_version >/dev/null; echo x > out",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let log = std::fs::read_dir(&logs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let logz = |args: &[&std::ffi::OsStr]| {
+        let o = w
+            .cmd(bin_dir().join("sb2-logz"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", text(&o)))
+    };
+    let s = logz(&["--json".as_ref(), "-m".as_ref(), log.as_os_str()]);
+    assert_eq!(
+        (s["schema"].as_str(), s["version"].as_u64()),
+        (Some("sb2-log-summary"), Some(1)),
+        "{s}"
+    );
+    assert!(s["programs"]["cat"]["passed"].as_u64() > Some(0), "{s}");
+    assert!(s["mapped"].is_array(), "{s}");
+    let r = logz(&[
+        "--json".as_ref(),
+        "--report".as_ref(),
+        trace.as_os_str(),
+        "--tree".as_ref(),
+        w.work.as_os_str(),
+    ]);
+    assert_eq!(
+        (r["schema"].as_str(), r["version"].as_u64()),
+        (Some("sb2-report"), Some(1)),
+        "{r}"
+    );
+    assert!(
+        r["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["path"] == "/etc/debian_version"),
+        "{r}"
+    );
+    assert!(
+        r["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o.as_str().is_some_and(|p| p.ends_with("/work/out"))),
+        "{r}"
+    );
+    let host = &r["packages"][0];
+    assert_eq!(host["database"], "host");
+    assert!(host["packages"]["base-files"].as_u64() >= Some(1), "{r}");
+}

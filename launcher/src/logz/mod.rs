@@ -61,13 +61,23 @@ pub struct Args {
     /// the root the trace's first line names)
     #[arg(long, value_name = "DIR", requires = "report")]
     target_root: Option<PathBuf>,
+    /// Print the summary or the report as one JSON document
+    /// (docs/json.md)
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `sb2-logz`.
 pub fn run(a: Args) -> Result<()> {
     match &a.report {
-        Some(t) => trace::report(t, a.tree.as_deref(), a.no_dpkg, a.target_root.as_deref()),
-        None => summary::summary(a.log.as_deref(), a.mapped, a.passed),
+        Some(t) => trace::report(
+            t,
+            a.tree.as_deref(),
+            a.no_dpkg,
+            a.target_root.as_deref(),
+            a.json,
+        ),
+        None => summary::summary(a.log.as_deref(), a.mapped, a.passed, a.json),
     }
 }
 

@@ -97,41 +97,79 @@ fn split(inputs: &[&Path], roots: &[Root]) -> Vec<Vec<PathBuf>> {
     out
 }
 
-/// Prints one section per database for these inputs (host paths): the
-/// host's, `packages (host):`, then each root's, `packages (target
-/// ROOT):`. A root without a database gets one line saying so.
+/// One database's share of the inputs.
+pub struct Section {
+    /// "host", "target" or "tools".
+    pub role: &'static str,
+    /// The root (none for the host).
+    pub dir: Option<PathBuf>,
+    /// How many inputs are below it.
+    pub files: usize,
+    /// The root has no dpkg database (then nothing below is attributed).
+    pub no_database: Option<PathBuf>,
+    /// Files per package.
+    pub packages: BTreeMap<String, usize>,
+    /// Files no package owns.
+    pub unowned: usize,
+}
+
+/// One section per database for these inputs (host paths): the host's,
+/// then each root's.
+pub fn sections(inputs: &[&Path], roots: &[Root]) -> Vec<Section> {
+    let mut out = Vec::new();
+    for (i, files) in split(inputs, roots).iter().enumerate() {
+        let root = i.checked_sub(1).and_then(|r| roots.get(r));
+        let mut s = Section {
+            role: root.map_or("host", |r| r.role),
+            dir: root.map(|r| r.dir.clone()),
+            files: files.len(),
+            no_database: None,
+            packages: BTreeMap::new(),
+            unowned: 0,
+        };
+        if let Some(r) = root.filter(|r| !r.admindir().join("status").is_file()) {
+            s.no_database = Some(r.admindir());
+        } else if !files.is_empty() {
+            (s.packages, s.unowned) = owners(files, root);
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// Prints one section per database: `packages (host):`, then each
+/// root's, `packages (target ROOT):`. A root without a database gets one
+/// line saying so.
 pub fn print(inputs: &[&Path], roots: &[Root]) {
-    for l in lines(inputs, roots) {
+    for l in lines(&sections(inputs, roots)) {
         println!("{l}");
     }
 }
 
-fn lines(inputs: &[&Path], roots: &[Root]) -> Vec<String> {
+fn lines(sections: &[Section]) -> Vec<String> {
     let mut out = Vec::new();
-    for (i, files) in split(inputs, roots).iter().enumerate() {
-        let root = i.checked_sub(1).and_then(|r| roots.get(r));
-        out.push(match root {
+    for s in sections {
+        out.push(match &s.dir {
             None => "packages (host):".to_owned(),
-            Some(r) => format!("packages ({} {}):", r.role, r.dir.display()),
+            Some(d) => format!("packages ({} {}):", s.role, d.display()),
         });
-        if files.is_empty() {
+        if s.files == 0 {
             out.push("  (none)".into());
             continue;
         }
-        if let Some(r) = root.filter(|r| !r.admindir().join("status").is_file()) {
+        if let Some(a) = &s.no_database {
             out.push(format!(
                 "  (no dpkg database at {}) {} files",
-                r.admindir().display(),
-                files.len()
+                a.display(),
+                s.files
             ));
             continue;
         }
-        let (by_pkg, orphans) = owners(files, root);
-        for (pkg, n) in &by_pkg {
+        for (pkg, n) in &s.packages {
             out.push(format!("  {pkg} ({n} files)"));
         }
-        if orphans > 0 {
-            out.push(format!("  (not from a package) {orphans} files"));
+        if s.unowned > 0 {
+            out.push(format!("  (not from a package) {} files", s.unowned));
         }
     }
     out
@@ -475,7 +513,7 @@ mod tests {
             .into_iter()
             .flatten()
             .collect();
-        let got = lines(&inputs, &roots);
+        let got = lines(&sections(&inputs, &roots));
         let want = [
             "packages (host):".to_owned(),
             "  (not from a package) 1 files".to_owned(),
@@ -490,7 +528,7 @@ mod tests {
         ];
         assert_eq!(got, want);
         assert_eq!(
-            lines(&[], &roots).get(1).map(String::as_str),
+            lines(&sections(&[], &roots)).get(1).map(String::as_str),
             Some("  (none)")
         );
         let _ = std::fs::remove_dir_all(&r);

@@ -87,7 +87,7 @@ impl Summary {
     }
 }
 
-pub fn summary(log: Option<&Path>, mapped: bool, passed: bool) -> Result<()> {
+pub fn summary(log: Option<&Path>, mapped: bool, passed: bool, json: bool) -> Result<()> {
     let (r, name) = open(log)?;
     let mut s = Summary::default();
     let skipped = for_each_event(r, &name, |e| s.add(e))?;
@@ -95,8 +95,51 @@ pub fn summary(log: Option<&Path>, mapped: bool, passed: bool) -> Result<()> {
     if s.progs.is_empty() {
         eprintln!("sb2-logz: {name}: no events");
     }
-    s.print(mapped, passed);
+    if json {
+        println!("{}", s.json(mapped, passed));
+    } else {
+        s.print(mapped, passed);
+    }
     Ok(())
+}
+
+/// Version of the summary's JSON schema (docs/json.md).
+pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+
+impl Summary {
+    fn json(&self, mapped: bool, passed: bool) -> serde_json::Value {
+        let progs: serde_json::Map<String, serde_json::Value> = self
+            .progs
+            .iter()
+            .map(|(p, c)| {
+                (
+                    p.clone(),
+                    serde_json::json!({
+                        "mapped": c.mapped, "passed": c.passed, "denied": c.denied, "exec": c.exec,
+                        "net": c.net, "net_denied": c.net_denied, "names": c.names,
+                        "names_denied": c.names_denied,
+                    }),
+                )
+            })
+            .collect();
+        let mut doc = serde_json::json!({
+            "schema": "sb2-log-summary",
+            "version": SUMMARY_SCHEMA_VERSION,
+            "programs": progs,
+            "denied": self.denied,
+        });
+        if mapped {
+            doc["mapped"] = self
+                .mapped
+                .iter()
+                .map(|(v, h)| serde_json::json!([v, h]))
+                .collect();
+        }
+        if passed {
+            doc["passed"] = serde_json::json!(self.passed);
+        }
+        doc
+    }
 }
 
 #[cfg(test)]

@@ -137,6 +137,7 @@ pub fn report(
     tree: Option<&Path>,
     no_dpkg: bool,
     target_root: Option<&Path>,
+    json: bool,
 ) -> Result<()> {
     let (shown, tree) = tree_dirs(tree)?;
     // Relative to where sb2-logz runs, as --tree is; the trace's are absolute.
@@ -154,6 +155,13 @@ pub fn report(
     note_skipped(&name, skipped);
 
     let inputs = t.inputs(&tree);
+    let dpkg = !no_dpkg && packages::on_path("dpkg-query");
+    if json {
+        let hosts: Vec<&Path> = inputs.iter().map(|(_, h)| h.as_path()).collect();
+        let pk = dpkg.then(|| packages::sections(&hosts, &roots(&t, target_root.as_deref())));
+        println!("{}", report_json(&shown, &inputs, &t, pk.as_deref()));
+        return Ok(());
+    }
     section(
         &format!("inputs (outside {}):", shown.display()),
         inputs.iter().map(|(v, _)| v.display()),
@@ -161,11 +169,49 @@ pub fn report(
     section("outputs:", t.outputs().iter().map(|v| v.display()));
     section("denied:", &t.denied);
     section("network:", &t.network);
-    if !no_dpkg && packages::on_path("dpkg-query") {
+    if dpkg {
         let hosts: Vec<&Path> = inputs.iter().map(|(_, h)| h.as_path()).collect();
         packages::print(&hosts, &roots(&t, target_root.as_deref()));
     }
     Ok(())
+}
+
+/// Version of the report's JSON schema (docs/json.md).
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// The report as one JSON document; `packages` is absent without dpkg.
+fn report_json(
+    tree: &Path,
+    inputs: &[(&PathBuf, &PathBuf)],
+    t: &Trace,
+    packages: Option<&[packages::Section]>,
+) -> serde_json::Value {
+    let p = |x: &Path| x.to_string_lossy().into_owned();
+    let mut doc = serde_json::json!({
+        "schema": "sb2-report",
+        "version": REPORT_SCHEMA_VERSION,
+        "tree": p(tree),
+        "inputs": inputs.iter().map(|(v, h)| serde_json::json!({"path": p(v), "hpath": p(h)})).collect::<Vec<_>>(),
+        "outputs": t.outputs().iter().map(|v| p(v)).collect::<Vec<_>>(),
+        "denied": t.denied,
+        "network": t.network,
+    });
+    if let Some(secs) = packages {
+        doc["packages"] = secs
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "database": s.role,
+                    "root": s.dir.as_deref().map(p),
+                    "files": s.files,
+                    "no_database": s.no_database.is_some(),
+                    "packages": s.packages,
+                    "unowned": s.unowned,
+                })
+            })
+            .collect();
+    }
+    doc
 }
 
 #[cfg(test)]
