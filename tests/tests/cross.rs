@@ -283,6 +283,47 @@ fn cross_target_programs_exec_target_programs() {
 }
 
 #[test]
+fn cross_without_user_namespaces_says_once_why_target_programs_cannot_exec() {
+    // Where user namespaces are refused (a CI container, Ubuntu's AppArmor
+    // default), qemu cannot get its private binfmt_misc: the session says
+    // so once, with the cause and the fix, and the target's exec of a
+    // target program fails as the kernel fails it. max_user_namespaces is
+    // per user namespace: 0 in one of our own.
+    require("unshare");
+    let (w, root) = arm64_world("no-userns");
+    std::fs::copy(root.join("usr/bin/busybox"), w.work.join("busybox")).unwrap();
+    let o = w
+        .cmd("unshare")
+        .args([
+            "-Ur",
+            "sh",
+            "-c",
+            "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"",
+            "sh",
+        ])
+        .arg(bin_dir().join("sb2"))
+        .args(["-t", "arm64", "./busybox", "sh", "-c"])
+        .arg("./busybox echo inner; ./busybox echo again; echo outer")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    // The outer arm64 sh runs (qemu started by sb2's exec pipeline).
+    assert!(stdout(&o).ends_with("outer\n"), "{}", text(&o));
+    assert!(!stdout(&o).contains("inner"), "{}", text(&o));
+    let said = err
+        .matches("sb2: target programs cannot start other target programs")
+        .count();
+    assert_eq!(said, 1, "said once: {}", text(&o));
+    for want in [
+        "user.max_user_namespaces",
+        "qemu-user-binfmt",
+        "Exec format error",
+    ] {
+        assert!(err.contains(want), "{want}: {}", text(&o));
+    }
+}
+
+#[test]
 fn cross_argv0_is_kept_for_target_binaries_and_scripts() {
     // Scratchbox2's test-argv0: relative, absolute and PATH names.
     let (w, _) = arm64_world("argv0");

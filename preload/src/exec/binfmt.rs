@@ -33,7 +33,8 @@ fn id_map(buf: &mut PathBuf, a: u32, b: u32) -> &[u8] {
 /// inner one maps us back to our own ids, so `id` is unchanged (or to the
 /// virtual ids of `sb2 -R`/`-U`). Files of
 /// other owners show as nobody in there (documented). Any failure leaves
-/// the process as it is: target programs then cannot exec target programs.
+/// the process as it is, and says so once: target programs then cannot
+/// exec target programs.
 fn enter_binfmt(tree: &sb2_ruletree::format::Tree) {
     let (Some(name), Some(reg)) = (
         tree.constant(key::BINFMT_NAME.as_bytes()),
@@ -54,10 +55,18 @@ fn enter_binfmt(tree: &sb2_ruletree::format::Tree) {
     // binfmt_misc instances per user namespace came with Linux 6.7: on
     // older kernels do not enter namespaces for nothing.
     if !sys::uname().is_some_and(|u| kernel_at_least(&u, 6, 7)) {
+        refused(
+            tree,
+            b"this kernel has no binfmt_misc per user namespace (Linux 6.7 and later have)",
+        );
         return;
     }
     let (uid, gid) = sys::real_ids();
     if !sys::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) {
+        refused(
+            tree,
+            b"user namespaces are refused here (sysctl user.max_user_namespaces is 0, or AppArmor's kernel.apparmor_restrict_unprivileged_userns=1)",
+        );
         return;
     }
     let mut line = PathBuf::new();
@@ -69,8 +78,11 @@ fn enter_binfmt(tree: &sb2_ruletree::format::Tree) {
             c"/proc/sys/fs/binfmt_misc".as_ptr(),
             c"binfmt_misc".as_ptr(),
         );
-    if ok {
-        sys::write_file(c"/proc/sys/fs/binfmt_misc/register".as_ptr(), reg);
+    if !(ok && sys::write_file(c"/proc/sys/fs/binfmt_misc/register".as_ptr(), reg)) {
+        refused(
+            tree,
+            b"binfmt_misc cannot be mounted and registered in a user namespace here",
+        );
     }
     if sys::unshare(libc::CLONE_NEWUSER) {
         sys::write_file(c"/proc/self/setgroups".as_ptr(), b"deny");
@@ -83,6 +95,40 @@ fn enter_binfmt(tree: &sb2_ruletree::format::Tree) {
         // qemu and its guest run as the user they were.
         sys::drop_capabilities();
     }
+}
+
+/// Says once per session (the first qemu to find out creates a marker in
+/// the session directory) why target programs cannot exec target
+/// programs, and what fixes it: a silent ENOEXEC later in the build would
+/// explain nothing.
+fn refused(tree: &sb2_ruletree::format::Tree, cause: &[u8]) {
+    let mut marker = PathBuf::new();
+    let Some(dir) = tree.constant(key::SESSION_DIR.as_bytes()) else {
+        return;
+    };
+    if marker
+        .set(dir)
+        .and_then(|_| marker.push(b"/binfmt-refused"))
+        .is_err()
+    {
+        return;
+    }
+    let first = sys::open(
+        marker.as_ptr(),
+        libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC,
+        0o644,
+    );
+    if first.is_err() {
+        return;
+    }
+    crate::process::log::say(&[
+        b"sb2: target programs cannot start other target programs in this session: ",
+        cause,
+        b". They fail with \"Exec format error\". Fix: allow unprivileged user namespaces \
+          (sysctl user.max_user_namespaces=10000; on Ubuntu sysctl \
+          kernel.apparmor_restrict_unprivileged_userns=0), or register qemu for the target's \
+          architecture in the host's binfmt_misc (package qemu-user-binfmt).\n",
+    ]);
 }
 
 /// Is the running kernel (from `uname`) at least `maj.min`?
