@@ -26,6 +26,7 @@
 
 use crate::cli::usage;
 use crate::install;
+use crate::xtarget::{self, Arch};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use std::path::{Path, PathBuf};
@@ -70,45 +71,16 @@ pub struct Args {
     dir: PathBuf,
 }
 
-/// What sb2 needs to know about a Debian architecture.
-#[derive(Debug)]
-struct Arch {
-    /// Debian's name (arm64).
-    deb: String,
-    /// The kernel's and qemu's name (aarch64).
-    machine: &'static str,
-    /// The GNU triplet of Debian's cross tools (aarch64-linux-gnu).
-    triplet: &'static str,
-}
-
-/// Debian architecture → (machine, triplet), for the architectures Debian
-/// ships cross compilers and qemu-user for.
-const ARCHES: [(&str, &str, &str); 10] = [
-    ("amd64", "x86_64", "x86_64-linux-gnu"),
-    ("arm64", "aarch64", "aarch64-linux-gnu"),
-    ("armhf", "arm", "arm-linux-gnueabihf"),
-    ("armel", "arm", "arm-linux-gnueabi"),
-    ("i386", "i386", "i686-linux-gnu"),
-    ("ppc64el", "ppc64le", "powerpc64le-linux-gnu"),
-    ("riscv64", "riscv64", "riscv64-linux-gnu"),
-    ("s390x", "s390x", "s390x-linux-gnu"),
-    ("mips64el", "mips64el", "mips64el-linux-gnuabi64"),
-    ("mipsel", "mipsel", "mipsel-linux-gnu"),
-];
-
+/// The architecture Debian calls `deb`.
 fn arch(deb: &str) -> Result<Arch> {
-    ARCHES
+    xtarget::ARCHES
         .iter()
-        .find(|a| a.0 == deb)
-        .map(|a| Arch {
-            deb: deb.to_string(),
-            machine: a.1,
-            triplet: a.2,
-        })
+        .find(|a| a.debian == deb)
+        .copied()
         .ok_or_else(|| {
             usage(format!(
                 "unknown architecture '{deb}'; valid: {}",
-                ARCHES.map(|a| a.0).join(", ")
+                xtarget::ARCHES.map(|a| a.debian).join(", ")
             ))
         })
 }
@@ -220,7 +192,7 @@ fn deb822_sources(text: &str) -> Vec<(String, Vec<String>)> {
 fn missing_tools(a: &Arch, foreign: bool, init: bool) -> Vec<String> {
     let mut need = vec![("mmdebstrap".to_string(), "mmdebstrap".to_string())];
     if foreign {
-        need.push((format!("qemu-{}", a.machine), "qemu-user".to_string()));
+        need.push((format!("qemu-{}", a.kernel), "qemu-user".to_string()));
     }
     if init {
         need.push((format!("{}-gcc", a.triplet), format!("gcc-{}", a.triplet)));
@@ -272,7 +244,7 @@ fn private_config(dir: &Path, a: &Arch, foreign: bool) -> Result<PathBuf> {
     let tdir = base.join("sb2/targets/mkroot");
     std::fs::create_dir_all(&tdir)?;
     let cpu = if foreign {
-        format!("qemu-{}", a.machine)
+        format!("qemu-{}", a.kernel)
     } else {
         String::new()
     };
@@ -280,8 +252,8 @@ fn private_config(dir: &Path, a: &Arch, foreign: bool) -> Result<PathBuf> {
         "SB2_CONFIG_VERSION={}\nNAME=mkroot\nTARGET_ROOT={}\nMODE=nomap\nARCH={}\nUNAME_MACHINE={}\nCPU_TRANSPARENCY={cpu}\n",
         crate::config::CONFIG_VERSION,
         dir.display(),
-        a.machine,
-        a.machine
+        a.kernel,
+        a.kernel
     );
     std::fs::write(tdir.join("config"), config)?;
     Ok(base)
@@ -291,7 +263,7 @@ fn private_config(dir: &Path, a: &Arch, foreign: bool) -> Result<PathBuf> {
 pub fn run(a: Args) -> Result<i32> {
     let host = host_arch()?;
     let arch = arch(a.arch.as_deref().unwrap_or(&host))?;
-    let foreign = arch.deb != host;
+    let foreign = arch.debian != host;
     let host_suite = host_suite();
     let suite = a
         .suite
@@ -362,7 +334,7 @@ pub fn run(a: Args) -> Result<i32> {
             "--mode=root"
         })
         .arg(format!("--variant={}", a.variant))
-        .arg(format!("--architectures={}", arch.deb))
+        .arg(format!("--architectures={}", arch.debian))
         // Target programs run through the session's qemu, not binfmt.
         .arg("--skip=check/qemu")
         // apt-get install works in the root without an update first.
@@ -384,7 +356,7 @@ pub fn run(a: Args) -> Result<i32> {
     cmd.arg(&suite).arg(&dir).arg(&mirror);
     eprintln!(
         "sb2-mkroot: making a Debian {suite} {} root in {} from {mirror} ({})",
-        arch.deb,
+        arch.debian,
         dir.display(),
         if foreign {
             "host apt and dpkg on the root, maintainer scripts with DPKG_ROOT"
@@ -413,7 +385,7 @@ pub fn run(a: Args) -> Result<i32> {
             &conf,
             format!(
                 "// sb2-mkroot: the host's apt run on this root (sb2 -m install) resolves {0} packages\nAPT::Architecture \"{0}\";\nAPT::Architectures {{ \"{0}\"; }};\n",
-                arch.deb
+                arch.debian
             ),
         )
         .with_context(|| format!("writing {}", conf.display()))?;
@@ -427,7 +399,7 @@ pub fn run(a: Args) -> Result<i32> {
         let mut init = Command::new(install::exe_dir()?.join("sb2-init"));
         init.current_dir(&dir).args(["-m", &a.mode]);
         if foreign {
-            init.args(["-c", &format!("qemu-{}", arch.machine)]);
+            init.args(["-c", &format!("qemu-{}", arch.kernel)]);
         }
         let st = init
             .arg(name)
@@ -468,7 +440,7 @@ mod tests {
     #[test]
     fn architectures_and_their_names() {
         let a = arch("arm64").unwrap();
-        assert_eq!((a.machine, a.triplet), ("aarch64", "aarch64-linux-gnu"));
+        assert_eq!((a.kernel, a.triplet), ("aarch64", "aarch64-linux-gnu"));
         assert!(arch("vax")
             .unwrap_err()
             .to_string()

@@ -16,9 +16,15 @@ use anyhow::Result;
 use sb2_ruletree::model::ArgvMod;
 use std::path::{Path, PathBuf};
 
-/// ELF facts of an architecture name (Debian or kernel spelling).
+/// What sb2 knows of an architecture: its names and ELF facts.
 #[derive(Clone, Copy, Debug)]
 pub struct Arch {
+    /// Debian's name (arm64).
+    pub debian: &'static str,
+    /// The kernel's and qemu's name (aarch64): `qemu-NAME`, `uname -m`.
+    pub kernel: &'static str,
+    /// The GNU triplet of Debian's cross tools (aarch64-linux-gnu).
+    pub triplet: &'static str,
     pub machine: u16,
     pub class64: bool,
     pub little: bool,
@@ -26,30 +32,109 @@ pub struct Arch {
     pub platforms: &'static [&'static str],
 }
 
-pub fn arch(name: &str) -> Option<Arch> {
-    let a = |machine, class64, little, platforms| Arch {
-        machine,
-        class64,
-        little,
-        platforms,
-    };
-    Some(match name {
-        "aarch64" | "arm64" => a(183, true, true, &["aarch64"]),
-        "arm" | "armel" | "armhf" | "armv7l" | "armv7" => {
-            a(40, false, true, &["v5l", "v6l", "v7l", "v8l"])
+/// Every architecture, Debian's order of importance; the first row of a
+/// kernel name is the one that name finds.
+pub const ARCHES: [Arch; 8] = {
+    const fn a(
+        debian: &'static str,
+        kernel: &'static str,
+        triplet: &'static str,
+        machine: u16,
+        class64: bool,
+        little: bool,
+        platforms: &'static [&'static str],
+    ) -> Arch {
+        Arch {
+            debian,
+            kernel,
+            triplet,
+            machine,
+            class64,
+            little,
+            platforms,
         }
-        "x86_64" | "amd64" => a(62, true, true, &["x86_64", "haswell", "xeon_phi"]),
-        "i386" | "i486" | "i586" | "i686" => a(3, false, true, &["i386", "i486", "i586", "i686"]),
-        "riscv64" => a(243, true, true, &["riscv64"]),
-        "ppc64el" | "ppc64le" => a(21, true, true, &["power8", "power9", "power10"]),
-        "s390x" => a(22, true, false, &["z13", "z14", "z15", "z196", "zEC12"]),
-        _ => return None,
-    })
+    }
+    const ARM: &[&str] = &["v5l", "v6l", "v7l", "v8l"];
+    [
+        a(
+            "amd64",
+            "x86_64",
+            "x86_64-linux-gnu",
+            62,
+            true,
+            true,
+            &["x86_64", "haswell", "xeon_phi"],
+        ),
+        a(
+            "arm64",
+            "aarch64",
+            "aarch64-linux-gnu",
+            183,
+            true,
+            true,
+            &["aarch64"],
+        ),
+        a("armhf", "arm", "arm-linux-gnueabihf", 40, false, true, ARM),
+        a("armel", "arm", "arm-linux-gnueabi", 40, false, true, ARM),
+        a(
+            "i386",
+            "i386",
+            "i686-linux-gnu",
+            3,
+            false,
+            true,
+            &["i386", "i486", "i586", "i686"],
+        ),
+        a(
+            "ppc64el",
+            "ppc64le",
+            "powerpc64le-linux-gnu",
+            21,
+            true,
+            true,
+            &["power8", "power9", "power10"],
+        ),
+        a(
+            "riscv64",
+            "riscv64",
+            "riscv64-linux-gnu",
+            243,
+            true,
+            true,
+            &["riscv64"],
+        ),
+        a(
+            "s390x",
+            "s390x",
+            "s390x-linux-gnu",
+            22,
+            true,
+            false,
+            &["z13", "z14", "z15", "z196", "zEC12"],
+        ),
+    ]
+};
+
+/// An architecture by its Debian or kernel name (or another spelling
+/// `uname -m` gives: armv7l, i686...).
+pub fn arch(name: &str) -> Option<Arch> {
+    let name = match name {
+        "armv7l" | "armv7" => "arm",
+        "i486" | "i586" | "i686" => "i386",
+        n => n,
+    };
+    ARCHES
+        .iter()
+        .find(|a| a.debian == name || a.kernel == name)
+        .copied()
 }
 
 /// The host's architecture.
 pub fn host_arch() -> Arch {
     arch(std::env::consts::ARCH).unwrap_or(Arch {
+        debian: "",
+        kernel: std::env::consts::ARCH,
+        triplet: "",
         machine: 0,
         class64: true,
         little: true,
