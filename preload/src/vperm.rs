@@ -164,9 +164,7 @@ pub fn creating(
         flags & libc::O_EXCL == 0 && sys::fstatat(dirfd, host, libc::AT_SYMLINK_NOFOLLOW).is_ok();
     let fd = real();
     if fd >= 0 && !existed {
-        crate::ffi::hook::errno_kept(|| {
-            let _ = created(Again::fd(fd));
-        });
+        made(Again::fd(fd));
     }
     fd
 }
@@ -174,22 +172,25 @@ pub fn creating(
 /// mkstemp's family: the file it made belongs to the virtual fs ids, as
 /// one open(O_CREAT) makes (glibc makes it below the hooks).
 pub fn temp_fd(fd: c_int) -> c_int {
-    if fd >= 0 && on() && foreign_ids() {
-        crate::ffi::hook::errno_kept(|| {
-            let _ = created(Again::fd(fd));
-        });
+    if fd >= 0 {
+        made(Again::fd(fd));
     }
     fd
 }
 
 /// mkdtemp: the same for the directory it made.
 pub fn temp_dir(host: *const c_char, r: *mut c_char) -> *mut c_char {
-    if !r.is_null() && on() && foreign_ids() {
-        crate::ffi::hook::errno_kept(|| {
-            let _ = created(Again::path(host, false));
-        });
+    if !r.is_null() {
+        made(Again::path(host, false));
     }
     r
+}
+
+/// [`created`], keeping the caller's errno (the call itself succeeded).
+fn made(a: Again) {
+    crate::ffi::hook::errno_kept(|| {
+        let _ = created(a);
+    });
 }
 
 /// Are the virtual fs ids other than the owner an unrecorded file shows?
