@@ -120,6 +120,34 @@ impl World {
         c
     }
 
+    /// `prog` where user namespaces are refused, as in a CI container or
+    /// under Ubuntu's AppArmor default: inside a user namespace of our own
+    /// whose `user.max_user_namespaces` is 0 (the limit is per namespace).
+    pub fn cmd_without_user_namespaces(&self, prog: impl AsRef<OsStr>) -> Command {
+        let mut c = self.cmd("unshare");
+        c.args([
+            "-Ur",
+            "sh",
+            "-c",
+            "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"",
+            "sh",
+        ])
+        .arg(prog);
+        c
+    }
+
+    /// The file in `work` named PREFIX...SUFFIX (a built package).
+    pub fn built(&self, prefix: &str, suffix: &str) -> PathBuf {
+        std::fs::read_dir(&self.work)
+            .expect("work dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| {
+                let n = p.file_name().unwrap_or_default().to_string_lossy();
+                n.starts_with(prefix) && n.ends_with(suffix)
+            })
+            .unwrap_or_else(|| panic!("no {prefix}*{suffix} in {}", self.work.display()))
+    }
+
     /// `sb2 ARGS...`
     pub fn sb2(&self, args: &[&str]) -> Output {
         self.cmd(bin_dir().join("sb2"))

@@ -265,15 +265,7 @@ fn cow_refusals_are_125_with_one_line() {
     // No user namespaces: max_user_namespaces is per user namespace, so
     // set it to 0 in one of our own and run sb2 there.
     let o = w
-        .cmd("unshare")
-        .args([
-            "-Ur",
-            "sh",
-            "-c",
-            "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"",
-            "sh",
-        ])
-        .arg(bin_dir().join("sb2"))
+        .cmd_without_user_namespaces(bin_dir().join("sb2"))
         .args(["-t", "cowr", "-c", "sh", "-c"])
         .arg(format!("echo ran > {}/data/file", root.display()))
         .output()

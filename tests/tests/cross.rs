@@ -293,15 +293,7 @@ fn cross_without_user_namespaces_says_once_why_target_programs_cannot_exec() {
     let (w, root) = arm64_world("no-userns");
     std::fs::copy(root.join("usr/bin/busybox"), w.work.join("busybox")).unwrap();
     let o = w
-        .cmd("unshare")
-        .args([
-            "-Ur",
-            "sh",
-            "-c",
-            "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"",
-            "sh",
-        ])
-        .arg(bin_dir().join("sb2"))
+        .cmd_without_user_namespaces(bin_dir().join("sb2"))
         .args(["-t", "arm64", "./busybox", "sh", "-c"])
         .arg("./busybox echo inner; ./busybox echo again; echo outer")
         .output()

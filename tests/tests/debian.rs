@@ -42,18 +42,6 @@ fn arm64_target(w: &World, root: &Path) {
     assert!(o.status.success(), "{}", text(&o));
 }
 
-/// The built .deb whose name starts with `prefix` (`hello_`).
-fn find_deb(w: &World, prefix: &str) -> PathBuf {
-    std::fs::read_dir(&w.work)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            let n = p.file_name().unwrap().to_string_lossy();
-            n.starts_with(prefix) && n.ends_with("_arm64.deb")
-        })
-        .unwrap_or_else(|| panic!("{prefix}*_arm64.deb"))
-}
-
 /// A private, writable copy of the cached arm64 root (installs must not
 /// change the cache), with the `arm64` target on it.
 fn arm64_copy(w: &World) -> PathBuf {
@@ -340,7 +328,7 @@ fn dpkg_buildpackage_cross_builds_gnu_hello_which_installs_and_runs_in_the_targe
     // Without -d: dpkg-checkbuilddeps finds debhelper, help2man and
     // texinfo on the host.
     build(&w, &src);
-    let deb = find_deb(&w, "hello_");
+    let deb = w.built("hello_", "_arm64.deb");
     assert_eq!(deb_field(&w, &deb, "Architecture"), "arm64");
     // Depends from the target's libc6 symbols: the host has no libc6:arm64.
     let dep = deb_field(&w, &deb, "Depends");
@@ -381,7 +369,10 @@ fn dpkg_buildpackage_cross_builds_zlib_runtime_and_dev_packages() {
     arm64_target(&w, &root);
     let src = unpack_source(&w, &dsc);
     build(&w, &src);
-    let (lib, dev) = (find_deb(&w, "zlib1g_"), find_deb(&w, "zlib1g-dev_"));
+    let (lib, dev) = (
+        w.built("zlib1g_", "_arm64.deb"),
+        w.built("zlib1g-dev_", "_arm64.deb"),
+    );
     for deb in [&lib, &dev] {
         assert_eq!(deb_field(&w, deb, "Architecture"), "arm64");
         assert_root_owned(&w, deb);

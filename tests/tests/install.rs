@@ -148,14 +148,7 @@ fn debian_package_of_sb2_builds_installs_with_dpkg_and_works() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    let deb = std::fs::read_dir(&w.work)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            let n = p.file_name().unwrap().to_string_lossy();
-            n.starts_with("sb2_") && n.ends_with(".deb")
-        })
-        .expect("sb2_*.deb");
+    let deb = w.built("sb2_", ".deb");
     let o = w.cmd("dpkg-deb").arg("-c").arg(&deb).output().unwrap();
     for f in [
         "./usr/bin/sb2\n",
