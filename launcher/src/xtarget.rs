@@ -237,6 +237,10 @@ const BINUTILS: &[&str] = &[
     "strings",
     "c++filt",
 ];
+/// Compiler launchers, whose compiler argument is rewritten.
+const LAUNCHERS: &[&str] = &["ccache", "distcc", "icecc"];
+/// The launchers' masquerade directories (links named like compilers).
+const MASQUERADE_DIRS: &[&str] = &["/usr/lib/ccache", "/usr/lib/distcc"];
 /// Host tools reachable as `host-NAME`.
 const HOST_TOOLS: &[&str] = &[
     "gcc", "cc", "g++", "c++", "cpp", "as", "ld", "ar", "ranlib", "strip", "nm", "objcopy",
@@ -303,6 +307,7 @@ pub fn toolchain(target: &Target) -> Result<(Vec<ArgvMod>, PathBuf, Vec<String>)
                 add_tail: tail,
                 disable_mapping: false,
                 every_mode: false,
+                launcher: false,
                 chroot_mode: None,
             });
         };
@@ -338,6 +343,36 @@ pub fn toolchain(target: &Target) -> Result<(Vec<ArgvMod>, PathBuf, Vec<String>)
                 }
             }
         }
+        // Compiler launchers: `ccache gcc` and friends get the cross
+        // compiler's name and flags as their argument (see the planner's
+        // `launched_compiler`); a masquerade directory's `gcc` becomes its
+        // triplet name there, which the launcher resolves the same way.
+        if !prefix.is_empty() {
+            let mut lnch = usr_bin.clone();
+            lnch.push(b"/usr/local/bin".to_vec());
+            for name in LAUNCHERS {
+                mods.push(ArgvMod {
+                    name: name.as_bytes().to_vec(),
+                    dirs: lnch.clone(),
+                    launcher: true,
+                    ..ArgvMod::default()
+                });
+            }
+            for mdir in MASQUERADE_DIRS {
+                for (name, tool) in COMPILERS {
+                    let t = Path::new(mdir).join(format!("{prefix}{tool}"));
+                    if t.exists() && cdir.join(format!("{prefix}{tool}")).exists() {
+                        mods.push(ArgvMod {
+                            name: name.as_bytes().to_vec(),
+                            dirs: vec![mdir.as_bytes().to_vec()],
+                            new_filename: t.display().to_string().into_bytes(),
+                            add_tail: words(target.get("COMPILER_ARGS")),
+                            ..ArgvMod::default()
+                        });
+                    }
+                }
+            }
+        }
     }
     for tool in HOST_TOOLS {
         let host = Path::new("/usr/bin").join(tool);
@@ -355,6 +390,7 @@ pub fn toolchain(target: &Target) -> Result<(Vec<ArgvMod>, PathBuf, Vec<String>)
                 add_tail: Vec::new(),
                 disable_mapping: true,
                 every_mode: false,
+                launcher: false,
                 chroot_mode: None,
             });
         }
@@ -370,6 +406,7 @@ pub fn toolchain(target: &Target) -> Result<(Vec<ArgvMod>, PathBuf, Vec<String>)
                 add_tail: Vec::new(),
                 disable_mapping: false,
                 every_mode: true,
+                launcher: false,
                 chroot_mode: None,
             });
         }
@@ -384,6 +421,7 @@ pub fn toolchain(target: &Target) -> Result<(Vec<ArgvMod>, PathBuf, Vec<String>)
             add_tail: Vec::new(),
             disable_mapping: false,
             every_mode: false,
+            launcher: false,
             chroot_mode: None,
         });
     }

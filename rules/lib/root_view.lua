@@ -1,5 +1,5 @@
 -- A view of another root file system as "/": sb2's own files, the work
--- directory and $HOME as they are (that is where the sources are), the
+-- directory, the icecream daemon's socket and $HOME as they are (that is where the sources are), the
 -- host's /proc, /dev and /sys, the session's private /tmp, then `extra`
 -- (paths that stay the host's), and everything else from `root`,
 -- read-only unless root is simulated (sb2 -R), or with `writable` as the
@@ -12,6 +12,10 @@ return function(root, extra, writable)
 	local rules = {
 		{ rules = import_from_fs_rule_library("sb2_own"), dir = "/" },
 		{ dir = sbox_workdir, use_orig_path = true },
+		-- The host's icecream daemon socket (icecc's first choices; a
+		-- target root's /run holds no daemon).
+		{ dir = "/run/icecc", use_orig_path = true },
+		{ dir = "/var/run/icecc", use_orig_path = true },
 	}
 	if sbox_user_home_dir and sbox_user_home_dir ~= "/" then
 		table.insert(rules, { dir = sbox_user_home_dir, use_orig_path = true })

@@ -17,6 +17,20 @@ if toolchain_prefix then
 	-- e.g. /usr/bin/aarch64-linux-gnu-: the cross tools themselves.
 	table.insert(r, { prefix = toolchain_prefix, use_orig_path = true })
 end
+-- Compiler launchers and their masquerade directories are the host's
+-- where the host has them: they run the cross compiler by the name the
+-- exec rewrite gives them (see docs/scale-out.md).
+for _, name in ipairs({ "ccache", "distcc", "icecc", "icerun", "icecc-create-env" }) do
+	if sblib.path_exists("/usr/bin/" .. name) then
+		table.insert(r, { path = "/usr/bin/" .. name, use_orig_path = true })
+		table.insert(r, { path = "/bin/" .. name, replace_by = "/usr/bin/" .. name })
+	end
+end
+for _, d in ipairs({ "/usr/lib/ccache", "/usr/lib/distcc", "/usr/lib/icecc" }) do
+	if sblib.path_exists(d) then
+		table.insert(r, { dir = d, use_orig_path = true })
+	end
+end
 for _, d in ipairs({ "/usr/lib/gcc-cross", "/usr/libexec/gcc-cross", "/usr/lib/bfd-plugins" }) do
 	table.insert(r, { dir = d, use_orig_path = true })
 end

@@ -153,6 +153,12 @@ pub struct ArgvMod {
     pub disable_mapping: bool,
     /// Applies in every mode (not only toolchain modes): `fakeroot`.
     pub every_mode: bool,
+    /// A compiler launcher (ccache, distcc, icecc): the program is kept,
+    /// and its first argument, when it names a program another rewrite
+    /// applies to (`gcc`), becomes that rewrite's program and tail. The
+    /// launcher hashes, ships or runs the compiler by that name, so it must
+    /// see the cross compiler and its flags, not the generic name.
+    pub launcher: bool,
     /// A chroot substitute of the mode with this index (the mode's
     /// `chroot_substitutes`): applies only to programs exec'd inside a
     /// chroot, where the session's other rewrites do not. An `@root` in

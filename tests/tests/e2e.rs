@@ -22,5 +22,6 @@ mod protect;
 mod protect_order;
 mod regression;
 mod rules;
+mod scaleout;
 mod vperm;
 mod vperm_probes;

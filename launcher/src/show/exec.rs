@@ -12,7 +12,11 @@ use std::os::unix::ffi::OsStrExt;
 pub fn print(ctx: &Ctx, argv: &[OsString]) -> Result<()> {
     let prog = argv[0].as_bytes();
     let path_var = crate::install::path_var();
-    let req = ExecReq::execvp(prog, path_var.as_bytes());
+    let first: Vec<&[u8]> = argv[1..].iter().take(8).map(|a| a.as_bytes()).collect();
+    let req = ExecReq {
+        args: &first,
+        ..ExecReq::execvp(prog, path_var.as_bytes())
+    };
     let mut p = Plan::new();
     if let Err(e) = plan(ctx, &Sys, &req, &mut p) {
         bail!(

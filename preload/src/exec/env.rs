@@ -36,6 +36,17 @@ fn environ() -> Env {
 }
 
 /// Entries of a NULL-terminated array (a NULL array is empty).
+/// The first arguments after argv[0] (as many as fit): what the exec
+/// planner looks at (a loader's program, a compiler launcher's compiler).
+pub fn first_args(argv: Env, out: &mut [&[u8]; 8]) -> usize {
+    let mut n = 0;
+    for (slot, a) in out.iter_mut().zip(entries(argv).skip(1)) {
+        *slot = a;
+        n += 1;
+    }
+    n
+}
+
 pub fn entries<'a>(a: Env) -> impl Iterator<Item = &'a [u8]> + Clone {
     (0usize..)
         .map(move |i| {

@@ -29,7 +29,7 @@ use crate::ffi::{real, sys};
 use crate::path::Cached;
 use crate::process::{log, state};
 use arena::{Block, Writer};
-use env::{bytes, entries, with_session_env};
+use env::{bytes, entries, first_args, with_session_env};
 use libc::c_char;
 use sb2_ruletree::contract::{self, LogLevel};
 use sb2_ruletree::exec::{self as xexec, ExecReq, Items, Kind, Plan};
@@ -81,11 +81,7 @@ fn exec_found(
     let argv0 = entries(argv).next().unwrap_or(b"");
     let pathvar = state::env(b"PATH").unwrap_or(contract::DEFAULT_PATH.as_bytes());
     let mut first: [&[u8]; 8] = [&[]; 8];
-    let mut n_args = 0;
-    for (slot, a) in first.iter_mut().zip(entries(argv).skip(1)) {
-        *slot = a;
-        n_args += 1;
-    }
+    let n_args = first_args(argv, &mut first);
     let req = ExecReq {
         dirfd: dirfd.filter(|d| *d != libc::AT_FDCWD),
         path: vin.as_bytes(),

@@ -2,7 +2,7 @@
 //! pipeline (by a target program under qemu, whose execs go straight to
 //! the kernel) runs what the pipeline would have run instead.
 
-use super::env::{bytes, entries};
+use super::env::{bytes, entries, first_args};
 use super::{exec, Env};
 use crate::ffi::{real, sys};
 use crate::path::Cached;
@@ -78,13 +78,16 @@ fn replan(argv: Env, execfn: *const c_char, exe: &libc::stat) {
         return;
     };
     let argv0 = entries(argv).next().unwrap_or(b"");
+    // The first arguments too: a compiler launcher's compiler is one.
+    let mut first: [&[u8]; 8] = [&[]; 8];
+    let n_args = first_args(argv, &mut first);
     let req = ExecReq {
         dirfd: None,
         path: bytes(execfn),
         argv0,
         search: None,
         follow: true,
-        args: &[],
+        args: first.get(..n_args).unwrap_or(&[]),
     };
     let mut plan = Plan::new();
     if xexec::plan(&ctx, &Cached, &req, &mut plan).is_err() {

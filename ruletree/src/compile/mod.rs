@@ -146,6 +146,7 @@ fn chroot_substitutes(g: &Table, file: &Path) -> Result<Vec<ArgvMod>, CompileErr
                 .collect(),
             disable_mapping: false,
             every_mode: false,
+            launcher: false,
             chroot_mode: None,
         });
     }

@@ -110,6 +110,46 @@ fn find_argvmod<'t>(ctx: &Ctx<'t>, given: &[u8]) -> Option<ArgvModRef<'t>> {
     })
 }
 
+/// A compiler launcher's compiler argument (`ccache gcc ...`, `distcc
+/// gcc ...`, `icecc g++ ...`), rewritten as the session rewrites the
+/// compiler itself: the launcher hashes the compiler it finds by that name
+/// (ccache), sends the name to a volunteer that runs it outside the session
+/// (distcc, icecream), or runs it locally; each must see the cross
+/// compiler and the target's flags, not `gcc` (which distcc would turn into
+/// the host's triplet name). The name stays short when the cross compiler
+/// is on the standard path, as distccd accepts only bare names.
+fn launched_compiler<'t>(ctx: &Ctx<'t>, req: &ExecReq, plan: &mut Plan<'t>) -> Result<(), Errno> {
+    let Some(arg) = req.args.first() else {
+        return Ok(());
+    };
+    let (dir, name) = (dirname(arg), basename(arg));
+    let Some(cm) = ctx.tree.argvmods().find(|m| {
+        !m.launcher()
+            && !m.disable_mapping()
+            && m.chroot_mode().is_none()
+            && !m.new_filename().is_empty()
+            && m.name() == name
+            && m.dirs().any(|d| {
+                d == if arg.contains(&b'/') {
+                    dir
+                } else {
+                    b"/usr/bin"
+                }
+            })
+    }) else {
+        return Ok(());
+    };
+    let nf = cm.new_filename();
+    let short = matches!(dirname(nf), b"/usr/bin" | b"/bin");
+    plan.head.push(if short { basename(nf) } else { nf })?;
+    for t in cm.add_tail() {
+        plan.head.push(t)?;
+    }
+    plan.skip = 1;
+    plan.argvmod = Some(cm);
+    Ok(())
+}
+
 /// Selects the exec policy for a mapped program: the deciding fs rule's
 /// `exec_policy_name`, else the mode's selection list on the host path.
 fn select_policy<'t>(
@@ -232,33 +272,37 @@ fn plan_program<'t, H: Host>(
     let mut name_for_script = PathBuf::new();
     name_for_script.set(given.as_bytes())?;
     if let Some(am) = find_argvmod(ctx, given.as_bytes()) {
-        plan.argvmod = Some(am);
-        plan.substituted = am.chroot_mode().is_some();
-        for t in am.add_tail() {
-            if t == b"@root" && plan.substituted {
-                let mut r = PathBuf::new();
-                host_path(ctx, host, b"/", &mut r)?;
-                plan.tail.push(r.as_bytes())?;
-            } else {
-                plan.tail.push(t)?;
+        if am.launcher() {
+            launched_compiler(ctx, req, plan)?;
+        } else {
+            plan.argvmod = Some(am);
+            plan.substituted = am.chroot_mode().is_some();
+            for t in am.add_tail() {
+                if t == b"@root" && plan.substituted {
+                    let mut r = PathBuf::new();
+                    host_path(ctx, host, b"/", &mut r)?;
+                    plan.tail.push(r.as_bytes())?;
+                } else {
+                    plan.tail.push(t)?;
+                }
             }
-        }
-        let nf = am.new_filename();
-        if am.disable_mapping() {
-            plan.vpath.set(nf)?;
-            plan.file.set(nf)?;
-            plan.file.with_nul();
-            plan.env.push(DISABLE_ENTRY)?;
-            plan.kind = Kind::Host;
-            plan.head.remove_first();
-            plan.head.insert(0, nf)?;
-            return Ok(());
-        }
-        if !nf.is_empty() {
-            m = map_prog(ctx, host, None, nf, true, &mut plan.vpath, &mut plan.file)?;
-            plan.head.remove_first();
-            plan.head.insert(0, nf)?;
-            name_for_script.set(nf)?;
+            let nf = am.new_filename();
+            if am.disable_mapping() {
+                plan.vpath.set(nf)?;
+                plan.file.set(nf)?;
+                plan.file.with_nul();
+                plan.env.push(DISABLE_ENTRY)?;
+                plan.kind = Kind::Host;
+                plan.head.remove_first();
+                plan.head.insert(0, nf)?;
+                return Ok(());
+            }
+            if !nf.is_empty() {
+                m = map_prog(ctx, host, None, nf, true, &mut plan.vpath, &mut plan.file)?;
+                plan.head.remove_first();
+                plan.head.insert(0, nf)?;
+                name_for_script.set(nf)?;
+            }
         }
     }
     let mut head = [0u8; HEAD];

@@ -10,7 +10,9 @@
 //! mode    name str | fs RuleList off | rev RuleList off
 //!         | exec selection RuleList off | policies off | flags u32 | 2 x reserved
 //! policy  name str | ld_so str | library_path str | root str
-//! argvmod name str | dirs strlist off | new_filename str | tail strlist off | flags u32
+//! argvmod name str | dirs strlist off | new_filename str | tail strlist off
+//!         | flags u32 (1: disable mapping, 2: launcher)
+//!         | flags u32 (1: every mode; (chroot mode + 1) << 8)
 //! str     (off u32, len u32) into the file; bytes are NUL-terminated
 //! list    count u32 | rules_off u32 | trie_off u32
 //! rule    RULE_WORDS u32 words (see `Rule` accessors)
@@ -40,7 +42,7 @@ pub use write::{write, WriteError};
 
 pub const MAGIC: &[u8; 8] = b"SB2RTREE";
 /// Bumped whenever the layout changes.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 const HDR: usize = 48;
 const RULE_WORDS: usize = 18;
 /// Deepest selector (in path components) the trie index accepts.

@@ -196,6 +196,10 @@ impl<'a> ArgvModRef<'a> {
     pub fn disable_mapping(&self) -> bool {
         self.t.u32(self.off + 24) & 1 != 0
     }
+    /// A compiler launcher (see [`crate::model::ArgvMod::launcher`]).
+    pub fn launcher(&self) -> bool {
+        self.t.u32(self.off + 24) & 2 != 0
+    }
     pub fn every_mode(&self) -> bool {
         self.t.u32(self.off + 28) & 1 != 0
     }

@@ -76,7 +76,7 @@ pub fn write(session: &model::Session) -> Result<Vec<u8>, WriteError> {
                 f.0,
                 f.1,
                 t,
-                a.disable_mapping as u32,
+                a.disable_mapping as u32 | (a.launcher as u32) << 1,
                 a.every_mode as u32 | a.chroot_mode.map_or(0, |m| (m + 1) << 8),
             ]
         })
