@@ -5,7 +5,7 @@
 //! brief, exit status, files and environment. `scripts/install` runs
 //! `sb2-gendocs DIR` and installs what it writes.
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Arg, ArgAction, Command, CommandFactory};
 use clap_complete::Shell;
 use std::path::Path;
@@ -131,14 +131,60 @@ pub fn write(dir: &Path) -> Result<()> {
             std::fs::create_dir_all(&d)?;
             let mut text = Vec::new();
             clap_complete::generate(shell, &mut cmd, name.clone(), &mut text);
-            if shell == Shell::Bash && name == "sb2" {
-                text.extend_from_slice(BASH_DYNAMIC.as_bytes());
+            if name == "sb2" {
+                text = dynamic(shell, text)?;
             }
             std::fs::write(d.join(&file), text)?;
         }
     }
     Ok(())
 }
+
+/// sb2's completion with `-t` completing the configured targets and `-m`
+/// the modes of the installed rules, asked when the completion runs (clap
+/// writes the options; the values are the user's).
+fn dynamic(shell: Shell, text: Vec<u8>) -> Result<Vec<u8>> {
+    let mut text = String::from_utf8(text)?;
+    match shell {
+        Shell::Bash => text.push_str(BASH_DYNAMIC),
+        Shell::Zsh => {
+            for (from, to) in [
+                (":TARGET:_default'", ":TARGET:_sb2_targets'"),
+                (":MODE:_default'", ":MODE:_sb2_modes'"),
+            ] {
+                if !text.contains(from) {
+                    bail!("zsh completion: clap no longer writes {from}");
+                }
+                text = text.replacen(from, to, 1);
+            }
+            let body = text
+                .strip_prefix("#compdef sb2\n")
+                .ok_or_else(|| anyhow!("zsh completion: no #compdef line"))?;
+            text = format!("#compdef sb2\n{ZSH_DYNAMIC}{body}");
+        }
+        Shell::Fish => text.push_str(FISH_DYNAMIC),
+        _ => {}
+    }
+    Ok(text.into_bytes())
+}
+
+/// The installed modes: the rules next to the sb2 that is on PATH.
+const ZSH_DYNAMIC: &str = r#"
+_sb2_targets() {
+    compadd -- host ${(f)"$(sb2-config -l 2>/dev/null)"}
+}
+_sb2_modes() {
+    local sb2=${commands[sb2]}
+    compadd -- ${(f)"$(ls ${sb2:h}/../share/sb2/rules/modes 2>/dev/null)"}
+}
+"#;
+
+const FISH_DYNAMIC: &str = r#"
+# Targets and modes come from the user's configuration and the installed
+# rule files, when the completion runs.
+complete -c sb2 -s t -x -a 'host (sb2-config -l 2>/dev/null)'
+complete -c sb2 -s m -x -a '(ls (dirname (command -s sb2))/../share/sb2/rules/modes 2>/dev/null)'
+"#;
 
 /// Completes `sb2 -t` with the configured targets and `-m` with the modes
 /// of the installed rules, then defers to clap's completion.

@@ -119,6 +119,46 @@ fn installed_tree_runs_sessions_from_its_own_files_and_documents_itself() {
         "{}",
         text(&o)
     );
+    // fish and zsh: the same values from their completion files.
+    require("fish");
+    require("zsh");
+    let o = w
+        .cmd("fish")
+        .env("PATH", &path)
+        .arg("-c")
+        .arg(format!(
+            "source {}; complete -C 'sb2 -t my'; complete -C 'sb2 -m emu'",
+            prefix
+                .join("share/fish/vendor_completions.d/sb2.fish")
+                .display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&o),
+        "mytarget\nemulate\nemulate+toolchain\n",
+        "{}",
+        text(&o)
+    );
+    // zsh's compadd replaced by one that prints its candidates.
+    let o = w
+        .cmd("zsh")
+        .env("PATH", &path)
+        .arg("-fc")
+        .arg(format!(
+            "autoload -U compinit; compinit -u -D; source {}; \
+             compadd() {{ while [[ $1 != -- ]]; do shift; done; shift; print -l -- \"$@\" }}; \
+             _sb2_targets; _sb2_modes",
+            prefix.join("share/zsh/site-functions/_sb2").display()
+        ))
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("host\nmytarget\n") && out.contains("\nemulate+toolchain\n"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
