@@ -92,6 +92,7 @@ fn extra(name: &str) -> String {
             "PREFIX/lib/sb2/libsb2.so\tThe preload library, found from the sb2 binary's own location.",
             "PREFIX/share/sb2/rules\tThe rule files of every mode and network mode.",
             "$TMPDIR/sb2-*\tA session's directory: its compiled rules, virtual permissions and private /tmp; removed when the session ends (kept with -S).",
+            "$XDG_CACHE_HOME/sb2/ruletree\tCompiled rules reused by later sessions with the same rules, target, options and sb2 (~/.cache/sb2/ruletree by default); an entry is used only while every file and path the rules looked at is unchanged. Safe to delete.",
         ]);
         section(
             &mut s,
@@ -102,6 +103,8 @@ fn extra(name: &str) -> String {
                 "SBOX_DISABLE_MAPPING\tNon-empty: the process and its children run unmapped.",
                 "SB2_RULES_DIR, SB2_LIBSB2\tOverride where the rule files and libsb2.so are.",
                 "SB2_LOG_DIR\tWhere -L logs go.",
+                "SB2_NO_CACHE\tSet (not empty or 0): compile the session's rules afresh and leave the ruletree cache alone, as --no-cache.",
+                "XDG_CACHE_HOME\tWhere the ruletree cache is (sb2/ruletree below it; ~/.cache by default).",
             ],
         );
     } else {
@@ -225,6 +228,9 @@ mod tests {
             "FILES",
             "ENVIRONMENT",
             "allow\\-write",
+            "no\\-cache",
+            "SB2_NO_CACHE",
+            "sb2/ruletree",
         ] {
             assert!(sb2.contains(s), "{s}");
         }

@@ -44,21 +44,32 @@ pub fn ids_env(ids: Ids) -> String {
 pub fn create(dir: &Path, unknown: Ids, load_from: Option<&Path>) -> Result<()> {
     let slots = vperm::DEFAULT_SLOTS;
     let size = Db::size(slots);
+    let p = dir.join(VPERM_FILE);
+    let f = std::fs::File::create(&p).with_context(|| format!("creating {}", p.display()))?;
+    use std::os::unix::fs::FileExt;
+    let Some(file) = load_from else {
+        // A fresh table is its header and zeros: write the header page and
+        // leave the rest a hole. Building the whole 10 MB table in memory
+        // and scanning it for written pages cost 2 ms per session start.
+        let mut page = vec![0u64; 4096 / 8];
+        // SAFETY: a u64 buffer viewed as its bytes.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(page.as_mut_ptr() as *mut u8, 4096) };
+        Db::init(bytes, slots, (unknown.uid, unknown.gid));
+        f.write_all_at(bytes, 0)
+            .with_context(|| format!("writing {}", p.display()))?;
+        f.set_len(size as u64)?;
+        return Ok(());
+    };
     // u64s: the table's words must be aligned.
     let mut mem = vec![0u64; size / 8];
     // SAFETY: a u64 buffer viewed as its bytes.
     let bytes = unsafe { std::slice::from_raw_parts_mut(mem.as_mut_ptr() as *mut u8, size) };
     Db::init(bytes, slots, (unknown.uid, unknown.gid));
-    if let Some(file) = load_from {
-        let recs = read_saved(file)?;
-        // SAFETY: the buffer outlives the Db.
-        let db = unsafe { Db::from_raw(bytes.as_mut_ptr(), size) }
-            .ok_or_else(|| anyhow!("virtual permission table"))?;
-        vperm::load(&db, &recs).map_err(|_| too_many(file, recs.len()))?;
-    }
-    let p = dir.join(VPERM_FILE);
-    let f = std::fs::File::create(&p).with_context(|| format!("creating {}", p.display()))?;
-    use std::os::unix::fs::FileExt;
+    let recs = read_saved(file)?;
+    // SAFETY: the buffer outlives the Db.
+    let db = unsafe { Db::from_raw(bytes.as_mut_ptr(), size) }
+        .ok_or_else(|| anyhow!("virtual permission table"))?;
+    vperm::load(&db, &recs).map_err(|_| too_many(file, recs.len()))?;
     for (i, page) in mem.chunks(4096 / 8).enumerate() {
         if i == 0 || page.iter().any(|w| *w != 0) {
             // SAFETY: the page's words viewed as bytes.

@@ -106,7 +106,7 @@ impl Rule {
 }
 
 /// One mapping mode of the session.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Mode {
     pub name: String,
     pub fs_rules: Vec<Rule>,
@@ -168,7 +168,7 @@ pub struct ArgvMod {
 }
 
 /// Everything a session's ruletree holds.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Session {
     /// The session's constants: `target_root`, `session_dir`, ...
     pub constants: Vec<(String, String)>,

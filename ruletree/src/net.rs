@@ -85,7 +85,7 @@ pub struct AddrMatch {
     pub wildcard: bool,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetRule {
     pub kind: Kind,
     pub addr: Option<AddrMatch>,
@@ -107,7 +107,7 @@ pub enum NameMatch {
     Suffix(Vec<u8>),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NameRule {
     pub allow: bool,
     pub what: NameMatch,
@@ -115,7 +115,7 @@ pub struct NameRule {
 }
 
 /// A compiled `-n` rule file.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NetRules {
     pub name: String,
     pub chains: [Option<Vec<NetRule>>; 4],

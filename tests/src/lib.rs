@@ -100,7 +100,8 @@ impl World {
     }
 
     /// A command with this world's environment (PATH starts with the sb2
-    /// binaries; XDG_CONFIG_HOME and HOME are private), run in `work`.
+    /// binaries; XDG_CONFIG_HOME, XDG_CACHE_HOME and HOME are private), run
+    /// in `work`.
     pub fn cmd(&self, prog: impl AsRef<OsStr>) -> Command {
         let mut c = Command::new(prog);
         // A fixed PATH: the system's tools, not a developer's shims.
@@ -112,6 +113,8 @@ impl World {
             .env("PATH", path)
             .env("HOME", &self.home)
             .env("XDG_CONFIG_HOME", self.dir.join("config"))
+            // The ruletree cache too: a test sees only its own entries.
+            .env("XDG_CACHE_HOME", self.dir.join("cache"))
             .env_remove("XDG_RUNTIME_DIR")
             .env_remove("SB2_SESSION_DIR")
             .env_remove("SBOX_TARGET")

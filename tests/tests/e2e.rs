@@ -2,6 +2,7 @@
 //! C probe programs run in real sb2 sessions. One test binary, one module
 //! per family.
 
+mod cache;
 mod chroot;
 mod cli;
 mod coverage;

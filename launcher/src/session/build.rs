@@ -2,13 +2,16 @@
 //! (roots, directories, target facts, log settings, write protection),
 //! the mode rule files, the toolchain rewrites and the `-n` network rules,
 //! compiled once and written to the session directory for every process
-//! to map.
+//! to map. The compile's result is reused from the cache ([`super::cache`])
+//! when everything it was made from is unchanged: the session directory
+//! and log file, which differ per session, are compiled as placeholders
+//! and substituted afterwards.
 
-use super::{resolve, Options};
+use super::{cache, resolve, Options};
 use crate::config::Target;
 use crate::install;
 use anyhow::{anyhow, bail, Context, Result};
-use sb2_ruletree::compile;
+use sb2_ruletree::compile::{self, codec};
 use sb2_ruletree::contract::events::field;
 use sb2_ruletree::contract::{key, LogLevel, RULETREE_FILE};
 use std::path::{Path, PathBuf};
@@ -21,10 +24,144 @@ pub struct Sources<'a> {
     pub log_file: Option<&'a Path>,
 }
 
-/// Compiles the session's ruletree into `dir`. Written under a temporary
-/// name and renamed, so the file either is whole or is not there.
-pub fn build(o: &Options, src: &Sources, dir: &Path) -> Result<()> {
-    let mut constants = constants(o, src, dir)?;
+/// Stand-ins the rules are compiled with for the session directory and
+/// the log file (per-session values): absolute paths of one component, so
+/// that they pass any check a real path passes, in a spelling no real
+/// path has.
+const SESSION_PLACEHOLDER: &str = "/@sb2-session-dir@";
+const LOG_PLACEHOLDER: &str = "/@sb2-log-file@";
+
+/// Where a session's rules came from.
+pub enum Origin {
+    /// The cache entry FILE.
+    Cached(PathBuf),
+    /// Compiled and stored in the cache entry FILE; why an entry there
+    /// was not used, if there was one.
+    Stored(PathBuf, Option<String>),
+    /// Compiled, not cached (the reason).
+    Compiled(String),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Cached(p) => write!(f, "cached ({})", p.display()),
+            Origin::Stored(p, None) => write!(f, "compiled, cached in {}", p.display()),
+            Origin::Stored(p, Some(why)) => {
+                write!(f, "compiled ({why}), cached in {}", p.display())
+            }
+            Origin::Compiled(why) => write!(f, "compiled, not cached: {why}"),
+        }
+    }
+}
+
+type Built = (
+    sb2_ruletree::model::Session,
+    compile::record::Record,
+    Origin,
+);
+
+/// Compiles the session's ruletree into `dir`, or takes it from the cache
+/// (`use_cache`). Written under a temporary name and renamed, so the file
+/// either is whole or is not there.
+pub fn build(o: &Options, src: &Sources, dir: &Path, use_cache: bool) -> Result<Origin> {
+    let real_dir = canon(dir)?;
+    let real_log = src
+        .log_file
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let cache_dir = if use_cache { cache::dir() } else { None };
+    let pairs = vec![
+        (SESSION_PLACEHOLDER.to_string(), real_dir.clone()),
+        (LOG_PLACEHOLDER.to_string(), real_log.clone()),
+    ];
+    let (mut session, record, origin) = match cache_dir {
+        Some(cdir) => {
+            let mut input = input(o, src, SESSION_PLACEHOLDER, LOG_PLACEHOLDER)?;
+            input.placeholders = pairs.clone();
+            from_cache(input, &cdir)?
+        }
+        None => {
+            let why = match use_cache {
+                true => "no cache directory ($XDG_CACHE_HOME and $HOME unset)",
+                false => "--no-cache or SB2_NO_CACHE",
+            };
+            let c = compile_input(&input(o, src, &real_dir, &real_log)?)?;
+            (c.session, c.record, Origin::Compiled(why.into()))
+        }
+    };
+    record.replay();
+    codec::substitute(&mut session, &pairs);
+    let bytes =
+        sb2_ruletree::format::write(&session).map_err(|e| anyhow!("rule file error: {e}"))?;
+    let tmp = dir.join(format!("{RULETREE_FILE}.tmp"));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, dir.join(RULETREE_FILE))?;
+    Ok(origin)
+}
+
+fn compile_input(input: &compile::Input) -> Result<compile::Compiled> {
+    compile::compile(input).map_err(|e| anyhow!("rule file error: {e}"))
+}
+
+/// The session's rules from the cache entry of `input` (which has
+/// placeholders), else compiled, and stored when the compile allows it.
+fn from_cache(input: compile::Input, cdir: &Path) -> Result<Built> {
+    // A value holding a placeholder's spelling would be substituted too.
+    let mut inputs = cache::key_material(&compile::Input {
+        placeholders: Vec::new(),
+        ..input.clone()
+    });
+    for (_, real) in &input.placeholders {
+        inputs.extend_from_slice(real.as_bytes());
+    }
+    let inputs = String::from_utf8_lossy(&inputs)
+        .replace(SESSION_PLACEHOLDER, "")
+        .replace(LOG_PLACEHOLDER, "");
+    if inputs.contains("/@sb2-") {
+        return recompile(input, "an input holds the text /@sb2-".into());
+    }
+    let key = cache::key_material(&input);
+    let entry = cache::entry_path(cdir, &key);
+    let why = match cache::lookup(&entry, &key) {
+        Ok(hit) => return Ok((hit.session, hit.record, Origin::Cached(entry))),
+        Err(cache::Miss::Absent) => None,
+        Err(cache::Miss::Damaged(d)) => Some(format!("entry replaced: {d}")),
+        Err(cache::Miss::Changed(c)) => Some(format!("entry replaced: {c}")),
+    };
+    let c = compile_input(&input)?;
+    if let Some(u) = c.record.uncacheable.clone() {
+        // The result may depend on this session's real values (or the
+        // rules looked into a placeholder): compile as without a cache.
+        return recompile(input, u);
+    }
+    match cache::store(&entry, &key, &c.record, &c.session) {
+        Ok(()) => {
+            cache::prune(cdir);
+            Ok((c.session, c.record, Origin::Stored(entry, why)))
+        }
+        Err(e) => Ok((c.session, c.record, Origin::Compiled(format!("{e:#}")))),
+    }
+}
+
+/// Compiles `input` with its placeholders replaced by the real values.
+fn recompile(mut input: compile::Input, why: String) -> Result<Built> {
+    let pairs = std::mem::take(&mut input.placeholders);
+    let mut s = sb2_ruletree::model::Session {
+        constants: std::mem::take(&mut input.constants),
+        ..Default::default()
+    };
+    codec::substitute(&mut s, &pairs);
+    input.constants = s.constants;
+    let c = compile_input(&input)?;
+    Ok((c.session, c.record, Origin::Compiled(why)))
+}
+
+/// What the compile is given: constants (with `session_dir` and
+/// `log_file` as the values of those), the modes' rule files, the
+/// toolchain's argv rewrites and the network rule file.
+fn input(o: &Options, src: &Sources, session_dir: &str, log_file: &str) -> Result<compile::Input> {
+    let mut constants = constants(o, src, session_dir, log_file)?;
     let header = trace_header(&src.target.name, &constants);
     let lib = install::libsb2()?;
     let entry = crate::xtarget::preload_dir(&lib, src.target)?;
@@ -58,7 +195,7 @@ pub fn build(o: &Options, src: &Sources, dir: &Path) -> Result<()> {
     }
     if !o.allow_write.is_empty() {
         // The session directory first: its tmp is the build's $TMPDIR.
-        let mut dirs = vec![canon(dir)?];
+        let mut dirs = vec![session_dir.to_string()];
         for d in &o.allow_write {
             dirs.push(canon(d).with_context(|| format!("--allow-write {}", d.display()))?);
         }
@@ -66,9 +203,7 @@ pub fn build(o: &Options, src: &Sources, dir: &Path) -> Result<()> {
     }
     c(
         key::VIOLATIONS_FILE,
-        dir.join(sb2_ruletree::contract::VIOLATIONS_FILE)
-            .display()
-            .to_string(),
+        format!("{session_dir}/{}", sb2_ruletree::contract::VIOLATIONS_FILE),
     );
     if let Some(t) = &o.trace {
         c(
@@ -99,26 +234,25 @@ pub fn build(o: &Options, src: &Sources, dir: &Path) -> Result<()> {
         }
         c(key::CHROOT_BINDS, lines.join("\n"));
     }
-    let input = compile::Input {
+    Ok(compile::Input {
         rules_dir: src.rules.to_path_buf(),
         modes: mode_files,
         constants,
         argvmods,
         net: Some(resolve::net_file(src.rules, o.net.as_deref())?),
-    };
-    let session = compile::compile(&input).map_err(|e| anyhow!("rule file error: {e}"))?;
-    let bytes =
-        sb2_ruletree::format::write(&session).map_err(|e| anyhow!("rule file error: {e}"))?;
-    let tmp = dir.join(format!("{RULETREE_FILE}.tmp"));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, dir.join(RULETREE_FILE))?;
-    Ok(())
+        placeholders: Vec::new(),
+    })
 }
 
 /// The constants every mode's rules may read (as `sbox_*` globals and
 /// friends): roots, directories, the target's names, the log settings.
 /// Paths are canonical: rules compare them with resolved paths.
-fn constants(o: &Options, src: &Sources, dir: &Path) -> Result<Vec<(String, String)>> {
+fn constants(
+    o: &Options,
+    src: &Sources,
+    session_dir: &str,
+    log_file: &str,
+) -> Result<Vec<(String, String)>> {
     let target = src.target;
     let target_root = canon(Path::new(target.root()))
         .with_context(|| format!("target root of '{}'", target.name))?;
@@ -143,7 +277,7 @@ fn constants(o: &Options, src: &Sources, dir: &Path) -> Result<Vec<(String, Stri
         (key::TARGET_ROOT, target_root),
         (key::TOOLS_ROOT, tools_root),
         (key::TOOLS, tools),
-        (key::SESSION_DIR, canon(dir)?),
+        (key::SESSION_DIR, session_dir.to_string()),
         (key::WORKDIR, canon(&std::env::current_dir()?)?),
         (key::USER_HOME, home),
         (key::SBOX_DIR, canon(&install::exe_dir()?)?),
@@ -160,12 +294,7 @@ fn constants(o: &Options, src: &Sources, dir: &Path) -> Result<Vec<(String, Stri
             key::LOG_LEVEL,
             o.log_level.unwrap_or(LogLevel::DEFAULT).name().to_owned(),
         ),
-        (
-            key::LOG_FILE,
-            src.log_file
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-        ),
+        (key::LOG_FILE, log_file.to_string()),
     ];
     Ok(v.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }

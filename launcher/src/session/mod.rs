@@ -9,6 +9,7 @@
 //! runs in the current one.
 
 mod build;
+pub mod cache;
 mod cow;
 mod dir;
 mod options;
@@ -80,7 +81,13 @@ pub fn run(o: Options) -> Result<i32> {
         false => Ok(None),
     };
     let built = layer.and_then(|layer| {
-        build::build(&o, &src, &dir)?;
+        let use_cache = !o.no_cache && !cache::disabled_by_env();
+        let origin = build::build(&o, &src, &dir, use_cache)?;
+        if o.log_level.is_some() && !o.quiet {
+            // Whether this start compiled the rules (a user's window into
+            // the cache: sb2 -L info true).
+            eprintln!("sb2: ruletree: {origin}");
+        }
         let unknown = vp.map_or(crate::vperm::Ids { uid: 0, gid: 0 }, |v| v.unknown);
         crate::vperm::create(&dir, unknown, o.vperm_load.as_deref())?;
         Ok(layer)

@@ -48,6 +48,9 @@ pub struct Options {
     pub chroot_root_only: bool,
     /// `--bind HOST[:INSIDE]`: outer directories visible in every chroot.
     pub binds: Vec<String>,
+    /// `--no-cache`: compile the rules, neither using nor filling the
+    /// ruletree cache.
+    pub no_cache: bool,
     pub command: Vec<OsString>,
 }
 
@@ -162,6 +165,11 @@ pub struct Args {
     /// (repeatable; /proc, /sys and /dev are by default, per mode)
     #[arg(long = "bind", value_name = "DIR[:INSIDE]")]
     bind: Vec<String>,
+    /// Compile the session's rules even if the ruletree cache
+    /// ($XDG_CACHE_HOME/sb2/ruletree) has them, and do not store them
+    /// there (as SB2_NO_CACHE=1)
+    #[arg(long = "no-cache")]
+    no_cache: bool,
     /// The command and its arguments (none: an interactive shell)
     #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     command: Vec<OsString>,
@@ -201,6 +209,7 @@ impl From<Args> for Options {
             trace: a.trace,
             chroot_root_only: a.chroot == "root",
             binds: a.bind,
+            no_cache: a.no_cache,
             command: a.command,
         }
     }

@@ -3,7 +3,7 @@
 //! `enable_cross_gcc_toolchain`, into the mode's [`Mode`].
 
 use super::fs::{Conv, Level};
-use super::host::root_loader;
+use super::record::root_loader;
 use super::CompileError;
 use crate::model::*;
 use mlua::{Table, Value};

@@ -13,16 +13,23 @@
 //! * `prelude.lua` — the helpers every rule file sees;
 //! * `fs` / `exec` — fs and exec rule tables to [`crate::model`];
 //! * `host` — a policy root's ld.so and library path;
-//! * [`net`] — the `-n` network rule file.
+//! * [`net`] — the `-n` network rule file;
+//! * [`record`] — what a compile read besides its inputs (files, the
+//!   environment, policy roots) and what it printed, so that the
+//!   launcher's cache can tell when a compiled result still holds;
+//! * [`codec`] — the result as bytes and back, and placeholder
+//!   substitution, for that cache.
 //!
 //! Runs once per session in the launcher: it allocates freely and reports
 //! every problem as a [`CompileError`] rather than panicking.
 
+pub mod codec;
 mod exec;
 mod fs;
 mod host;
 mod instrument;
 pub mod net;
+pub mod record;
 
 pub use instrument::instrument;
 
@@ -52,6 +59,7 @@ impl std::fmt::Display for CompileError {
 impl std::error::Error for CompileError {}
 
 /// What to compile.
+#[derive(Clone)]
 pub struct Input {
     /// The `rules/` directory (for `import_from_fs_rule_library`).
     pub rules_dir: PathBuf,
@@ -63,10 +71,31 @@ pub struct Input {
     pub argvmods: Vec<ArgvMod>,
     /// The `-n` network rule file: (mode name, file).
     pub net: Option<(String, PathBuf)>,
+    /// (placeholder, real value): per-session values the constants hold
+    /// as placeholders, for a result that serves every session (see
+    /// [`record`]); the real values are what file probes look at.
+    pub placeholders: Vec<(String, String)>,
 }
 
-/// Compiles every mode of a session.
-pub fn compile(input: &Input) -> Result<Session, CompileError> {
+/// A compile's result: the session's rules (placeholders still in them)
+/// and what the compile read and printed.
+pub struct Compiled {
+    pub session: Session,
+    pub record: record::Record,
+}
+
+/// Compiles every mode of a session. Nothing is printed: the rule files'
+/// output is in the record ([`record::Record::replay`]).
+pub fn compile(input: &Input) -> Result<Compiled, CompileError> {
+    let rec = record::Recording::start(&input.placeholders);
+    let session = compile_session(input)?;
+    Ok(Compiled {
+        session,
+        record: rec.finish(),
+    })
+}
+
+fn compile_session(input: &Input) -> Result<Session, CompileError> {
     let mut modes = Vec::new();
     for (name, file) in &input.modes {
         modes.push(compile_mode(input, name, file)?);
@@ -215,11 +244,14 @@ pub(crate) fn lua_err(file: &Path, e: mlua::Error) -> CompileError {
 }
 
 pub(crate) fn load_file(lua: &Lua, file: &Path) -> Result<Value, CompileError> {
-    let src = std::fs::read_to_string(file).map_err(|e| CompileError {
+    let bad = |message: String| CompileError {
         file: file.display().to_string(),
         line: 0,
-        message: format!("cannot read rule file: {e}"),
-    })?;
+        message,
+    };
+    let src = record::read_file(file)
+        .map_err(|e| bad(format!("cannot read rule file: {e}")))
+        .and_then(|b| String::from_utf8(b).map_err(|_| bad("rule file is not UTF-8".into())))?;
     let g = lua.globals();
     let prev: Value = g.get("__sb2_current_file").map_err(|e| lua_err(file, e))?;
     g.set("__sb2_current_file", file.display().to_string())
@@ -278,11 +310,12 @@ fn compile_mode(input: &Input, mode: &str, file: &Path) -> Result<Mode, CompileE
         for (n, v) in crate::class::NAMES {
             g.set(format!("FUNC_CLASS_{n}"), *v)?;
         }
+        record::install(&lua)?;
         lua.load(PRELUDE).set_name("=sb2-prelude").exec()?;
         let sblib: Table = g.get("sblib")?;
         sblib.set(
             "path_exists",
-            lua.create_function(|_, p: String| Ok(Path::new(&p).exists()))?,
+            lua.create_function(|_, p: String| Ok(record::exists(Path::new(&p))))?,
         )?;
         Ok(())
     };
@@ -344,7 +377,7 @@ fn compile_mode(input: &Input, mode: &str, file: &Path) -> Result<Mode, CompileE
     // exec_rules.lua next to the fs rules, run in the same Lua state (it
     // sees the same constants and helpers).
     let exec_file = file.with_file_name("exec_rules.lua");
-    if exec_file.exists() {
+    if record::exists(&exec_file) {
         load_file(&lua, &exec_file)?;
         let cx = Conv {
             default_file: exec_file.display().to_string(),

@@ -13,6 +13,7 @@ use std::path::Path;
 /// Compiles the network rule file `file`; `name` is the mode's name.
 pub fn compile_net(name: &str, file: &Path) -> Result<NetRules, CompileError> {
     let lua = Lua::new();
+    super::record::install(&lua).map_err(|e| lua_err(file, e))?;
     lua.load(PRELUDE)
         .set_name("=sb2-prelude")
         .exec()
