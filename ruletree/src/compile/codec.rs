@@ -227,6 +227,7 @@ fields!(ArgvMod {
     add_tail,
     disable_mapping,
     every_mode,
+    launcher,
     chroot_mode,
 });
 fields!(Session {
