@@ -13,6 +13,7 @@ mod events;
 mod exec;
 mod fs;
 mod glibc_floor;
+mod guard;
 mod hooks;
 mod install;
 mod logfd;

@@ -652,7 +652,7 @@ fn violation_summary_as_json_on_stderr_or_into_a_file() {
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     let line = err
         .lines()
-        .find(|l| l.starts_with("{\"schema\""))
+        .find(|l| l.starts_with('{') && l.contains("\"schema\":\"sb2-violations\""))
         .unwrap_or_else(|| panic!("{err}"));
     let doc: serde_json::Value = serde_json::from_str(line).unwrap();
     assert_eq!(doc["schema"], "sb2-violations");

@@ -12,6 +12,7 @@ mod build;
 pub mod cache;
 mod cow;
 mod dir;
+mod guard;
 mod options;
 mod persist;
 mod report;
@@ -111,12 +112,40 @@ pub fn run(o: Options) -> Result<i32> {
         // The session's own temporary directory: writable, private.
         std::env::set_var("TMPDIR", dir.join(TMP_DIR));
     }
-    let r = spawn::spawn(&dir, None, &target, o.command, o.quiet, vp, layer.as_ref());
+    let mut guard = guard::Guard::new(&guard::Want {
+        allow_write: &o
+            .allow_write
+            .iter()
+            .filter_map(|d| d.canonicalize().ok())
+            .collect::<Vec<_>>(),
+        session_dir: &dir,
+        own_files: own_files(&o, log_file.as_deref())?,
+        offline: o.net.as_deref() == Some("offline"),
+        binfmt: binfmt_entry(&target)?,
+        ids: vp.map_or_else(real_ids, |v| (v.ids.uid, v.ids.gid)),
+    })?;
+    let r = spawn::spawn(
+        &dir,
+        None,
+        &target,
+        o.command,
+        o.quiet,
+        vp,
+        layer.as_ref(),
+        Some(&mut guard),
+    );
+
     let saved = match &o.vperm_save {
         Some(f) => crate::vperm::save(&dir, f),
         None => Ok(()),
     };
-    let violations = report::violations(&dir, o.quiet, o.json.as_deref());
+    let violations = report::violations(&dir, o.quiet, o.json.as_deref(), &guard.said);
+    if violations == 0 && o.log_level.is_some() && !o.quiet {
+        // What the summary would have said (-L: the session's own story).
+        for l in &guard.said {
+            eprintln!("sb2: {l}");
+        }
+    }
     if o.save.is_none() {
         dir::remove(&dir);
     }
@@ -172,9 +201,41 @@ fn join(f: &Path, o: Options, vp: Option<Vperm>) -> Result<i32> {
         o.quiet,
         vp,
         layer.as_ref(),
+        None,
     );
     if let Some(f) = &o.vperm_save {
         crate::vperm::save(&info.dir, f)?;
     }
     r
+}
+
+/// sb2's own files that the session's processes write outside the
+/// session directory: the log and the trace (made now, so the kernel's
+/// rules can name them).
+fn own_files(o: &Options, log: Option<&Path>) -> Result<Vec<std::path::PathBuf>> {
+    let mut v = Vec::new();
+    if let Some(l) = log {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(l)?;
+        v.push(l.to_path_buf());
+    }
+    if let Some(t) = &o.trace {
+        v.push(std::env::current_dir()?.join(t));
+    }
+    Ok(v)
+}
+
+/// The target's binfmt_misc entry, when its programs run through qemu.
+fn binfmt_entry(target: &Target) -> Result<Option<(String, String)>> {
+    let c = build::cpu_constants(target)?;
+    let get = |k: &str| c.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+    Ok(get(sb2_ruletree::contract::key::BINFMT_NAME)
+        .zip(get(sb2_ruletree::contract::key::BINFMT_REGISTER)))
+}
+
+fn real_ids() -> (u32, u32) {
+    // SAFETY: getuid and getgid cannot fail.
+    unsafe { (libc::getuid(), libc::getgid()) }
 }

@@ -14,7 +14,7 @@ pub const VIOLATIONS_SCHEMA_VERSION: u32 = 1;
 /// Prints the session's violations (deduplicated) on stderr, as text or
 /// with `--json` as JSON (`-`: on stderr instead of the text; a file: into
 /// it as well), and returns how many there were.
-pub fn violations(dir: &Path, quiet: bool, json: Option<&Path>) -> usize {
+pub fn violations(dir: &Path, quiet: bool, json: Option<&Path>, kernel: &[String]) -> usize {
     let text = std::fs::read_to_string(dir.join(sb2_ruletree::contract::VIOLATIONS_FILE))
         .unwrap_or_default();
     // Distinct violations in order of description, with the first record
@@ -36,6 +36,7 @@ pub fn violations(dir: &Path, quiet: bool, json: Option<&Path>) -> usize {
             "schema": "sb2-violations",
             "version": VIOLATIONS_SCHEMA_VERSION,
             "total": n,
+            "kernel": kernel,
             "violations": seen.iter().map(|(d, (rec, times))| {
                 let mut v = rec.clone();
                 if let Some(o) = v.as_object_mut() {
@@ -56,6 +57,11 @@ pub fn violations(dir: &Path, quiet: bool, json: Option<&Path>) -> usize {
         eprintln!("sb2: {} access violation(s):", seen.len());
         for d in seen.keys() {
             eprintln!("sb2:   {d}");
+        }
+        // What backs the count up: the kernel refuses what the preload
+        // cannot see (static programs, raw system calls, qemu's).
+        for k in kernel {
+            eprintln!("sb2: {k}");
         }
     }
     n

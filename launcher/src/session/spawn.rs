@@ -98,7 +98,8 @@ fn planned_command(
 
 /// Runs `command` (none: an interactive shell) in the session of `dir`
 /// and returns its exit status; with `layer` (`-c`) over its
-/// copy-on-write layer, or not at all.
+/// copy-on-write layer, or not at all; restricted by `guard`.
+#[allow(clippy::too_many_arguments)]
 pub fn spawn(
     dir: &Path,
     mode: Option<&str>,
@@ -107,6 +108,7 @@ pub fn spawn(
     quiet: bool,
     vp: Option<Vperm>,
     layer: Option<&cow::Layer>,
+    guard: Option<&mut super::guard::Guard>,
 ) -> Result<i32> {
     // The session's environment first: the first command is searched in
     // its PATH, as every later exec is.
@@ -169,8 +171,17 @@ pub fn spawn(
     if let Some(s) = &setup {
         s.attach(&mut cmd);
     }
+    // After -c's namespace: Landlock forbids the mount it makes.
+    let mut guard = guard;
+    if let Some(g) = guard.as_deref_mut() {
+        g.attach(&mut cmd)?;
+    }
     signals::relay_to_command();
-    match cmd.spawn() {
+    let spawned = cmd.spawn();
+    if let Some(g) = guard {
+        g.collect();
+    }
+    match spawned {
         Ok(child) => {
             drop(setup);
             signals::wait(child, quiet)
