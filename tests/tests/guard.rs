@@ -124,6 +124,21 @@ fn static_program_cannot_write_outside_allow_write() {
         text(&o)
     );
     unchanged(&dir, &snap);
+    // A persistent session (-S) joined later (-J) is restricted the same.
+    let info = w.dir.join("session.info");
+    let o = w.sb2(&["-S", info.to_str().unwrap(), "--allow-write", "out", "true"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = w.sb2(&[
+        "-J",
+        info.to_str().unwrap(),
+        prog.to_str().unwrap(),
+        "w",
+        dir.join("new").to_str().unwrap(),
+    ]);
+    assert_eq!(stdout(&o), "write: Permission denied\n", "{}", text(&o));
+    unchanged(&dir, &snap);
+    let o = w.sb2(&["-D", info.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
 }
 
 #[test]

@@ -301,7 +301,7 @@ fn constants(
 
 /// CPU transparency facts for the preload: the command (a full path), the
 /// target's ELF machine and its binfmt_misc registration.
-pub(super) fn cpu_constants(target: &Target) -> Result<Vec<(&'static str, String)>> {
+fn cpu_constants(target: &Target) -> Result<Vec<(&'static str, String)>> {
     let mut v = Vec::new();
     let host = crate::xtarget::host_arch();
     let Some(a) = crate::xtarget::arch(target.get("ARCH")) else {
@@ -334,7 +334,7 @@ pub(super) fn cpu_constants(target: &Target) -> Result<Vec<(&'static str, String
 
 /// `--trace FILE` as an absolute path (processes in other directories
 /// append to it), started afresh for this run with `header`.
-pub(super) fn trace_path(t: &Path, header: &str) -> Result<PathBuf> {
+fn trace_path(t: &Path, header: &str) -> Result<PathBuf> {
     let abs = if t.is_absolute() {
         t.to_path_buf()
     } else {

@@ -42,7 +42,7 @@ const DEVICES: [&str; 5] = [
 /// What the session asks the kernel for.
 pub struct Want<'a> {
     /// `--allow-write` directories (canonical); empty: no write guarantee.
-    pub allow_write: &'a [PathBuf],
+    pub allow_write: Vec<PathBuf>,
     pub session_dir: &'a Path,
     /// sb2's own files the session's processes write (log, trace).
     pub own_files: Vec<PathBuf>,
@@ -81,6 +81,44 @@ pub fn landlock_abi() -> i64 {
         )
     };
     v.max(0)
+}
+
+impl<'a> Want<'a> {
+    /// What a session's ruletree asks for (a new session's or one joined
+    /// with -J): its allow-write list, its network mode, sb2's own log and
+    /// trace files, its target's binfmt_misc entry; `ids` are the ids its
+    /// target programs see.
+    pub fn of_session(dir: &'a Path, ids: (u32, u32)) -> Result<Want<'a>> {
+        use sb2_ruletree::contract::key;
+        let data = std::fs::read(dir.join(sb2_ruletree::contract::RULETREE_FILE))?;
+        let tree = sb2_ruletree::format::Tree::new(&data)
+            .map_err(|e| anyhow::anyhow!("session {}: {}", dir.display(), e.message()))?;
+        let text = |k: &str| {
+            tree.constant(k.as_bytes())
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut own_files = Vec::new();
+        if let Some(l) = text(key::LOG_FILE) {
+            // Made now, so that a rule can name it.
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&l)?;
+            own_files.push(PathBuf::from(l));
+        }
+        own_files.extend(text(key::TRACE_FILE).map(PathBuf::from));
+        Ok(Want {
+            allow_write: text(key::ALLOW_WRITE)
+                .map(|l| l.lines().map(PathBuf::from).collect())
+                .unwrap_or_default(),
+            session_dir: dir,
+            own_files,
+            offline: sb2_ruletree::net::Net::of(tree).is_some_and(|n| n.name() == b"offline"),
+            binfmt: text(key::BINFMT_NAME).zip(text(key::BINFMT_REGISTER)),
+            ids,
+        })
+    }
 }
 
 impl Guard {

@@ -112,18 +112,14 @@ pub fn run(o: Options) -> Result<i32> {
         // The session's own temporary directory: writable, private.
         std::env::set_var("TMPDIR", dir.join(TMP_DIR));
     }
-    let mut guard = guard::Guard::new(&guard::Want {
-        allow_write: &o
-            .allow_write
-            .iter()
-            .filter_map(|d| d.canonicalize().ok())
-            .collect::<Vec<_>>(),
-        session_dir: &dir,
-        own_files: own_files(&o, log_file.as_deref())?,
-        offline: o.net.as_deref() == Some("offline"),
-        binfmt: binfmt_entry(&target)?,
-        ids: vp.map_or_else(real_ids, |v| (v.ids.uid, v.ids.gid)),
-    })?;
+    let ids = vp.map_or_else(real_ids, |v| (v.ids.uid, v.ids.gid));
+    let mut guard = match guard::Want::of_session(&dir, ids).and_then(|w| guard::Guard::new(&w)) {
+        Ok(g) => g,
+        Err(e) => {
+            dir::remove(&dir);
+            return Err(e.context("restricting the command (Landlock, network namespace)"));
+        }
+    };
     let r = spawn::spawn(
         &dir,
         None,
@@ -193,6 +189,8 @@ fn join(f: &Path, o: Options, vp: Option<Vperm>) -> Result<i32> {
     if let Some(f) = &o.vperm_load {
         crate::vperm::load(&info.dir, f)?;
     }
+    let ids = vp.map_or_else(real_ids, |v| (v.ids.uid, v.ids.gid));
+    let mut guard = guard::Guard::new(&guard::Want::of_session(&info.dir, ids)?)?;
     let r = spawn::spawn(
         &info.dir,
         mode.as_deref(),
@@ -201,7 +199,7 @@ fn join(f: &Path, o: Options, vp: Option<Vperm>) -> Result<i32> {
         o.quiet,
         vp,
         layer.as_ref(),
-        None,
+        Some(&mut guard),
     );
     if let Some(f) = &o.vperm_save {
         crate::vperm::save(&info.dir, f)?;
@@ -209,32 +207,7 @@ fn join(f: &Path, o: Options, vp: Option<Vperm>) -> Result<i32> {
     r
 }
 
-/// sb2's own files that the session's processes write outside the
-/// session directory: the log and the trace (made now, so the kernel's
-/// rules can name them).
-fn own_files(o: &Options, log: Option<&Path>) -> Result<Vec<std::path::PathBuf>> {
-    let mut v = Vec::new();
-    if let Some(l) = log {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(l)?;
-        v.push(l.to_path_buf());
-    }
-    if let Some(t) = &o.trace {
-        v.push(std::env::current_dir()?.join(t));
-    }
-    Ok(v)
-}
-
-/// The target's binfmt_misc entry, when its programs run through qemu.
-fn binfmt_entry(target: &Target) -> Result<Option<(String, String)>> {
-    let c = build::cpu_constants(target)?;
-    let get = |k: &str| c.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
-    Ok(get(sb2_ruletree::contract::key::BINFMT_NAME)
-        .zip(get(sb2_ruletree::contract::key::BINFMT_REGISTER)))
-}
-
+/// Our own ids (what target programs see without -R).
 fn real_ids() -> (u32, u32) {
     // SAFETY: getuid and getgid cannot fail.
     unsafe { (libc::getuid(), libc::getgid()) }
