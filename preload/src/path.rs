@@ -22,16 +22,28 @@ pub struct Cached;
 
 impl Host for Cached {
     fn lstat_kind(&self, hpath: &[u8]) -> Result<Kind, Errno> {
+        if cache::cwd_hidden() {
+            if let Some(r) = in_hidden_cwd(hpath, |p| Sys.lstat_kind(p)) {
+                return r;
+            }
+        }
         Sys.lstat_kind(hpath)
     }
     fn readlink(&self, hpath: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
+        if cache::cwd_hidden() {
+            if let Some(r) = in_hidden_cwd(hpath, |p| Sys.readlink(p, out)) {
+                return r;
+            }
+        }
         Sys.readlink(hpath, out)
     }
     fn getenv(&self, name: &[u8], out: &mut PathBuf) -> bool {
         Sys.getenv(name, out)
     }
     fn host_cwd(&self, out: &mut PathBuf) -> Result<(), Errno> {
-        Sys.host_cwd(out)
+        Sys.host_cwd(out)?;
+        cache::note_host_cwd(out);
+        Ok(())
     }
     fn fd_path(&self, fd: i32, out: &mut PathBuf) -> Result<(), Errno> {
         Sys.fd_path(fd, out)
@@ -67,6 +79,31 @@ impl Host for Cached {
     fn rule_remember(&self, key: u64, rule: u32) {
         cache::rule_remember(key, rule)
     }
+}
+
+/// `f` on the NUL-terminated host path `hpath` as the kernel can reach it
+/// when it lies in a cwd whose absolute path cannot be walked
+/// ([`cache::via_cwd`]); None when it does not.
+#[inline(never)]
+fn in_hidden_cwd<R>(hpath: &[u8], f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    let h = hpath.strip_suffix(b"\0").unwrap_or(hpath);
+    let mut b = PathBuf::new();
+    cache::via_cwd(h, &mut b).then(|| f(b.with_nul()))
+}
+
+/// The host path for the kernel, in place: in a cwd whose absolute path
+/// the process cannot walk, a path into it by `/proc/thread-self/cwd`
+/// ([`cache::via_cwd`]), so that `mkdir a` works there as it does
+/// natively. The kernel gets that whole path, not the caller's relative
+/// name (`m.rel`): that may be relative to a dirfd above the cwd.
+#[inline(never)]
+fn reach_hidden_cwd(m: &mut Mapped, out: &mut PathBuf) -> Result<(), Errno> {
+    let mut b = PathBuf::new();
+    if !cache::via_cwd(out.as_bytes(), &mut b) {
+        return Ok(());
+    }
+    m.rel = 0;
+    out.set(b.as_bytes())
 }
 
 /// How a hook uses its path: the row's declaration (see the hook table),
@@ -281,12 +318,15 @@ pub fn resolve_untraced<'a>(
         follow: op.follow,
         want_union,
     };
-    let m = mapping::resolve(ctx, &Cached, &req, vout, out)?;
+    let mut m = mapping::resolve(ctx, &Cached, &req, vout, out)?;
     if let Some(e) = refused(ctx, op, &m, vout.as_bytes(), out.as_bytes()) {
         return Err(e);
     }
     if log::enabled(LogLevel::Debug) {
         log::mapped(vout.as_bytes(), out.as_bytes(), m.rule);
+    }
+    if cache::cwd_hidden() {
+        reach_hidden_cwd(&mut m, out)?;
     }
     Ok(m)
 }

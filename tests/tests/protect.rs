@@ -784,3 +784,72 @@ fn logz_summary_and_report_as_json() {
     assert_eq!(host["database"], "host");
     assert!(host["packages"]["base-files"].as_u64() >= Some(1), "{r}");
 }
+
+/// A cwd whose parent the user may not search (`cd p/c; chmod a-x ..`,
+/// the scenario of coreutils' mkdir -p tests): its absolute path cannot
+/// be walked, but the kernel walks relative names from the cwd itself,
+/// so `mkdir a` works natively. sb2 starts there, and its sessions,
+/// started there or moving there, do what the same commands do natively.
+/// (Only an unprivileged user meets the refusal; root passes either way.)
+#[test]
+fn a_cwd_below_an_unsearchable_parent_works_as_natively() {
+    let w = World::new("protect-hidden-cwd");
+    let sb2 = bin_dir().join("sb2");
+    let sb2 = sb2.to_str().expect("sb2 path");
+    let cmds = "mkdir a && touch a/f && ln -s a l && mkdir -p l/b/c && ls a l/ && \
+                echo x > l/b/c/g && mv a/f a/f2 && ls -R a && cat a/b/c/g && \
+                rm -r a l && ls && pwd && echo done";
+    // Each run in a fresh p/c; the parent made searchable again after.
+    let run = |name: &str, inner: &str| -> Output {
+        std::fs::create_dir_all(w.work.join(name).join("p/c")).expect("mkdir p/c");
+        let script =
+            format!("cd {name}/p/c && chmod a-x .. && {{ {inner}; }}; s=$?; chmod u+x ..; exit $s");
+        w.cmd("sh").args(["-c", &script]).output().expect("sh")
+    };
+    let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let native = run("native", &format!("sh -c {}", q(cmds)));
+    assert!(native.status.success(), "{}", text(&native));
+    let want = stdout(&native).replace("/native/", "/X/");
+    let trace = w.dir.join("trace.jsonl");
+    let t = trace.to_str().expect("trace path");
+    for (name, inner) in [
+        ("started", format!("{sb2} sh -c {}", q(cmds))),
+        (
+            "allowed",
+            format!(
+                "{sb2} --strict --allow-write . --trace {t} sh -c {}",
+                q(cmds)
+            ),
+        ),
+    ] {
+        let o = run(name, &inner);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        assert_eq!(
+            stdout(&o).replace(&format!("/{name}/"), "/X/"),
+            want,
+            "{name}: {}",
+            text(&o)
+        );
+    }
+    // The trace names the real paths, not the way the kernel was shown.
+    let log = std::fs::read_to_string(&trace).expect("trace");
+    let made = format!("\"hpath\":\"{}\"", w.work.join("allowed/p/c/a").display());
+    assert!(log.contains(&made), "no {made} in the trace:\n{log}");
+    assert!(!log.contains("thread-self"), "{log}");
+    // A session that moves into such a cwd.
+    std::fs::create_dir_all(w.work.join("moved/p/c")).expect("mkdir p/c");
+    let o = w.sh(
+        &["--"],
+        &format!(
+            "cd moved/p/c && chmod a-x .. && {{ sh -c {}; }}; s=$?; chmod u+x ..; exit $s",
+            q(cmds)
+        ),
+    );
+    assert!(o.status.success(), "moved: {}", text(&o));
+    assert_eq!(
+        stdout(&o).replace("/moved/", "/X/"),
+        want,
+        "moved: {}",
+        text(&o)
+    );
+}
