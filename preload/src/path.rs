@@ -118,6 +118,9 @@ pub struct Op {
     /// link's two paths differ): the write check answers as the kernel
     /// would when that is missing (see `ruletree::protect`).
     pub need: Option<Need>,
+    /// `AT_EMPTY_PATH`: an empty path names the dirfd's own file, so a
+    /// write to it is judged as a write through that fd ([`fd_write`]).
+    pub empty_is_fd: bool,
 }
 
 use sb2_ruletree::class as C;
@@ -126,30 +129,35 @@ pub const STAT: Op = Op {
     follow: true,
     write: false,
     need: None,
+    empty_is_fd: false,
 };
 pub const LSTAT: Op = Op {
     class: C::STAT,
     follow: false,
     write: false,
     need: None,
+    empty_is_fd: false,
 };
 pub const READ: Op = Op {
     class: C::OPEN,
     follow: true,
     write: false,
     need: None,
+    empty_is_fd: false,
 };
 pub const LREAD: Op = Op {
     class: C::OPEN,
     follow: false,
     write: false,
     need: None,
+    empty_is_fd: false,
 };
 pub const DLOPEN: Op = Op {
     class: C::OPEN | C::DLOPEN,
     follow: true,
     write: false,
     need: None,
+    empty_is_fd: false,
 };
 
 impl Op {
@@ -171,6 +179,7 @@ impl Op {
             follow: flags & libc::O_NOFOLLOW == 0 && flags & excl != excl,
             write,
             need: (flags & excl == excl).then_some(Need::New),
+            empty_is_fd: false,
         }
     }
     /// The op of an `fopen` with this mode string.
@@ -191,12 +200,15 @@ impl Op {
             follow: !excl,
             write,
             need: (write && excl).then_some(Need::New),
+            empty_is_fd: false,
         }
     }
-    /// Follow the final symlink unless `flags` has `AT_SYMLINK_NOFOLLOW`.
+    /// Follow the final symlink unless `flags` has `AT_SYMLINK_NOFOLLOW`;
+    /// with `AT_EMPTY_PATH`, an empty path is the dirfd's file.
     pub fn at(self, flags: i32) -> Op {
         Op {
             follow: self.follow && flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+            empty_is_fd: flags & libc::AT_EMPTY_PATH != 0,
             ..self
         }
     }
@@ -301,10 +313,13 @@ pub fn resolve_untraced<'a>(
     let mut vin = PathBuf::new();
     read_path(p, &mut vin)?;
     if vin.is_empty() {
-        // "" names nothing, or the dirfd itself with AT_EMPTY_PATH: the
-        // kernel decides (ENOENT, or the operation on the fd).
+        // "" names nothing (the kernel says ENOENT), or the dirfd itself
+        // with AT_EMPTY_PATH: the operation on the fd, judged as such.
         vout.clear();
         out.clear();
+        if op.write && op.empty_is_fd {
+            fd_judged(ctx, dirfd.unwrap_or(libc::AT_FDCWD), op)?;
+        }
         return Ok(Mapped::UNMAPPED);
     }
     let dirfd = match dirfd {
@@ -329,6 +344,53 @@ pub fn resolve_untraced<'a>(
         reach_hidden_cwd(&mut m, out)?;
     }
     Ok(m)
+}
+
+/// A write through an open file descriptor (fchmod, fchown, fsetxattr,
+/// futimens, and `*at` calls on the dirfd itself): refused as the same
+/// write by the file's path would be, so that opening a protected file
+/// read-only is no way around write protection. Then calls `f`. (A
+/// negative fd, AT_FDCWD with a NULL path too, is the kernel's EBADF or
+/// EFAULT.)
+#[inline]
+pub fn fd_write<R>(fd: i32, op: Op, f: impl FnOnce() -> R) -> Result<R, Errno> {
+    if op.write && fd >= 0 {
+        fd_judged(&state::ctx()?, fd, op)?;
+    }
+    Ok(f())
+}
+
+/// The write check of [`fd_write`] (`AT_FDCWD`: the cwd). The kernel names
+/// the fd's file (`/proc/self/fd/N`); its virtual path is the reverse
+/// mapping, and its rule the one that maps that path back to this file
+/// (none if nothing does: then only `--allow-write` judges, which looks
+/// at the host path too). What the judge calls a native failure is none
+/// here, since no path is walked: the file is no longer at its path
+/// (unlinked, replaced), so no longer in a tree writes are kept out of.
+/// An fd that is no file (pipe, socket) or not open is the real call's
+/// to answer.
+fn fd_judged(ctx: &Ctx, fd: i32, op: Op) -> Result<(), Errno> {
+    let (mut h, mut v, mut back) = (PathBuf::new(), PathBuf::new(), PathBuf::new());
+    let named = if fd == libc::AT_FDCWD {
+        Sys.host_cwd(&mut h)
+    } else {
+        Sys.fd_path(fd, &mut h)
+    };
+    if named.is_err() {
+        return Ok(());
+    }
+    if unmap(ctx, h.as_bytes(), op.class, &mut v).is_err() {
+        v.set(h.as_bytes())?;
+    }
+    let m = match mapping::map_clean(ctx, &Cached, v.as_bytes(), op.class, false, &mut back) {
+        Ok(m) if back.as_bytes() == h.as_bytes() => m,
+        _ => Mapped::UNMAPPED,
+    };
+    let (v, h) = (v.as_bytes(), h.as_bytes());
+    match judge(ctx, op, &m, v, h) {
+        r @ Verdict::Refused { .. } => answer(op, r, &m, v, h).map_or(Ok(()), Err),
+        _ => Ok(()),
+    }
 }
 
 /// Maps `p` (relative to the cwd) and calls `f` with the host path.
