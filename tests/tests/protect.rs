@@ -1132,3 +1132,46 @@ fn a_cwd_below_an_unsearchable_parent_works_as_natively() {
         text(&o)
     );
 }
+
+/// The target root of an emulate session is read-only (without `-R`):
+/// its files refuse writes through an fd as they refuse chmod, by the
+/// same rule.
+#[test]
+fn fd_writes_to_the_emulated_target_root_are_refused() {
+    let w = World::new("protect-fd-emulate");
+    let root = target_root();
+    w.init_target(root, "t", &["-m", "emulate"]);
+    let file = root.join("etc/hostname");
+    let before = inode_state(&file);
+    // The session's /tmp is its own: the probes run from the start
+    // directory, which the emulate view leaves as it is.
+    for p in ["attr", "vperm"] {
+        std::fs::copy(probe(p), w.work.join(format!("probe-{p}"))).expect("copy probe");
+    }
+    let o = w.sh(
+        &["--"],
+        "./probe-attr chmod /etc/hostname 600; ./probe-vperm fchmod /etc/hostname 600; \
+         ./probe-vperm futimens /etc/hostname 5",
+    );
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!(
+        lines,
+        [
+            "chmod ret=-1 errno=EROFS",
+            "fchmod ret=-1 errno=EROFS",
+            "futimens ret=-1 errno=EROFS",
+        ],
+        "{}",
+        text(&o)
+    );
+    assert_eq!(inode_state(&file), before, "{}", text(&o));
+    let v = violations(&o);
+    for f in ["chmod", "fchmod", "futimens"] {
+        assert_eq!(
+            matching(&v, &format!(": {f} /etc/hostname (EROFS)")).len(),
+            1,
+            "{v:#?}\n{}",
+            text(&o)
+        );
+    }
+}
