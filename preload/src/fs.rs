@@ -18,20 +18,27 @@ pub fn access_op(mode: i32) -> Op {
             follow: true,
             write: true,
             need: None,
+            empty_is_fd: false,
         }
     } else {
         path::STAT
     }
 }
 
-/// `*at` functions where a NULL path means "the fd itself" (utimensat).
+/// `*at` functions that take a NULL path: futimesat's names the fd itself
+/// (`null_is_fd`: then a write through that fd); glibc's utimensat
+/// refuses it (EINVAL) before any system call.
 pub fn map_at_opt<R>(
     d: i32,
     p: *const libc::c_char,
     op: Op,
+    null_is_fd: bool,
     f: impl FnOnce(*const libc::c_char) -> R,
 ) -> Result<R, Errno> {
     if p.is_null() {
+        if null_is_fd {
+            return path::fd_write(d, op, || f(p));
+        }
         return Ok(f(p));
     }
     map_at(d, p, op, f)
@@ -162,6 +169,7 @@ pub fn realpath(
             follow: true,
             write: false,
             need: None,
+            empty_is_fd: false,
         },
         false,
         &mut v,

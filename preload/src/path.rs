@@ -22,16 +22,28 @@ pub struct Cached;
 
 impl Host for Cached {
     fn lstat_kind(&self, hpath: &[u8]) -> Result<Kind, Errno> {
+        if cache::cwd_hidden() {
+            if let Some(r) = in_hidden_cwd(hpath, |p| Sys.lstat_kind(p)) {
+                return r;
+            }
+        }
         Sys.lstat_kind(hpath)
     }
     fn readlink(&self, hpath: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
+        if cache::cwd_hidden() {
+            if let Some(r) = in_hidden_cwd(hpath, |p| Sys.readlink(p, out)) {
+                return r;
+            }
+        }
         Sys.readlink(hpath, out)
     }
     fn getenv(&self, name: &[u8], out: &mut PathBuf) -> bool {
         Sys.getenv(name, out)
     }
     fn host_cwd(&self, out: &mut PathBuf) -> Result<(), Errno> {
-        Sys.host_cwd(out)
+        Sys.host_cwd(out)?;
+        cache::note_host_cwd(out);
+        Ok(())
     }
     fn fd_path(&self, fd: i32, out: &mut PathBuf) -> Result<(), Errno> {
         Sys.fd_path(fd, out)
@@ -69,6 +81,31 @@ impl Host for Cached {
     }
 }
 
+/// `f` on the NUL-terminated host path `hpath` as the kernel can reach it
+/// when it lies in a cwd whose absolute path cannot be walked
+/// ([`cache::via_cwd`]); None when it does not.
+#[inline(never)]
+fn in_hidden_cwd<R>(hpath: &[u8], f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    let h = hpath.strip_suffix(b"\0").unwrap_or(hpath);
+    let mut b = PathBuf::new();
+    cache::via_cwd(h, &mut b).then(|| f(b.with_nul()))
+}
+
+/// The host path for the kernel, in place: in a cwd whose absolute path
+/// the process cannot walk, a path into it by `/proc/thread-self/cwd`
+/// ([`cache::via_cwd`]), so that `mkdir a` works there as it does
+/// natively. The kernel gets that whole path, not the caller's relative
+/// name (`m.rel`): that may be relative to a dirfd above the cwd.
+#[inline(never)]
+fn reach_hidden_cwd(m: &mut Mapped, out: &mut PathBuf) -> Result<(), Errno> {
+    let mut b = PathBuf::new();
+    if !cache::via_cwd(out.as_bytes(), &mut b) {
+        return Ok(());
+    }
+    m.rel = 0;
+    out.set(b.as_bytes())
+}
+
 /// How a hook uses its path: the row's declaration (see the hook table),
 /// refined at run time by the call's flags.
 #[derive(Clone, Copy)]
@@ -81,6 +118,9 @@ pub struct Op {
     /// link's two paths differ): the write check answers as the kernel
     /// would when that is missing (see `ruletree::protect`).
     pub need: Option<Need>,
+    /// `AT_EMPTY_PATH`: an empty path names the dirfd's own file, so a
+    /// write to it is judged as a write through that fd ([`fd_write`]).
+    pub empty_is_fd: bool,
 }
 
 use sb2_ruletree::class as C;
@@ -89,30 +129,35 @@ pub const STAT: Op = Op {
     follow: true,
     write: false,
     need: None,
+    empty_is_fd: false,
 };
 pub const LSTAT: Op = Op {
     class: C::STAT,
     follow: false,
     write: false,
     need: None,
+    empty_is_fd: false,
 };
 pub const READ: Op = Op {
     class: C::OPEN,
     follow: true,
     write: false,
     need: None,
+    empty_is_fd: false,
 };
 pub const LREAD: Op = Op {
     class: C::OPEN,
     follow: false,
     write: false,
     need: None,
+    empty_is_fd: false,
 };
 pub const DLOPEN: Op = Op {
     class: C::OPEN | C::DLOPEN,
     follow: true,
     write: false,
     need: None,
+    empty_is_fd: false,
 };
 
 impl Op {
@@ -134,6 +179,7 @@ impl Op {
             follow: flags & libc::O_NOFOLLOW == 0 && flags & excl != excl,
             write,
             need: (flags & excl == excl).then_some(Need::New),
+            empty_is_fd: false,
         }
     }
     /// The op of an `fopen` with this mode string.
@@ -154,12 +200,15 @@ impl Op {
             follow: !excl,
             write,
             need: (write && excl).then_some(Need::New),
+            empty_is_fd: false,
         }
     }
-    /// Follow the final symlink unless `flags` has `AT_SYMLINK_NOFOLLOW`.
+    /// Follow the final symlink unless `flags` has `AT_SYMLINK_NOFOLLOW`;
+    /// with `AT_EMPTY_PATH`, an empty path is the dirfd's file.
     pub fn at(self, flags: i32) -> Op {
         Op {
             follow: self.follow && flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+            empty_is_fd: flags & libc::AT_EMPTY_PATH != 0,
             ..self
         }
     }
@@ -264,10 +313,13 @@ pub fn resolve_untraced<'a>(
     let mut vin = PathBuf::new();
     read_path(p, &mut vin)?;
     if vin.is_empty() {
-        // "" names nothing, or the dirfd itself with AT_EMPTY_PATH: the
-        // kernel decides (ENOENT, or the operation on the fd).
+        // "" names nothing (the kernel says ENOENT), or the dirfd itself
+        // with AT_EMPTY_PATH: the operation on the fd, judged as such.
         vout.clear();
         out.clear();
+        if op.write && op.empty_is_fd {
+            fd_judged(ctx, dirfd.unwrap_or(libc::AT_FDCWD), op)?;
+        }
         return Ok(Mapped::UNMAPPED);
     }
     let dirfd = match dirfd {
@@ -281,14 +333,64 @@ pub fn resolve_untraced<'a>(
         follow: op.follow,
         want_union,
     };
-    let m = mapping::resolve(ctx, &Cached, &req, vout, out)?;
+    let mut m = mapping::resolve(ctx, &Cached, &req, vout, out)?;
     if let Some(e) = refused(ctx, op, &m, vout.as_bytes(), out.as_bytes()) {
         return Err(e);
     }
     if log::enabled(LogLevel::Debug) {
         log::mapped(vout.as_bytes(), out.as_bytes(), m.rule);
     }
+    if cache::cwd_hidden() {
+        reach_hidden_cwd(&mut m, out)?;
+    }
     Ok(m)
+}
+
+/// A write through an open file descriptor (fchmod, fchown, fsetxattr,
+/// futimens, and `*at` calls on the dirfd itself): refused as the same
+/// write by the file's path would be, so that opening a protected file
+/// read-only is no way around write protection. Then calls `f`. (A
+/// negative fd, AT_FDCWD with a NULL path too, is the kernel's EBADF or
+/// EFAULT.)
+#[inline]
+pub fn fd_write<R>(fd: i32, op: Op, f: impl FnOnce() -> R) -> Result<R, Errno> {
+    if op.write && fd >= 0 {
+        fd_judged(&state::ctx()?, fd, op)?;
+    }
+    Ok(f())
+}
+
+/// The write check of [`fd_write`] (`AT_FDCWD`: the cwd). The kernel names
+/// the fd's file (`/proc/self/fd/N`); its virtual path is the reverse
+/// mapping, and its rule the one that maps that path back to this file
+/// (none if nothing does: then only `--allow-write` judges, which looks
+/// at the host path too). What the judge calls a native failure is none
+/// here, since no path is walked: the file is no longer at its path
+/// (unlinked, replaced), so no longer in a tree writes are kept out of.
+/// An fd that is no file (pipe, socket) or not open is the real call's
+/// to answer.
+fn fd_judged(ctx: &Ctx, fd: i32, op: Op) -> Result<(), Errno> {
+    let (mut h, mut v, mut back) = (PathBuf::new(), PathBuf::new(), PathBuf::new());
+    let named = if fd == libc::AT_FDCWD {
+        Sys.host_cwd(&mut h)
+    } else {
+        Sys.fd_path(fd, &mut h)
+    };
+    if named.is_err() {
+        return Ok(());
+    }
+    if unmap(ctx, h.as_bytes(), op.class, &mut v).is_err() {
+        v.set(h.as_bytes())?;
+    }
+    let m = match mapping::map_clean(ctx, &Cached, v.as_bytes(), op.class, false, &mut back) {
+        Ok(m) if back.as_bytes() == h.as_bytes() => m,
+        _ => Mapped::UNMAPPED,
+    };
+    let (v, h) = (v.as_bytes(), h.as_bytes());
+    match judge(ctx, op, &m, v, h) {
+        r @ Verdict::Refused { .. } => answer(op, r, &m, v, h).map_or(Ok(()), Err),
+        _ => Ok(()),
+    }
 }
 
 /// Maps `p` (relative to the cwd) and calls `f` with the host path.

@@ -182,7 +182,7 @@ hooks! {
     vperm lchmod(p: P, m: mode_t) -> c_int [OPEN, No, Yes; path=p]
         = |real, op| flat(map(p, op, |h| vperm::chmod(Again::path(h, false), m, |m| real(h, m))));
     vperm fchmod(fd: c_int, m: mode_t) -> c_int [OPEN, None, Yes; fd=fd]
-        = |real, op| vperm::chmod(Again::fd(fd), m, |m| real(fd, m));
+        = |real, op| flat(fd_write(fd, op, || vperm::chmod(Again::fd(fd), m, |m| real(fd, m))));
     vperm fchmodat(d: c_int, p: P, m: mode_t, fl: c_int) -> c_int [OPEN, AtFlags, Yes; dirfd=d, path=p]
         = |real, op| flat(map_at(d, p, op.at(fl), |h| vperm::chmod(Again::at(d, h, fl), m, |m| real(d, h, m, fl))));
     vperm chown(p: P, u: uid_t, g: gid_t) -> c_int [OPEN, Yes, Yes; path=p]
@@ -190,7 +190,7 @@ hooks! {
     vperm lchown(p: P, u: uid_t, g: gid_t) -> c_int [OPEN, No, Yes; path=p]
         = |real, op| flat(map(p, op, |h| vperm::chown(Again::path(h, false), u, g, || real(h, u, g))));
     vperm fchown(fd: c_int, u: uid_t, g: gid_t) -> c_int [OPEN, None, Yes; fd=fd]
-        = |real, op| vperm::chown(Again::fd(fd), u, g, || real(fd, u, g));
+        = |real, op| flat(fd_write(fd, op, || vperm::chown(Again::fd(fd), u, g, || real(fd, u, g))));
     vperm fchownat(d: c_int, p: P, u: uid_t, g: gid_t, fl: c_int) -> c_int [OPEN, AtFlags, Yes; dirfd=d, path=p]
         = |real, op| flat(map_at_or_fd(d, p, fl, op, |h| vperm::chown(Again::at(d, h, fl), u, g, || real(d, h, u, g, fl))));
     fs utime(p: P, t: V) -> c_int [SET_TIMES, Yes, Yes; path=p]
@@ -200,9 +200,13 @@ hooks! {
     fs lutimes(p: P, t: V) -> c_int [SET_TIMES, No, Yes; path=p]
         = |real, op| map(p, op, |h| real(h, t));
     fs utimensat(d: c_int, p: P, t: V, fl: c_int) -> c_int [SET_TIMES, AtFlags, Yes; dirfd=d, path=p]
-        = |real, op| fs::map_at_opt(d, p, op.at(fl), |h| real(d, h, t, fl));
+        = |real, op| fs::map_at_opt(d, p, op.at(fl), false, |h| real(d, h, t, fl));
     fs futimesat(d: c_int, p: P, t: V) -> c_int [SET_TIMES, Yes, Yes; dirfd=d, path=p]
-        = |real, op| fs::map_at_opt(d, p, op, |h| real(d, h, t));
+        = |real, op| fs::map_at_opt(d, p, op, true, |h| real(d, h, t));
+    fs futimens(fd: c_int, t: V) -> c_int [SET_TIMES, None, Yes; fd=fd]
+        = |real, op| fd_write(fd, op, || real(fd, t));
+    fs futimes(fd: c_int, t: V) -> c_int [SET_TIMES, None, Yes; fd=fd]
+        = |real, op| fd_write(fd, op, || real(fd, t));
 
     // --- extended attributes ---------------------------------------------
     vperm getxattr(p: P, n: P, v: V, s: size_t) -> ssize_t [STAT, Yes, No; path=p]
@@ -222,13 +226,13 @@ hooks! {
     vperm lsetxattr(p: P, n: P, v: *const c_void, s: size_t, fl: c_int) -> c_int [OPEN, No, Yes; path=p]
         = |real, op| flat(map(p, op, |h| vperm::xattr_set(n, |n| real(h, n, v, s, fl))));
     vperm fsetxattr(fd: c_int, n: P, v: *const c_void, s: size_t, fl: c_int) -> c_int [OPEN, None, Yes; fd=fd]
-        = |real, op| vperm::xattr_set(n, |n| real(fd, n, v, s, fl));
+        = |real, op| flat(fd_write(fd, op, || vperm::xattr_set(n, |n| real(fd, n, v, s, fl))));
     vperm removexattr(p: P, n: P) -> c_int [OPEN, Yes, Yes; path=p]
         = |real, op| flat(map(p, op, |h| vperm::xattr_set(n, |n| real(h, n))));
     vperm lremovexattr(p: P, n: P) -> c_int [OPEN, No, Yes; path=p]
         = |real, op| flat(map(p, op, |h| vperm::xattr_set(n, |n| real(h, n))));
     vperm fremovexattr(fd: c_int, n: P) -> c_int [OPEN, None, Yes; fd=fd]
-        = |real, op| vperm::xattr_set(n, |n| real(fd, n));
+        = |real, op| flat(fd_write(fd, op, || vperm::xattr_set(n, |n| real(fd, n))));
 
     // --- temporary files -------------------------------------------------
     fs mkstemp(t: *mut c_char) -> c_int [CREAT, No, Yes; path=t]

@@ -7,6 +7,8 @@
  *       payload of stat-like calls: uid=U gid=G mode=OCTAL (the whole
  *       st_mode), and rdev=MAJ:MIN for a device node
  *   fchmod FILE MODE                 fchown FILE UID GID (-1: no change)
+ *   futimens|futimes FILE [MTIME]    (atime = mtime = MTIME seconds; none:
+ *                                      now)
  *   fgetxattr FILE NAME              (payload: value=V)
  *   fsetxattr FILE NAME VALUE        fremovexattr FILE NAME
  *   flistxattr FILE                  (payload: names=<sorted, comma list>)
@@ -38,6 +40,7 @@
 #include <linux/capability.h>
 #include <sys/fsuid.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/xattr.h>
 
 /* Compat symbols of glibc < 2.33, still exported (not declared any more). */
@@ -237,6 +240,22 @@ int probe(const char *fn, int argc, char **argv) {
         gid_t g = (gid_t)ID(argv[2]);
         int fd = FD(argv[0]);
         CALL(fchown(fd, u, g));
+    }
+    CASE("futimens") {
+        NEED(1);
+        struct timespec ts[2] = {{0, 0}, {0, 0}};
+        if (argc > 1)
+            ts[0].tv_sec = ts[1].tv_sec = (time_t)strtoll(argv[1], NULL, 0);
+        int fd = FD(argv[0]);
+        CALL(futimens(fd, argc > 1 ? ts : NULL));
+    }
+    CASE("futimes") {
+        NEED(1);
+        struct timeval tv[2] = {{0, 0}, {0, 0}};
+        if (argc > 1)
+            tv[0].tv_sec = tv[1].tv_sec = (time_t)strtoll(argv[1], NULL, 0);
+        int fd = FD(argv[0]);
+        CALL(futimes(fd, argc > 1 ? tv : NULL));
     }
     CASE("fgetxattr") {
         NEED(2);

@@ -784,3 +784,394 @@ fn logz_summary_and_report_as_json() {
     assert_eq!(host["database"], "host");
     assert!(host["packages"]["base-files"].as_u64() >= Some(1), "{r}");
 }
+
+/// What a write through an fd could change about a file: owner, mode,
+/// times (ctime moves with any change of its inode) and one xattr.
+fn inode_state(p: &std::path::Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    format!(
+        "uid={} gid={} mode={:o} mtime={}.{} ctime={}.{} xattr={:?}",
+        m.uid(),
+        m.gid(),
+        m.mode(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+        get_xattr(p, "user.sb2keep")
+    )
+}
+
+fn c_path(p: &std::path::Path) -> std::ffi::CString {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(p.as_os_str().as_bytes()).expect("path without NUL")
+}
+
+fn get_xattr(p: &std::path::Path, name: &str) -> Option<String> {
+    let (cp, cn) = (c_path(p), std::ffi::CString::new(name).expect("name"));
+    let mut v = [0u8; 256];
+    // SAFETY: NUL-terminated strings and a buffer of the size given.
+    let n = unsafe { libc::getxattr(cp.as_ptr(), cn.as_ptr(), v.as_mut_ptr().cast(), v.len()) };
+    (n >= 0).then(|| String::from_utf8_lossy(&v[..n as usize]).into_owned())
+}
+
+/// Sets a user xattr; false where the file system has none (tmpfs before
+/// Linux 6.6).
+fn set_xattr(p: &std::path::Path, name: &str, value: &str) -> bool {
+    let (cp, cn) = (c_path(p), std::ffi::CString::new(name).expect("name"));
+    // SAFETY: NUL-terminated strings and a value of the length given.
+    unsafe {
+        libc::setxattr(
+            cp.as_ptr(),
+            cn.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        ) == 0
+    }
+}
+
+/// The writes a file's fd allows whoever may open it read-only, each as
+/// a probe call (family, function and arguments after the file):
+/// fchmod, fchown (to the owner it has: only ctime tells), fsetxattr,
+/// fremovexattr, futimens and futimes; and on a directory's fd,
+/// futimesat with a NULL path, utimensat and fchownat with AT_EMPTY_PATH
+/// (glibc's utimensat refuses a NULL path, and its fchmodat
+/// AT_EMPTY_PATH before 2.39).
+fn fd_writes(uid: &str, gid: &str) -> Vec<(&'static str, &'static str, Vec<String>, bool)> {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    // (probe family, function, arguments after the FILE/DIR, on a dir)
+    vec![
+        ("vperm", "fchmod", s(&["600"]), false),
+        ("vperm", "fchown", s(&[uid, gid]), false),
+        ("vperm", "fsetxattr", s(&["user.sb2new", "v"]), false),
+        ("vperm", "fremovexattr", s(&["user.sb2keep"]), false),
+        ("vperm", "futimens", s(&["1000"]), false),
+        ("vperm", "futimes", s(&["2000"]), false),
+        ("attr", "utimensat", s(&["", "3000", "e"]), true),
+        ("attr", "futimesat", s(&["NULL", "4000"]), true),
+        ("attr", "fchownat", s(&["", uid, gid, "e"]), true),
+    ]
+}
+
+/// One session of the probe calls of [`fd_writes`] on `file` (or `dir`):
+/// their lines, and the session's output.
+fn fd_write_session(
+    w: &World,
+    sb2_args: &[&str],
+    file: &std::path::Path,
+    dir: &std::path::Path,
+) -> (Vec<String>, Output) {
+    // SAFETY: plain id queries.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let (uid, gid) = (uid.to_string(), gid.to_string());
+    let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let script = fd_writes(&uid, &gid)
+        .iter()
+        .map(|(fam, f, args, on_dir)| {
+            let target = if *on_dir { dir } else { file };
+            let mut c = vec![
+                q(probe(fam).to_str().expect("probe path")),
+                q(f),
+                q(target.to_str().expect("path")),
+            ];
+            c.extend(args.iter().map(|a| q(a)));
+            c.join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut a = sb2_args.to_vec();
+    a.push("--");
+    let o = w.sh(&a, &script);
+    let lines = stdout(&o).lines().map(str::to_owned).collect();
+    (lines, o)
+}
+
+/// Write protection has no fd-shaped holes: a file opened read-only
+/// still lets its owner change mode, owner, times and xattrs through the
+/// fd, so each of those calls on a protected file (outside
+/// `--allow-write`, or under a read-only rule) is refused as its path
+/// form is, EROFS, the file unchanged and the violation counted; on a
+/// file the session may write they work.
+#[test]
+fn writes_through_a_read_only_fd_are_protected_like_their_paths() {
+    let w = World::new("protect-fd");
+    let build = w.work.join("build");
+    for d in ["build/dir", "prot-dir", "ro/dir"] {
+        std::fs::create_dir_all(w.work.join(d)).expect("mkdir");
+    }
+    let files = ["build/f", "prot-f", "ro/f"].map(|f| w.write(f, "x\n"));
+    let [mine, prot, ro] = &files;
+    let xattrs = files.iter().all(|f| set_xattr(f, "user.sb2keep", "1"));
+    let b = build.to_str().expect("build dir");
+
+    let fns = fd_writes("0", "0");
+    let check_refused = |lines: &[String],
+                         o: &Output,
+                         file: &std::path::Path,
+                         dir: &std::path::Path,
+                         errno: &str| {
+        assert_eq!(lines.len(), fns.len(), "{}", text(o));
+        for ((_, f, _, _), l) in fns.iter().zip(lines) {
+            assert_eq!(l, &format!("{f} ret=-1 errno={errno}"), "{}", text(o));
+        }
+        let v = violations(o);
+        for (_, f, _, on_dir) in &fns {
+            let target = if *on_dir { dir } else { file };
+            let want = format!(": {f} {} ({errno})", target.display());
+            assert_eq!(
+                v.iter().filter(|i| i.ends_with(&want)).count(),
+                1,
+                "{f} not counted once as {want:?}: {v:#?}\n{}",
+                text(o)
+            );
+        }
+    };
+
+    // Outside --allow-write.
+    let before = (inode_state(prot), inode_state(&w.work.join("prot-dir")));
+    let (lines, o) = fd_write_session(&w, &["--allow-write", b], prot, &w.work.join("prot-dir"));
+    check_refused(&lines, &o, prot, &w.work.join("prot-dir"), "EROFS");
+    assert_eq!(
+        (inode_state(prot), inode_state(&w.work.join("prot-dir"))),
+        before,
+        "a protected file changed through an fd:\n{}",
+        text(&o)
+    );
+
+    // Inside it: every call works (an xattr only where the file system
+    // has them).
+    let before = inode_state(mine);
+    let (lines, o) = fd_write_session(&w, &["--allow-write", b], mine, &build.join("dir"));
+    assert_eq!(lines.len(), fns.len(), "{}", text(&o));
+    for ((_, f, _, _), l) in fns.iter().zip(&lines) {
+        let ok = format!("{f} ret=0 errno=0");
+        let unsupported = !xattrs && f.contains("xattr");
+        assert!(
+            *l == ok || (unsupported && l.ends_with("EOPNOTSUPP")),
+            "{l:?} is not {ok:?}:\n{}",
+            text(&o)
+        );
+    }
+    assert!(violations(&o).is_empty(), "{}", text(&o));
+    assert_ne!(inode_state(mine), before, "{}", text(&o));
+    assert_eq!(
+        std::fs::metadata(mine)
+            .map(|m| {
+                use std::os::unix::fs::MetadataExt;
+                (m.mode() & 0o7777, m.mtime())
+            })
+            .ok(),
+        Some((0o600, 2000)),
+        "{}",
+        text(&o)
+    );
+    if xattrs {
+        assert_eq!(get_xattr(mine, "user.sb2keep"), None);
+        assert_eq!(get_xattr(mine, "user.sb2new").as_deref(), Some("v"));
+    }
+
+    // A read-only rule, without --allow-write.
+    let d = w.work.display().to_string();
+    let rules = w.write(
+        "rules.lua",
+        &format!(
+            r#"fs_mapping_rules = {{
+  {{ rules = import_from_fs_rule_library("sb2_own"), dir = "/" }},
+  {{ dir = "{d}/ro", use_orig_path = true, readonly = true }},
+  {{ dir = "/", use_orig_path = true }},
+}}
+"#
+        ),
+    );
+    let r = rules.to_str().expect("rules path");
+    let before = (inode_state(ro), inode_state(&w.work.join("ro/dir")));
+    let (lines, o) = fd_write_session(&w, &["-M", r], ro, &w.work.join("ro/dir"));
+    check_refused(&lines, &o, ro, &w.work.join("ro/dir"), "EROFS");
+    assert_eq!(
+        (inode_state(ro), inode_state(&w.work.join("ro/dir"))),
+        before,
+        "{}",
+        text(&o)
+    );
+    // The same rules leave the rest writable through fds.
+    let (lines, o) = fd_write_session(&w, &["-M", r], prot, &w.work.join("prot-dir"));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(" ret=0 ") || (!xattrs && l.ends_with("EOPNOTSUPP"))),
+        "{lines:#?}\n{}",
+        text(&o)
+    );
+}
+
+/// Device nodes: the fd form answers as the path form does (/dev/null is
+/// always writable; changing its mode is the kernel's to refuse). And
+/// under `-R` a write through an fd of an allowed file is still the
+/// virtual one (recorded, not done), while a protected file stays
+/// refused.
+#[test]
+fn fd_writes_on_devices_and_under_virtual_root() {
+    let w = World::new("protect-fd-vperm");
+    let build = w.work.join("build");
+    std::fs::create_dir_all(&build).expect("mkdir build");
+    let mine = w.write("build/f", "x\n");
+    let prot = w.write("prot-f", "x\n");
+    let b = build.to_str().expect("build dir");
+    let (attr, vperm) = (probe("attr"), probe("vperm"));
+    let (attr, vperm) = (
+        attr.to_str().expect("probe"),
+        vperm.to_str().expect("probe"),
+    );
+    let o = w.sh(
+        &["--allow-write", b, "--"],
+        &format!("{attr} chmod /dev/null 666; {vperm} fchmod /dev/null 666"),
+    );
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "{}", text(&o));
+    assert_eq!(
+        lines[0].strip_prefix("chmod "),
+        lines[1].strip_prefix("fchmod "),
+        "{}",
+        text(&o)
+    );
+    assert!(violations(&o).is_empty(), "{}", text(&o));
+
+    let (m, p) = (mine.to_str().expect("path"), prot.to_str().expect("path"));
+    let before = inode_state(&prot);
+    let o = w.sh(
+        &["-R", "--allow-write", b, "--"],
+        &format!(
+            "{vperm} fchown {m} 0 0; {vperm} fchmod {m} 4755; {vperm} fstat {m}; \
+             {vperm} fchown {p} 0 0; {vperm} fchmod {p} 600"
+        ),
+    );
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!(
+        lines,
+        [
+            "fchown ret=0 errno=0",
+            "fchmod ret=0 errno=0",
+            "fstat ret=0 errno=0 uid=0 gid=0 mode=104755",
+            "fchown ret=-1 errno=EROFS",
+            "fchmod ret=-1 errno=EROFS",
+        ],
+        "{}",
+        text(&o)
+    );
+    assert_eq!(inode_state(&prot), before, "{}", text(&o));
+    assert_eq!(violations(&o).len(), 2, "{}", text(&o));
+}
+
+/// A cwd whose parent the user may not search (`cd p/c; chmod a-x ..`,
+/// the scenario of coreutils' mkdir -p tests): its absolute path cannot
+/// be walked, but the kernel walks relative names from the cwd itself,
+/// so `mkdir a` works natively. sb2 starts there, and its sessions,
+/// started there or moving there, do what the same commands do natively.
+/// (Only an unprivileged user meets the refusal; root passes either way.)
+#[test]
+fn a_cwd_below_an_unsearchable_parent_works_as_natively() {
+    let w = World::new("protect-hidden-cwd");
+    let sb2 = bin_dir().join("sb2");
+    let sb2 = sb2.to_str().expect("sb2 path");
+    let cmds = "mkdir a && touch a/f && ln -s a l && mkdir -p l/b/c && ls a l/ && \
+                echo x > l/b/c/g && mv a/f a/f2 && ls -R a && cat a/b/c/g && \
+                rm -r a l && ls && pwd && echo done";
+    // Each run in a fresh p/c; the parent made searchable again after.
+    let run = |name: &str, inner: &str| -> Output {
+        std::fs::create_dir_all(w.work.join(name).join("p/c")).expect("mkdir p/c");
+        let script =
+            format!("cd {name}/p/c && chmod a-x .. && {{ {inner}; }}; s=$?; chmod u+x ..; exit $s");
+        w.cmd("sh").args(["-c", &script]).output().expect("sh")
+    };
+    let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let native = run("native", &format!("sh -c {}", q(cmds)));
+    assert!(native.status.success(), "{}", text(&native));
+    let want = stdout(&native).replace("/native/", "/X/");
+    let trace = w.dir.join("trace.jsonl");
+    let t = trace.to_str().expect("trace path");
+    for (name, inner) in [
+        ("started", format!("{sb2} sh -c {}", q(cmds))),
+        (
+            "allowed",
+            format!(
+                "{sb2} --strict --allow-write . --trace {t} sh -c {}",
+                q(cmds)
+            ),
+        ),
+    ] {
+        let o = run(name, &inner);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        assert_eq!(
+            stdout(&o).replace(&format!("/{name}/"), "/X/"),
+            want,
+            "{name}: {}",
+            text(&o)
+        );
+    }
+    // The trace names the real paths, not the way the kernel was shown.
+    let log = std::fs::read_to_string(&trace).expect("trace");
+    let made = format!("\"hpath\":\"{}\"", w.work.join("allowed/p/c/a").display());
+    assert!(log.contains(&made), "no {made} in the trace:\n{log}");
+    assert!(!log.contains("thread-self"), "{log}");
+    // A session that moves into such a cwd.
+    std::fs::create_dir_all(w.work.join("moved/p/c")).expect("mkdir p/c");
+    let o = w.sh(
+        &["--"],
+        &format!(
+            "cd moved/p/c && chmod a-x .. && {{ sh -c {}; }}; s=$?; chmod u+x ..; exit $s",
+            q(cmds)
+        ),
+    );
+    assert!(o.status.success(), "moved: {}", text(&o));
+    assert_eq!(
+        stdout(&o).replace("/moved/", "/X/"),
+        want,
+        "moved: {}",
+        text(&o)
+    );
+}
+
+/// The target root of an emulate session is read-only (without `-R`):
+/// its files refuse writes through an fd as they refuse chmod, by the
+/// same rule.
+#[test]
+fn fd_writes_to_the_emulated_target_root_are_refused() {
+    let w = World::new("protect-fd-emulate");
+    let root = target_root();
+    w.init_target(root, "t", &["-m", "emulate"]);
+    let file = root.join("etc/hostname");
+    let before = inode_state(&file);
+    // The session's /tmp is its own: the probes run from the start
+    // directory, which the emulate view leaves as it is.
+    for p in ["attr", "vperm"] {
+        std::fs::copy(probe(p), w.work.join(format!("probe-{p}"))).expect("copy probe");
+    }
+    let o = w.sh(
+        &["--"],
+        "./probe-attr chmod /etc/hostname 600; ./probe-vperm fchmod /etc/hostname 600; \
+         ./probe-vperm futimens /etc/hostname 5",
+    );
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!(
+        lines,
+        [
+            "chmod ret=-1 errno=EROFS",
+            "fchmod ret=-1 errno=EROFS",
+            "futimens ret=-1 errno=EROFS",
+        ],
+        "{}",
+        text(&o)
+    );
+    assert_eq!(inode_state(&file), before, "{}", text(&o));
+    let v = violations(&o);
+    for f in ["chmod", "fchmod", "futimens"] {
+        assert_eq!(
+            matching(&v, &format!(": {f} /etc/hostname (EROFS)")).len(),
+            1,
+            "{v:#?}\n{}",
+            text(&o)
+        );
+    }
+}

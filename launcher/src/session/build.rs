@@ -278,7 +278,7 @@ fn constants(
         (key::TOOLS_ROOT, tools_root),
         (key::TOOLS, tools),
         (key::SESSION_DIR, session_dir.to_string()),
-        (key::WORKDIR, canon(&std::env::current_dir()?)?),
+        (key::WORKDIR, canon(Path::new("."))?),
         (key::USER_HOME, home),
         (key::SBOX_DIR, canon(&install::exe_dir()?)?),
         (key::RULES_DIR, canon(src.rules)?),
@@ -368,13 +368,35 @@ fn trace_header(target: &str, constants: &[(String, String)]) -> String {
     format!("{e}\n")
 }
 
+/// `p` without symlinks, `.` or `..`, as a UTF-8 string. Canonicalizing
+/// walks the path from `/`, which fails (EACCES) where the user may not
+/// search a parent, as in a build started in `p/c` after `chmod a-x p`,
+/// where a path relative to the cwd still works natively: then the path
+/// is opened (O_PATH, the kernel walks it as the user would) and the
+/// kernel names what it opened.
 fn canon(p: &Path) -> Result<String> {
-    let c = p
-        .canonicalize()
-        .with_context(|| format!("{}", p.display()))?;
+    let c = match p.canonicalize() {
+        Ok(c) => c,
+        Err(e) => opened_name(p)
+            .ok_or(e)
+            .with_context(|| format!("{}", p.display()))?,
+    };
     c.into_os_string()
         .into_string()
         .map_err(|_| anyhow!("{}: path is not UTF-8", p.display()))
+}
+
+/// The kernel's name of the file at `p`, by an O_PATH fd of it.
+fn opened_name(p: &Path) -> Option<PathBuf> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+        .open(p)
+        .ok()?;
+    let name = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd())).ok()?;
+    name.is_absolute().then_some(name)
 }
 
 #[cfg(test)]

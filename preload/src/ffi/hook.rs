@@ -265,6 +265,7 @@ macro_rules! hook_fn {
                 follow: DECL.follows(),
                 write: DECL.writes(),
                 need: None,
+                empty_is_fd: false,
             };
             $crate::ffi::hook::boundary::<$r>(stringify!($name), || {
                 #[allow(unused_unsafe)]

@@ -18,7 +18,8 @@
 //!   the next bump: a documented limit.
 //! * the virtual cwd, valid while this process has not changed directory
 //!   (chdir/fchdir hooks and nftw bump `CWD_GEN`) and nothing was renamed
-//!   or removed in the session (the shared counter);
+//!   or removed in the session (the shared counter); beside it, the host
+//!   cwd when its absolute path cannot be walked (see [`via_cwd`]);
 //! * directory fds' virtual paths (for `*at` calls with a relative path):
 //!   asking the kernel (`readlink` of /proc/self/fd/N) costs about ten
 //!   times an `fstat` of the fd, and the reverse mapping more again, so a
@@ -41,7 +42,8 @@ use crate::ffi::sys;
 use core::cell::{Cell, UnsafeCell};
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
 use sb2_ruletree::contract;
-use sb2_ruletree::mapping::PathBuf;
+use sb2_ruletree::mapping::{Host, PathBuf};
+use sb2_ruletree::sys::Sys;
 use sb2_ruletree::{Errno, PATH_MAX};
 
 /// The session-wide generation counter (a shared mapping of the session's
@@ -66,6 +68,13 @@ struct CwdCache {
     /// The virtual cwd is the host cwd.
     same: Cell<bool>,
     buf: UnsafeCell<[u8; PATH_MAX]>,
+    /// The host cwd, when its absolute path cannot be walked (see
+    /// [`via_cwd`]); 0: it can.
+    hidden_len: Cell<usize>,
+    hidden: UnsafeCell<[u8; PATH_MAX]>,
+    /// The cwd generation and shared token the note was made under.
+    hidden_gen: Cell<u64>,
+    hidden_shared: Cell<u64>,
 }
 
 const RULES: usize = 64;
@@ -106,7 +115,10 @@ const NORULE: Cell<u32> = Cell::new(0);
 
 thread_local! {
     static CWD: CwdCache = const {
-        CwdCache { gen: Cell::new(0), shared: Cell::new(0), len: Cell::new(0), same: Cell::new(false), buf: UnsafeCell::new([0; PATH_MAX]) }
+        CwdCache {
+            gen: Cell::new(0), shared: Cell::new(0), len: Cell::new(0), same: Cell::new(false), buf: UnsafeCell::new([0; PATH_MAX]),
+            hidden_len: Cell::new(0), hidden: UnsafeCell::new([0; PATH_MAX]), hidden_gen: Cell::new(0), hidden_shared: Cell::new(0),
+        }
     };
     static RULE: RuleCache = const { RuleCache { keys: [ZERO; RULES], rules: [NORULE; RULES] } };
     static FDP: FdCache = const {
@@ -238,6 +250,97 @@ pub fn cached_cwd(out: &mut PathBuf) -> Option<bool> {
         out.set(b.get(..c.len.get()).unwrap_or(&[]))
             .ok()
             .map(|_| c.same.get())
+    })
+}
+
+/// The kernel's way into the calling thread's cwd (see [`via_cwd`]).
+const VIA_CWD: &[u8] = b"/proc/thread-self/cwd";
+
+/// Notes, with each fresh look at the host cwd `h` (the pipeline's, on a
+/// miss of the cwd cache), whether its absolute path can be walked: a
+/// process may stand in a directory whose parent it may not search (`cd
+/// p/c; chmod a-x ..`), where the kernel still walks relative names from
+/// the cwd itself. One `lstat` per look.
+pub fn note_host_cwd(h: &mut PathBuf) {
+    let hidden = Sys.lstat_kind(h.with_nul()) == Err(Errno(libc::EACCES));
+    let (g, shared) = (CWD_GEN.load(Ordering::Acquire), token());
+    let h = h.as_bytes();
+    CWD.with(|c| {
+        // Invalid while written: a signal handler's lookup finds none.
+        c.hidden_len.set(0);
+        // SAFETY: only this thread touches its own buffer.
+        let b = unsafe { &mut *c.hidden.get() };
+        if let Some(dst) = b.get_mut(..h.len()).filter(|_| hidden && !h.is_empty()) {
+            dst.copy_from_slice(h);
+            c.hidden_gen.set(g);
+            c.hidden_shared.set(shared);
+            c.hidden_len.set(h.len());
+        }
+    });
+}
+
+/// Whether the cwd was last seen hidden (one thread-local read: the
+/// common answer, no, keeps [`via_cwd`] off the hot path).
+#[inline]
+pub fn cwd_hidden() -> bool {
+    CWD.with(|c| c.hidden_len.get() != 0)
+}
+
+/// The host path `h`, when it lies in a cwd whose absolute path cannot be
+/// walked (see [`note_host_cwd`]), as the kernel can reach it: through
+/// `/proc/thread-self/cwd`, which it follows to the directory itself, as
+/// it starts a relative walk (the cwd itself is `.../cwd/.`: the link
+/// followed). True if `out` holds that. A note older than the last chdir
+/// or rename in the session is renewed first (two system calls, in such
+/// a cwd only: they keep it true however the caller names its paths).
+pub fn via_cwd(h: &[u8], out: &mut PathBuf) -> bool {
+    if CWD_UNTRUSTED.load(Ordering::Acquire) {
+        return false;
+    }
+    let fresh = |c: &CwdCache| {
+        c.hidden_gen.get() == CWD_GEN.load(Ordering::Acquire)
+            && c.hidden_shared.get() != 0
+            && c.hidden_shared.get() == token()
+    };
+    if CWD.with(|c| c.hidden_len.get() != 0 && !fresh(c)) {
+        let mut cwd = PathBuf::new();
+        if Sys.host_cwd(&mut cwd).is_err() {
+            CWD.with(|c| c.hidden_len.set(0));
+            return false;
+        }
+        note_host_cwd(&mut cwd);
+    }
+    CWD.with(|c| {
+        let n = c.hidden_len.get();
+        if n == 0 {
+            return false;
+        }
+        // SAFETY: only this thread touches its own buffer; n <= PATH_MAX.
+        let cwd = unsafe { &*c.hidden.get() }.get(..n).unwrap_or(&[]);
+        let rest = match h.strip_prefix(cwd) {
+            Some([]) => b"/.".as_slice(),
+            Some(r) if r.first() == Some(&b'/') => r,
+            _ => return false,
+        };
+        out.set(VIA_CWD).is_ok() && out.push(rest).is_ok()
+    })
+}
+
+/// The real host path of a path [`via_cwd`] made, into `out`; false if
+/// `h` is not one.
+pub fn from_cwd(h: &[u8], out: &mut PathBuf) -> bool {
+    let Some(rest) = h.strip_prefix(VIA_CWD) else {
+        return false;
+    };
+    let rest = rest
+        .strip_prefix(b"/.")
+        .filter(|r| r.is_empty())
+        .unwrap_or(rest);
+    CWD.with(|c| {
+        let n = c.hidden_len.get();
+        // SAFETY: only this thread touches its own buffer; n <= PATH_MAX.
+        let cwd = unsafe { &*c.hidden.get() }.get(..n).unwrap_or(&[]);
+        n != 0 && out.set(cwd).is_ok() && out.push(rest).is_ok()
     })
 }
 

@@ -310,7 +310,14 @@ pub fn trace_path(ev: &[u8], vpath: &[u8], hpath: &[u8]) {
     }
     let mut l = start(ev);
     l.field(b"path", vpath);
-    l.field(b"hpath", hpath);
+    let mut real = sb2_ruletree::mapping::PathBuf::new();
+    if super::cache::cwd_hidden() && super::cache::from_cwd(hpath, &mut real) {
+        // The kernel's way into a hidden cwd names another directory in
+        // every other process: the trace keeps the real path.
+        l.field(b"hpath", real.as_bytes());
+    } else {
+        l.field(b"hpath", hpath);
+    }
     l.send(false, false, true);
 }
 
