@@ -22,8 +22,7 @@
 
 use anyhow::Result;
 use landlock::{
-    path_beneath_rules, AccessFs, AccessNet, PathBeneath, PathFd, Ruleset, RulesetAttr,
-    RulesetCreatedAttr, ABI,
+    AccessFs, AccessNet, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, ABI,
 };
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -147,7 +146,9 @@ impl Guard {
                     let all = AccessFs::from_write(ABI::V4);
                     let mut dirs: Vec<&Path> = w.allow_write.iter().map(|p| p.as_path()).collect();
                     dirs.push(w.session_dir);
-                    c = c.add_rules(path_beneath_rules(dirs, all))?;
+                    for d in dirs {
+                        c = c.add_rule(PathBeneath::new(open_dir(d)?, all))?;
+                    }
                     // Files: their file rights only (the kernel refuses a
                     // directory's on a file).
                     let file = AccessFs::WriteFile | AccessFs::Truncate;
@@ -312,6 +313,25 @@ impl Guard {
                 "kernel-enforced: a network namespace with no interface up (UDP, raw sockets)"
                     .into()
             });
+        }
+    }
+}
+
+/// An allowed directory, opened for a Landlock rule. A directory below
+/// the current one whose parents we cannot search (the kernel lets us in
+/// by the cwd, not by name) is reached through `/proc/self/cwd`.
+fn open_dir(d: &Path) -> Result<PathFd> {
+    match PathFd::new(d) {
+        Ok(fd) => Ok(fd),
+        Err(e) => {
+            let cwd = std::env::current_dir()
+                .ok()
+                .or_else(|| std::fs::read_link("/proc/self/cwd").ok());
+            let rest = cwd.as_deref().and_then(|c| d.strip_prefix(c).ok());
+            match rest {
+                Some(r) => Ok(PathFd::new(Path::new("/proc/self/cwd").join(r))?),
+                None => Err(anyhow::anyhow!("--allow-write {}: {e}", d.display())),
+            }
         }
     }
 }
