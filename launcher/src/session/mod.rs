@@ -112,8 +112,7 @@ pub fn run(o: Options) -> Result<i32> {
         // The session's own temporary directory: writable, private.
         std::env::set_var("TMPDIR", dir.join(TMP_DIR));
     }
-    let ids = vp.map_or_else(real_ids, |v| (v.ids.uid, v.ids.gid));
-    let mut guard = match guard::Want::of_session(&dir, ids).and_then(|w| guard::Guard::new(&w)) {
+    let mut guard = match guard_for(&dir, vp) {
         Ok(g) => g,
         Err(e) => {
             dir::remove(&dir);
@@ -189,8 +188,7 @@ fn join(f: &Path, o: Options, vp: Option<Vperm>) -> Result<i32> {
     if let Some(f) = &o.vperm_load {
         crate::vperm::load(&info.dir, f)?;
     }
-    let ids = vp.map_or_else(real_ids, |v| (v.ids.uid, v.ids.gid));
-    let mut guard = guard::Guard::new(&guard::Want::of_session(&info.dir, ids)?)?;
+    let mut guard = guard_for(&info.dir, vp)?;
     let r = spawn::spawn(
         &info.dir,
         mode.as_deref(),
@@ -207,8 +205,11 @@ fn join(f: &Path, o: Options, vp: Option<Vperm>) -> Result<i32> {
     r
 }
 
-/// Our own ids (what target programs see without -R).
-fn real_ids() -> (u32, u32) {
+/// The kernel's restrictions for a session's command (see [`guard`]);
+/// its target programs see the virtual ids of -R, else ours.
+fn guard_for(dir: &Path, vp: Option<Vperm>) -> Result<guard::Guard> {
     // SAFETY: getuid and getgid cannot fail.
-    unsafe { (libc::getuid(), libc::getgid()) }
+    let real = || unsafe { (libc::getuid(), libc::getgid()) };
+    let ids = vp.map_or_else(real, |v| (v.ids.uid, v.ids.gid));
+    guard::Guard::new(&guard::Want::of_session(dir, ids)?)
 }
