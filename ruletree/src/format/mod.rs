@@ -69,6 +69,18 @@ impl FormatError {
     }
 }
 
+impl FormatError {
+    /// What is wrong, in a few words (for "session file F is damaged (...)").
+    pub fn reason(&self) -> &'static str {
+        match self {
+            FormatError::BadMagic => "not a ruletree file",
+            FormatError::Version { .. } => "written by another sb2 version",
+            FormatError::Truncated => "truncated",
+            FormatError::Checksum => "checksum mismatch",
+        }
+    }
+}
+
 fn checksum(data: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut i = 0;
