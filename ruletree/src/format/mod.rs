@@ -38,7 +38,7 @@ mod read;
 mod write;
 
 pub use read::*;
-pub use write::{write, WriteError};
+pub use write::{seal, write, WriteError};
 
 pub const MAGIC: &[u8; 8] = b"SB2RTREE";
 /// Bumped whenever the layout changes.
