@@ -223,7 +223,7 @@ fn names_file_and_line(e: &CompileError) -> bool {
 }
 
 proptest! {
-    #![proptest_config(common::config(64))]
+    #![proptest_config(common::config(1000))]
 
     #[test]
     fn garbled_rule_files_compile_or_say_where(

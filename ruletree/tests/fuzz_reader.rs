@@ -228,7 +228,7 @@ fn apply(b: &mut [u8], d: &Damage) {
 }
 
 proptest! {
-    #![proptest_config(common::config(48))]
+    #![proptest_config(common::config(1000))]
 
     /// A real tree, damaged and sealed: read whole, whatever it says.
     #[test]

@@ -147,7 +147,7 @@ fn check_parse(text: &str) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(common::config(256))]
+    #![proptest_config(common::config(4000))]
 
     #[test]
     fn any_text_parses_or_names_a_line(text in ".{0,400}") {

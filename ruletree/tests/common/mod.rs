@@ -7,13 +7,15 @@ use proptest::test_runner::Config;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// The proptest configuration of a fuzz target: `PROPTEST_CASES` cases
-/// when set (a long run by hand: docs/fuzzing.md), else `default`, sized
-/// so that all targets together take well under a minute in CI.
+/// The proptest configuration of a fuzz target: `default` cases, sized
+/// so that all targets together take a few seconds in CI's release build;
+/// `SB2_FUZZ_SCALE=K` runs K times as many of every target, and
+/// `PROPTEST_CASES=N` exactly N of each (longer runs by hand:
+/// docs/fuzzing.md).
 pub fn config(default: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u32>().ok());
+    let cases = env("PROPTEST_CASES")
+        .or_else(|| env("SB2_FUZZ_SCALE").map(|k| default.saturating_mul(k)))
         .unwrap_or(default);
     Config {
         cases,
