@@ -201,6 +201,7 @@ fn whole_file(e: &CompileError) -> bool {
         "defines no ",
         "interface_version is",
         "is not UTF-8",
+        "binary chunk",
         "memory error",
         "not enough memory",
         "chroot_substitutes",

@@ -222,7 +222,10 @@ pub(crate) fn lua_err(file: &Path, e: mlua::Error) -> CompileError {
     let msg = match &e {
         mlua::Error::SyntaxError { message, .. } => message.clone(),
         mlua::Error::RuntimeError(m) => m.clone(),
-        mlua::Error::CallbackError { cause, .. } => return lua_err(file, (**cause).clone()),
+        mlua::Error::CallbackError { cause, traceback } => {
+            let e = lua_err(file, (**cause).clone());
+            return if e.line == 0 { placed(e, traceback) } else { e };
+        }
         other => other.to_string(),
     };
     let fname = file.display().to_string();
@@ -243,6 +246,23 @@ pub(crate) fn lua_err(file: &Path, e: mlua::Error) -> CompileError {
     }
 }
 
+/// A callback's error (a Rust function called by a rule file: its
+/// arguments did not convert, say) carries no position of its own: the
+/// innermost rule file line of the Lua traceback is where it was called.
+fn placed(mut e: CompileError, traceback: &str) -> CompileError {
+    let at = traceback.lines().find_map(|l| {
+        let (path, rest) = l.trim().split_once(".lua:")?;
+        let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        Some((format!("{path}.lua"), n.parse::<u32>().ok()?))
+    });
+    match at {
+        Some((path, line)) if path == e.file => e.line = line,
+        Some((path, line)) => e.message = format!("{path}:{line}: {}", e.message),
+        None => {}
+    }
+    e
+}
+
 pub(crate) fn load_file(lua: &Lua, file: &Path) -> Result<Value, CompileError> {
     let bad = |message: String| CompileError {
         file: file.display().to_string(),
@@ -259,6 +279,10 @@ pub(crate) fn load_file(lua: &Lua, file: &Path) -> Result<Value, CompileError> {
     let r = lua
         .load(instrument(&src))
         .set_name(format!("@{}", file.display()))
+        // Rule files are text. Lua would take a file starting with ESC
+        // as precompiled bytecode, which it does not check: a damaged or
+        // hostile one can crash the interpreter.
+        .set_mode(mlua::ChunkMode::Text)
         .eval::<Value>()
         .map_err(|e| lua_err(file, e));
     // Tables built after a library returns belong to the file that imported it.
