@@ -196,7 +196,16 @@ fn refused(dir: &[u8], file: &str, r: &Refusal) {
     let (verb, what): (&[u8], [&[u8]; 4]) = match r {
         Refusal::Open(e) => (
             b"cannot be opened",
-            [contract::errno_name(e.0).as_bytes(), b"", b"", b""],
+            [
+                contract::errno_name(e.0).as_bytes(),
+                if *e == Errno::ENOENT {
+                    &b": was the session directory removed?"[..]
+                } else {
+                    b""
+                },
+                b"",
+                b"",
+            ],
         ),
         Refusal::Damaged(w) => (b"is damaged", [w.as_bytes(), b"", b"", b""]),
         Refusal::Version { found, expected } => (
