@@ -19,8 +19,7 @@ use std::time::{Duration, Instant};
 
 /// A private copy of `rules/` for the test `name`.
 fn rules_copy(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sb2-fuzz-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
+    let d = common::scratch(name);
     let st = std::process::Command::new("cp")
         .arg("-a")
         .arg(common::rules_dir())

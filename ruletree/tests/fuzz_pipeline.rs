@@ -28,8 +28,7 @@ use std::sync::OnceLock;
 fn base() -> &'static (std::path::PathBuf, i32) {
     static B: OnceLock<(std::path::PathBuf, i32)> = OnceLock::new();
     B.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!("sb2-fuzz-walk-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
+        let d = common::scratch("walk");
         std::fs::create_dir_all(d.join("a/b/deep")).unwrap();
         std::fs::create_dir_all(d.join("c")).unwrap();
         let d = d.canonicalize().unwrap();

@@ -26,6 +26,14 @@ pub fn config(default: u32) -> Config {
     }
 }
 
+/// A scratch directory of this test binary (cargo's target tmp dir, so
+/// that runs do not pile up in /tmp), emptied first.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sb2-fuzz-{name}"));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
 /// The repository's `rules/` directory.
 pub fn rules_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
