@@ -68,7 +68,7 @@ pub fn create(dir: &Path, unknown: Ids, load_from: Option<&Path>) -> Result<()> 
     let recs = read_saved(file)?;
     // SAFETY: the buffer outlives the Db.
     let db = unsafe { Db::from_raw(bytes.as_mut_ptr(), size) }
-        .ok_or_else(|| anyhow!("virtual permission table"))?;
+        .map_err(|e| anyhow!("virtual permission table: {}", e.reason()))?;
     vperm::load(&db, &recs).map_err(|_| too_many(file, recs.len()))?;
     for (i, page) in mem.chunks(4096 / 8).enumerate() {
         if i == 0 || page.iter().any(|w| *w != 0) {
@@ -109,8 +109,13 @@ fn with_db<R>(dir: &Path, f: impl FnOnce(&Db) -> R) -> Result<R> {
     let mut map = unsafe { memmap2::MmapMut::map_mut(&file) }
         .with_context(|| format!("mapping {}", p.display()))?;
     // SAFETY: the mapping outlives the Db used inside f.
-    let db = unsafe { Db::from_raw(map.as_mut_ptr(), map.len()) }
-        .ok_or_else(|| anyhow!("{}: not a virtual permission table", p.display()))?;
+    let db = unsafe { Db::from_raw(map.as_mut_ptr(), map.len()) }.map_err(|e| {
+        anyhow!(
+            "{}: unusable virtual permission table ({})",
+            p.display(),
+            e.reason()
+        )
+    })?;
     Ok(f(&db))
 }
 

@@ -73,6 +73,42 @@ pub const GENERATION_SLOTS: usize = 8192;
 pub const GENERATION_HEADER: usize = 64;
 /// Exact size of [`GENERATION_FILE`]; the preload refuses any other size.
 pub const GENERATION_LEN: usize = GENERATION_HEADER + 8 * GENERATION_SLOTS;
+/// The generation header: the counter (a `u64` at 0), then at
+/// [`GENERATION_MAGIC_AT`] this magic and the layout's version (a
+/// little-endian `u32`), written by the launcher. The rest of the file is
+/// counters and cache words, any value of which is safe: only the header
+/// can tell a damaged or foreign file.
+pub const GENERATION_MAGIC: &[u8; 8] = b"SB2GENER";
+pub const GENERATION_MAGIC_AT: usize = 8;
+/// Bumped whenever the generation file's layout changes.
+pub const GENERATION_VERSION: u32 = 1;
+
+/// The bytes the launcher writes at [`GENERATION_MAGIC_AT`].
+pub fn generation_stamp() -> [u8; 12] {
+    let mut h = [0u8; 12];
+    h[..8].copy_from_slice(GENERATION_MAGIC);
+    h[8..].copy_from_slice(&GENERATION_VERSION.to_le_bytes());
+    h
+}
+
+/// Is a generation file of `len` bytes, whose header is `head` (its first
+/// [`GENERATION_HEADER`] bytes, or fewer), usable? Else what is wrong.
+pub fn check_generation(len: usize, head: &[u8]) -> Result<(), &'static str> {
+    let at = GENERATION_MAGIC_AT;
+    if len < GENERATION_LEN {
+        return Err("truncated");
+    }
+    if len > GENERATION_LEN {
+        return Err("longer than its layout");
+    }
+    match head.get(at..at + 12) {
+        Some(h) if h == generation_stamp() => Ok(()),
+        Some(h) if h.get(..8) == Some(&GENERATION_MAGIC[..]) => {
+            Err("written by another sb2 version")
+        }
+        _ => Err("not a generation file"),
+    }
+}
 /// Marker files: `logged/<hash>` exists once a once-per-session warning
 /// was written.
 pub const LOGGED_DIR: &str = "logged";

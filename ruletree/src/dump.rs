@@ -4,8 +4,14 @@
 use crate::format::*;
 use std::fmt::Write;
 
+/// A stored string as text; a damaged tree's "string" can be the whole
+/// file, so at most a path's length of it is shown.
 fn s(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    let max = crate::PATH_MAX;
+    match b.get(..max) {
+        Some(head) if b.len() > max => format!("{}...", String::from_utf8_lossy(head)),
+        _ => String::from_utf8_lossy(b).into_owned(),
+    }
 }
 
 /// One line describing a rule (selector, filters, action, attributes, origin).
@@ -94,8 +100,27 @@ pub fn describe_rule(r: &RuleRef) -> String {
     o
 }
 
-fn list(out: &mut String, l: &RuleList, indent: usize) {
+/// Deepest nesting shown, and most rules listed in all: a tree this sb2
+/// wrote stays far below both; a damaged one whose lists nest into
+/// themselves would otherwise recurse until the stack overflows, or list
+/// exponentially many lines.
+const MAX_NESTING: usize = 16;
+const MAX_LINES: usize = 1 << 14;
+/// Most bytes of rule lines in all (far above any real tree's dump).
+const MAX_TEXT: usize = 16 << 20;
+
+fn list(out: &mut String, l: &RuleList, depth: usize, lines: &mut usize) {
+    let indent = 4 + 6 * depth;
+    if depth > MAX_NESTING {
+        let _ = writeln!(out, "{:indent$}(nested too deep: damaged tree?)", "");
+        return;
+    }
     for (i, r) in l.iter().enumerate() {
+        if *lines >= MAX_LINES || out.len() >= MAX_TEXT {
+            let _ = writeln!(out, "{:indent$}(too many rules: damaged tree?)", "");
+            return;
+        }
+        *lines += 1;
         let _ = writeln!(
             out,
             "{:indent$}{i:>3}. {}",
@@ -104,7 +129,7 @@ fn list(out: &mut String, l: &RuleList, indent: usize) {
             indent = indent
         );
         if matches!(r.action_kind(), ACT_RULES | ACT_ACTIONS | ACT_IF_EXISTS_IN) {
-            list(out, &r.sublist(), indent + 6);
+            list(out, &r.sublist(), depth + 1, lines);
         }
     }
 }
@@ -112,9 +137,10 @@ fn list(out: &mut String, l: &RuleList, indent: usize) {
 /// The whole tree as text.
 pub fn dump(t: &Tree) -> String {
     let mut out = String::new();
+    let mut lines = 0;
     let _ = writeln!(out, "ruletree format {VERSION}, {} bytes", t.len());
     let _ = writeln!(out, "constants:");
-    for (k, v) in t.constants() {
+    for (k, v) in t.constants().take(MAX_LINES) {
         let _ = writeln!(out, "  {} = {}", s(k), s(v));
     }
     for i in 0..t.n_modes() {
@@ -126,9 +152,9 @@ pub fn dump(t: &Tree) -> String {
             if i == 0 { " (default)" } else { "" }
         );
         let _ = writeln!(out, "  fs rules:");
-        list(&mut out, &m.fs_rules(), 4);
+        list(&mut out, &m.fs_rules(), 0, &mut lines);
         let _ = writeln!(out, "  reverse rules:");
-        list(&mut out, &m.rev_rules(), 4);
+        list(&mut out, &m.rev_rules(), 0, &mut lines);
     }
     out
 }

@@ -7,7 +7,9 @@
 //! number of rules. Hot path: no allocation.
 
 use crate::format::ACT_RULES;
-use crate::format::{RuleList, RuleRef, TrieNode, MAX_DEPTH, SEL_DIR, SEL_PATH, SEL_PREFIX};
+use crate::format::{
+    Budget, RuleList, RuleRef, TrieNode, MAX_DEPTH, SEL_DIR, SEL_PATH, SEL_PREFIX,
+};
 
 /// Who is asking: the filters of a rule are checked against this.
 #[derive(Clone, Copy, Debug)]
@@ -48,18 +50,20 @@ pub fn filters_pass(r: &RuleRef, who: &Caller) -> bool {
 
 /// The trie nodes on `path`'s walk, root first (offsets only: small and
 /// cheap to set up on the stack).
-struct Walk<'a> {
+struct Walk<'a, 'b> {
     list: RuleList<'a>,
     nodes: [u32; MAX_DEPTH + 1],
     n: usize,
+    budget: &'b Budget,
 }
 
-impl<'a> Walk<'a> {
-    fn new(list: &RuleList<'a>, path: &[u8]) -> Walk<'a> {
+impl<'a, 'b> Walk<'a, 'b> {
+    fn new(list: &RuleList<'a>, path: &[u8], budget: &'b Budget) -> Walk<'a, 'b> {
         let mut w = Walk {
             list: *list,
             nodes: [0; MAX_DEPTH + 1],
             n: 0,
+            budget,
         };
         if list.is_empty() {
             return w;
@@ -94,7 +98,7 @@ impl<'a> Walk<'a> {
                     t: self.list.t,
                     off: *off,
                 }
-                .first_rule_after(after)
+                .first_rule_after(after, self.budget)
             })
             .min()
     }
@@ -106,7 +110,7 @@ impl<'a> Walk<'a> {
         after: Option<u32>,
     ) -> Option<(u32, RuleRef<'a>)> {
         let mut last = after;
-        while let Some(i) = self.next(last) {
+        while let Some(i) = self.next(last).filter(|_| self.budget.spend()) {
             last = Some(i);
             let r = self.list.get(i)?;
             if selector_matches(r.selector_kind(), r.selector(), path) && filters_pass(&r, who) {
@@ -126,14 +130,14 @@ pub fn find_after<'a>(
     who: &Caller,
     after: Option<u32>,
 ) -> Option<(u32, RuleRef<'a>)> {
-    Walk::new(list, path).find_after(path, who, after)
+    Walk::new(list, path, &Budget::new()).find_after(path, who, after)
 }
 
 /// The deciding rule for `path`: first match, descending into `rules`
 /// subtrees, falling through past a subtree in which nothing matched.
 pub fn find<'a>(list: &RuleList<'a>, path: &[u8], who: &Caller) -> Option<RuleRef<'a>> {
     let mut uniform = false;
-    find_depth(list, path, who, 0, usize::MAX, &mut uniform)
+    find_depth(list, path, who, 0, usize::MAX, &mut uniform, &Budget::new())
 }
 
 /// Like [`find`], and also says whether the answer holds for every entry
@@ -153,10 +157,19 @@ pub fn find_for_dir<'a>(
     parent_depth: usize,
 ) -> (Option<RuleRef<'a>>, bool) {
     let mut uniform = true;
-    let r = find_depth(list, path, who, 0, parent_depth, &mut uniform);
+    let r = find_depth(
+        list,
+        path,
+        who,
+        0,
+        parent_depth,
+        &mut uniform,
+        &Budget::new(),
+    );
     (r, uniform)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn find_depth<'a>(
     list: &RuleList<'a>,
     path: &[u8],
@@ -164,11 +177,12 @@ fn find_depth<'a>(
     depth: u32,
     parent_depth: usize,
     uniform: &mut bool,
+    budget: &Budget,
 ) -> Option<RuleRef<'a>> {
     if depth > 16 {
         return None;
     }
-    let walk = Walk::new(list, path);
+    let walk = Walk::new(list, path, budget);
     if walk.n > parent_depth {
         // The walk reached the parent's own depth (n counts the root).
         *uniform = false;
@@ -178,7 +192,8 @@ fn find_depth<'a>(
         if r.action_kind() != ACT_RULES {
             return Some(r);
         }
-        if let Some(found) = find_depth(&r.sublist(), path, who, depth + 1, parent_depth, uniform) {
+        let sub = r.sublist();
+        if let Some(found) = find_depth(&sub, path, who, depth + 1, parent_depth, uniform, budget) {
             return Some(found);
         }
         after = Some(i);

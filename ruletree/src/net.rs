@@ -210,15 +210,17 @@ impl<'a> Net<'a> {
     }
     /// The mode's name (or the custom file's path).
     pub fn name(&self) -> &'a [u8] {
-        self.tree
-            .str(self.tree.u32(self.off + 20), self.tree.u32(self.off + 24))
+        self.tree.str(
+            self.tree.u32(self.off.wrapping_add(20)),
+            self.tree.u32(self.off.wrapping_add(24)),
+        )
     }
     fn chain(&self, c: Chain) -> u32 {
-        self.tree.u32(self.off + 4 * c as u32)
+        self.tree.u32(self.off.wrapping_add(4 * c as u32))
     }
     /// See [`NetRules::allows_all`].
     pub fn allows_all(&self) -> bool {
-        self.tree.u32(self.off + 28) & 1 != 0
+        self.tree.u32(self.off.wrapping_add(28)) & 1 != 0
     }
 }
 
@@ -259,18 +261,26 @@ pub fn decide<'a>(net: &Net<'a>, call: &Call) -> (Verdict, Why<'a>) {
     if off == 0 {
         return (Verdict::Deny(libc::EPERM), Why::default());
     }
-    walk(net.tree, off, call, 0).unwrap_or((Verdict::Deny(libc::EPERM), Why::default()))
+    walk(net.tree, off, call, 0, &crate::format::Budget::new())
+        .unwrap_or((Verdict::Deny(libc::EPERM), Why::default()))
 }
 
-fn walk<'a>(t: Tree<'a>, chain: u32, call: &Call, depth: u32) -> Option<(Verdict, Why<'a>)> {
+fn walk<'a>(
+    t: Tree<'a>,
+    chain: u32,
+    call: &Call,
+    depth: u32,
+    budget: &crate::format::Budget,
+) -> Option<(Verdict, Why<'a>)> {
     // 0: an empty nested chain (offset 0 is the file header).
     if depth > 16 || chain == 0 {
         return None;
     }
     let n = t.u32(chain).min(4096);
-    for i in 0..n {
-        let r = chain + 4 + i * NET_WORDS * 4;
-        let w = |k: u32| t.u32(r + 4 * k);
+    // A damaged chain nesting into itself ends when the budget does.
+    for i in (0..n).take_while(|_| budget.spend()) {
+        let r = chain.wrapping_add(4).wrapping_add(i * NET_WORDS * 4);
+        let w = |k: u32| t.u32(r.wrapping_add(4 * k));
         if !matches(&t, r, call) {
             continue;
         }
@@ -281,7 +291,7 @@ fn walk<'a>(t: Tree<'a>, chain: u32, call: &Call, depth: u32) -> Option<(Verdict
         match w(0) {
             1 => {
                 let flags = w(1);
-                let addr = (flags & F_NEW_ADDR != 0).then(|| get16(&t, r + 44));
+                let addr = (flags & F_NEW_ADDR != 0).then(|| get16(&t, r.wrapping_add(44)));
                 let port = (flags & F_NEW_PORT != 0).then_some(w(15) as u16);
                 return Some((Verdict::Allow { addr, port }, why));
             }
@@ -290,7 +300,7 @@ fn walk<'a>(t: Tree<'a>, chain: u32, call: &Call, depth: u32) -> Option<(Verdict
                 return Some((Verdict::Deny(if e == 0 { libc::EPERM } else { e }), why));
             }
             3 => {
-                if let Some(v) = walk(t, w(17), call, depth + 1) {
+                if let Some(v) = walk(t, w(17), call, depth + 1, budget) {
                     return Some(v);
                 }
             }
@@ -301,7 +311,7 @@ fn walk<'a>(t: Tree<'a>, chain: u32, call: &Call, depth: u32) -> Option<(Verdict
 }
 
 fn matches(t: &Tree, r: u32, call: &Call) -> bool {
-    let w = |k: u32| t.u32(r + 4 * k);
+    let w = |k: u32| t.u32(r.wrapping_add(4 * k));
     let flags = w(1);
     if w(8) != 0 && w(8) & call.func == 0 {
         return false;
@@ -319,7 +329,7 @@ fn matches(t: &Tree, r: u32, call: &Call) -> bool {
         } else {
             16
         };
-        let want = get16(t, r + 12);
+        let want = get16(t, r.wrapping_add(12));
         let have = call.addr.get(..len).unwrap_or(&[]);
         if flags & F_WILDCARD != 0 {
             return have.iter().all(|b| *b == 0);
@@ -332,7 +342,7 @@ fn matches(t: &Tree, r: u32, call: &Call) -> bool {
 fn get16(t: &Tree, off: u32) -> [u8; 16] {
     let mut b = [0u8; 16];
     for i in 0..4u32 {
-        let v = t.u32(off + 4 * i).to_le_bytes();
+        let v = t.u32(off.wrapping_add(4 * i)).to_le_bytes();
         if let Some(d) = b.get_mut(4 * i as usize..4 * i as usize + 4) {
             d.copy_from_slice(&v);
         }
@@ -361,14 +371,14 @@ pub fn prefix_eq(a: &[u8], b: &[u8], bits: u32) -> bool {
 /// every name may); else the verdict and the deciding rule.
 pub fn decide_name<'a>(net: &Net<'a>, name: &[u8]) -> Option<(bool, Why<'a>)> {
     let t = net.tree;
-    let off = t.u32(net.off + 16);
+    let off = t.u32(net.off.wrapping_add(16));
     if off == 0 {
         return None;
     }
     let n = t.u32(off).min(4096);
     for i in 0..n {
-        let r = off + 4 + i * NAME_WORDS * 4;
-        let w = |k: u32| t.u32(r + 4 * k);
+        let r = off.wrapping_add(4).wrapping_add(i * NAME_WORDS * 4);
+        let w = |k: u32| t.u32(r.wrapping_add(4 * k));
         let s = t.str(w(2), w(3));
         let hit = match w(1) {
             1 => s.eq_ignore_ascii_case(name) || s.eq_ignore_ascii_case(trim_dot(name)),

@@ -428,7 +428,7 @@ fn session_dir_removed_under_a_running_program() {
     ]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(
-        e.contains("sb2: cannot use session") && e.contains("removed"),
+        e.contains("sb2: session file") && e.contains("removed"),
         "{}",
         text(&o)
     );

@@ -8,6 +8,7 @@ mod cli;
 mod coverage;
 mod cow;
 mod cross;
+mod damage;
 mod debian;
 mod events;
 mod exec;

@@ -4,8 +4,11 @@
 //! however the command ended.
 
 use anyhow::{bail, Context, Result};
-use sb2_ruletree::contract::{GENERATION_FILE, GENERATION_LEN, TMP_DIR, UNION_DIR};
+use sb2_ruletree::contract::{
+    generation_stamp, GENERATION_FILE, GENERATION_LEN, GENERATION_MAGIC_AT, TMP_DIR, UNION_DIR,
+};
 use std::ffi::OsString;
+use std::os::unix::fs::FileExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,7 +47,10 @@ pub fn create(explicit: Option<&Path>) -> Result<PathBuf> {
     // preload refuses a file of any other size.
     // A hole, not written zeros: the same bytes, without writing 64 KiB
     // at every start.
-    std::fs::File::create(dir.join(GENERATION_FILE))?.set_len(GENERATION_LEN as u64)?;
+    // Only the header's stamp is written (the preload checks it).
+    let gen = std::fs::File::create(dir.join(GENERATION_FILE))?;
+    gen.write_all_at(&generation_stamp(), GENERATION_MAGIC_AT as u64)?;
+    gen.set_len(GENERATION_LEN as u64)?;
     for sub in [TMP_DIR, "var/tmp"] {
         std::fs::set_permissions(dir.join(sub), std::fs::Permissions::from_mode(0o1777))?;
     }

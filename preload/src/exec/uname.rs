@@ -15,9 +15,8 @@ pub fn uname(
     if r != 0 || buf.is_null() {
         return Ok(r);
     }
-    let Ok(ctx) = state::ctx() else {
-        return Ok(r);
-    };
+    // An unusable session: EIO, not the host's machine name.
+    let ctx = state::ctx()?;
     let Some(m) = ctx
         .tree
         .constant(key::UNAME_MACHINE.as_bytes())

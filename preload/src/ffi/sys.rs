@@ -162,6 +162,37 @@ pub fn write_file(path: CPath, data: &[u8]) -> bool {
     }
 }
 
+/// pread(2) from offset 0 until `buf` is full or the file ends: the
+/// bytes read.
+pub fn pread_full(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    let mut n = 0usize;
+    while let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) {
+        // SAFETY: the kernel writes at most rest.len() bytes into our buffer.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_pread64,
+                fd,
+                rest.as_mut_ptr(),
+                rest.len(),
+                n as libc::off_t,
+            )
+        };
+        match r {
+            0 => break,
+            r if r > 0 => n += r as usize,
+            _ if errno() == libc::EINTR => {}
+            _ => return Err(Errno(errno())),
+        }
+    }
+    Ok(n)
+}
+
+/// mprotect(2) to read-only (a raw call: mprotect is one of our hooks).
+pub fn mprotect_read(p: *mut u8, len: usize) {
+    // SAFETY: changes only the protection of a mapping of ours.
+    unsafe { libc::syscall(libc::SYS_mprotect, p, len, libc::PROT_READ) };
+}
+
 /// pread(2) at offset 0.
 pub fn pread_head(fd: i32, buf: &mut [u8]) -> isize {
     // SAFETY: the kernel writes at most buf.len() bytes into our buffer.
@@ -228,20 +259,6 @@ pub fn mmap_anon(len: usize) -> Result<*mut u8, Errno> {
 pub unsafe fn munmap(p: *mut u8, len: usize) {
     // SAFETY: the caller gives up the range.
     unsafe { libc::syscall(libc::SYS_munmap, p, len) };
-}
-
-/// Maps a session file shared and writable for the life of the process:
-/// its first `len` bytes (the file must be that long), or all of it.
-pub fn mmap_shared(path: CPath, len: Option<usize>) -> Option<(*mut u8, usize)> {
-    let fd = open(path, libc::O_RDWR | libc::O_CLOEXEC, 0).ok()?;
-    let size = fstat(fd.raw()).ok()?.st_size.max(0) as usize;
-    let len = len.unwrap_or(size);
-    if len == 0 || size < len {
-        return None;
-    }
-    let prot = libc::PROT_READ | libc::PROT_WRITE;
-    let m = mmap(fd.raw(), len, prot, libc::MAP_SHARED).ok()?;
-    Some((m, len))
 }
 
 /// getuid(2) and getgid(2), never the virtual ids of our own hooks.

@@ -46,15 +46,6 @@ pub fn names<R: Copy>(
     failed: R,
     real: impl FnOnce() -> R,
 ) -> Result<R, Errno> {
-    let Ok(ctx) = state::ctx() else {
-        return Ok(real());
-    };
-    let Some(net) = rules::Net::of(ctx.tree) else {
-        return Ok(real());
-    };
-    if name.is_null() {
-        return Ok(real());
-    }
     let fail = |e: Errno| {
         if matches!(api, NameApi::Hostent | NameApi::Res) {
             // SAFETY: this thread's h_errno.
@@ -63,6 +54,17 @@ pub fn names<R: Copy>(
         answer_errno(e.0);
         Ok(failed)
     };
+    // An unusable session: a system error (EIO), not an unjudged lookup.
+    let ctx = match state::ctx() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let Some(net) = rules::Net::of(ctx.tree) else {
+        return Ok(real());
+    };
+    if name.is_null() {
+        return Ok(real());
+    }
     let mut n = PathBuf::new();
     if let Err(e) = read_path(name, &mut n) {
         return fail(e);

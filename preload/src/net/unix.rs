@@ -110,7 +110,7 @@ pub fn unix_name(
     if path.first() != Some(&b'/') {
         return Ok(r);
     }
-    let Ok(ctx) = state::ctx() else { return Ok(r) };
+    let ctx = state::ctx()?;
     let (mut v, mut seen) = (PathBuf::new(), PathBuf::new());
     if crate::path::unmap(&ctx, path, sb2_ruletree::class::SOCKADDR, &mut v).is_err() {
         return Ok(r);

@@ -23,6 +23,7 @@ use crate::ffi::sys;
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use sb2_ruletree::contract::{self, LogLevel};
 use sb2_ruletree::format::RuleRef;
+use sb2_ruletree::Errno;
 
 /// The session's level (0: no log).
 static LEVEL: AtomicU8 = AtomicU8::new(0);
@@ -440,22 +441,29 @@ pub fn exec_event(vpath: &[u8], plan: &sb2_ruletree::exec::Plan, err: Option<sb2
 
 /// Creates `SESSION/logged/<hash of key>`; true if it did not exist.
 fn first_time(key: &[u8]) -> bool {
+    marker(key).is_ok()
+}
+
+/// Is this the session's first word about `key`? True unless its marker
+/// (`SESSION/logged/<hash of key>`) exists already: a process that cannot
+/// make one says it too (more than once beats never).
+pub fn once_per_session(key: &[u8]) -> bool {
+    marker(key) != Err(Errno(libc::EEXIST))
+}
+
+/// Makes the marker of `key`.
+fn marker(key: &[u8]) -> Result<(), Errno> {
     let Some(dir) = super::state::env(super::state::SESSION_VAR) else {
-        return true;
+        return Ok(());
     };
     let h = sb2_ruletree::mapping::dir_key(0, key);
     let mut p = sb2_ruletree::mapping::PathBuf::new();
-    let made = p
-        .set(dir)
-        .and_then(|_| p.push(b"/"))
-        .and_then(|_| p.push(contract::LOGGED_DIR.as_bytes()));
-    if made.is_err() {
-        return true;
-    }
+    p.set(dir)?;
+    p.push(b"/")?;
+    p.push(contract::LOGGED_DIR.as_bytes())?;
     let _ = sys::mkdirat(libc::AT_FDCWD, p.as_ptr(), 0o777);
-    if p.push(b"/").and_then(|_| p.push(&sys::hex(h))).is_err() {
-        return true;
-    }
+    p.push(b"/")?;
+    p.push(&sys::hex(h))?;
     let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC;
-    sys::open(p.as_ptr(), flags, 0o644).is_ok()
+    sys::open(p.as_ptr(), flags, 0o644).map(|_| ())
 }

@@ -134,13 +134,24 @@ fn ns(sec: i64, nsec: i64) -> u64 {
         .wrapping_add(nsec as u64)
 }
 
+/// The table's header was damaged after this process checked it (or a
+/// broken session kept the ids without the table): the real owners must
+/// not show, so the call fails with EIO.
+#[cold]
+fn unusable_table() -> c_int {
+    crate::ffi::hook::set_errno(libc::EIO);
+    -1
+}
+
 /// A `struct stat` the kernel filled (r == 0) made virtual.
 #[inline]
 pub fn stat(r: c_int, buf: *mut c_void, again: Again) -> c_int {
     if r != 0 || !on() {
         return r;
     }
-    let Some(db) = db() else { return r };
+    let Some(db) = db() else {
+        return unusable_table();
+    };
     // SAFETY: the kernel just wrote this buffer: it is a valid struct stat.
     let st = unsafe { &mut *(buf as *mut libc::stat) };
     let mut m = Meta {
@@ -174,7 +185,9 @@ pub fn statx(r: c_int, buf: *mut c_void, again: Again) -> c_int {
     if r != 0 || !on() {
         return r;
     }
-    let Some(db) = db() else { return r };
+    let Some(db) = db() else {
+        return unusable_table();
+    };
     // SAFETY: the kernel just wrote this buffer.
     let sx = unsafe { &mut *(buf as *mut libc::statx) };
     let mut m = stx_meta(sx);

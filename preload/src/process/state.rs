@@ -1,5 +1,6 @@
-//! Per-process state: the session's ruletree, mapped read-only once and used
-//! in place, and the facts rules depend on (mode, program name, exec policy).
+//! Per-process state: the session's ruletree, read once into private
+//! read-only memory and used in place, and the facts rules depend on
+//! (mode, program name, exec policy).
 //!
 //! Initialization is lazy and lock-free: racing threads may both map the
 //! tree; one wins the compare-and-swap, the other unmaps its copy. Everything
@@ -15,7 +16,7 @@
 use crate::ffi::sys;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use sb2_ruletree::contract::{self, key};
-use sb2_ruletree::format::{ModeRef, Tree};
+use sb2_ruletree::format::{FormatError, ModeRef, Tree};
 use sb2_ruletree::mapping::{Ctx, PathBuf};
 use sb2_ruletree::Errno;
 
@@ -76,6 +77,17 @@ pub fn active() -> bool {
 }
 
 /// Attaches to the session named by `SB2_SESSION_DIR`, if any.
+///
+/// The session's files are checked before anything uses them: a missing,
+/// truncated, damaged or foreign `ruletree.bin`, generation file or (with
+/// `-R`/`-U`) `vperm.db` makes the process's session unusable. It says so
+/// once ([`refused`]), and every call that maps a path, plans an exec or
+/// judges the network then fails with EIO (`ctx()`): never a crash, never
+/// the unmapped host. Any one of them is enough, because each is needed
+/// by nearly every call: the tree by all; the generation file by every
+/// walk (its cache) and by every rename or removal (which must invalidate
+/// the other processes' caches); the vperm table by every stat, create,
+/// chown, chmod and exec under `-R`.
 pub fn init() {
     if STATE.load(Ordering::Acquire) != UNINIT {
         return;
@@ -89,80 +101,145 @@ pub fn init() {
         STATE.store(NONE, Ordering::Release);
         return;
     }
-    let mut p = PathBuf::new();
-    let res = match session_file(&mut p, dir, contract::RULETREE_FILE) {
-        Ok(()) => map_tree(p.as_ptr()),
-        Err(_) => Err("its path is too long"),
+    let (ptr, len) = match load_tree(dir) {
+        Ok(t) => t,
+        Err(r) => return broken(dir, contract::RULETREE_FILE, r),
     };
-    match res {
-        Ok((ptr, len)) => {
-            if DATA
-                .compare_exchange(
-                    core::ptr::null_mut(),
-                    ptr,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                )
-                .is_err()
-            {
-                // SAFETY: our own fresh mapping, unused by anyone.
-                unsafe { sys::munmap(ptr, len) };
-                return;
-            }
-            LEN.store(len, Ordering::Release);
-            // SAFETY: the mapping is read-only and lives for the process.
-            let tree = Tree::verified(unsafe { core::slice::from_raw_parts(ptr, len) });
-            if is_cpu_transparency(&tree) {
-                CPU_TRANSPARENCY.store(true, Ordering::Release);
-                STATE.store(NONE, Ordering::Release);
-                return;
-            }
-            if let Some(name) = env(MODE_VAR) {
-                if let Some(i) =
-                    (0..tree.n_modes()).find(|i| tree.mode(*i).is_some_and(|m| m.name() == name))
-                {
-                    MODE.store(i as usize, Ordering::Release);
-                }
-            }
-            map_generation(dir);
-            let mode = tree
-                .mode(MODE.load(Ordering::Relaxed) as u32)
-                .or(tree.mode(0))
-                .map_or(&b""[..], |m| m.name());
-            super::chroot::init(|m| sb2_ruletree::mapping::session_mounts(&tree, mode, m));
-            super::vperm::init(dir);
-            super::cache::init();
-            keep_entry(&SESSION_ENTRY, SESSION_VAR);
-            keep_entry(&MODE_ENTRY, MODE_VAR);
-            let constant = |k: &str| tree.constant(k.as_bytes());
-            if let (Some(level), Some(file)) = (constant(key::LOG_LEVEL), constant(key::LOG_FILE)) {
-                super::log::init(level, file);
-            }
-            super::log::init_files(
-                constant(key::TRACE_FILE).unwrap_or(b""),
-                constant(key::VIOLATIONS_FILE).unwrap_or(b""),
-            );
-            if let Some(pol) = env(POLICY_VAR) {
-                POLICY.store(pol.as_ptr() as *mut u8, Ordering::Release);
-                POLICY_LEN.store(pol.len(), Ordering::Release);
-            }
-            STATE.store(READY, Ordering::Release);
-        }
-        Err(msg) => {
-            if STATE
-                .compare_exchange(UNINIT, BROKEN, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
-                super::log::say(&[
-                    b"sb2: cannot use session '",
-                    dir,
-                    b"': ",
-                    msg.as_bytes(),
-                    b"; file system calls fail with EIO\n",
-                ]);
-            }
+    if DATA
+        .compare_exchange(
+            core::ptr::null_mut(),
+            ptr,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
+        .is_err()
+    {
+        // SAFETY: our own fresh mapping, unused by anyone.
+        unsafe { sys::munmap(ptr, len) };
+        return;
+    }
+    LEN.store(len, Ordering::Release);
+    // SAFETY: the copy is read-only and lives for the process.
+    let tree = Tree::verified(unsafe { core::slice::from_raw_parts(ptr, len) });
+    if is_cpu_transparency(&tree) {
+        CPU_TRANSPARENCY.store(true, Ordering::Release);
+        STATE.store(NONE, Ordering::Release);
+        return;
+    }
+    if let Some(name) = env(MODE_VAR) {
+        if let Some(i) =
+            (0..tree.n_modes()).find(|i| tree.mode(*i).is_some_and(|m| m.name() == name))
+        {
+            MODE.store(i as usize, Ordering::Release);
         }
     }
+    if let Err(r) = map_generation(dir) {
+        return broken(dir, contract::GENERATION_FILE, r);
+    }
+    let mode = tree
+        .mode(MODE.load(Ordering::Relaxed) as u32)
+        .or(tree.mode(0))
+        .map_or(&b""[..], |m| m.name());
+    super::chroot::init(|m| sb2_ruletree::mapping::session_mounts(&tree, mode, m));
+    if let Err(r) = super::vperm::init(dir) {
+        return broken(dir, contract::VPERM_FILE, r);
+    }
+    super::cache::init();
+    keep_entry(&SESSION_ENTRY, SESSION_VAR);
+    keep_entry(&MODE_ENTRY, MODE_VAR);
+    let constant = |k: &str| tree.constant(k.as_bytes());
+    if let (Some(level), Some(file)) = (constant(key::LOG_LEVEL), constant(key::LOG_FILE)) {
+        super::log::init(level, file);
+    }
+    super::log::init_files(
+        constant(key::TRACE_FILE).unwrap_or(b""),
+        constant(key::VIOLATIONS_FILE).unwrap_or(b""),
+    );
+    if let Some(pol) = env(POLICY_VAR) {
+        POLICY.store(pol.as_ptr() as *mut u8, Ordering::Release);
+        POLICY_LEN.store(pol.len(), Ordering::Release);
+    }
+    STATE.store(READY, Ordering::Release);
+}
+
+/// Why a session file cannot be used.
+pub enum Refusal {
+    /// It cannot be opened or mapped (errno).
+    Open(Errno),
+    /// Its contents are wrong: what is wrong, in a few words.
+    Damaged(&'static str),
+    /// A ruletree of another format version.
+    Version { found: u32, expected: u32 },
+}
+
+/// The session cannot be used: says so (once), and every call that needs
+/// it fails with EIO from now on. The virtual ids still hold (they come
+/// from the environment, not from a file): `id` under `-R` does not turn
+/// into the real user.
+fn broken(dir: &[u8], file: &str, r: Refusal) {
+    super::vperm::init_ids();
+    if STATE
+        .compare_exchange(UNINIT, BROKEN, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        refused(dir, file, &r);
+    }
+}
+
+/// "sb2: session file DIR/FILE is damaged (WHAT); calls fail with EIO",
+/// once per session: the first process to find the damage leaves a marker
+/// in the session directory (`logged/`); a process that cannot make one
+/// (the directory is gone or read-only) says it anyway.
+fn refused(dir: &[u8], file: &str, r: &Refusal) {
+    let mut num = [[0u8; 20]; 2];
+    let [n0, n1] = &mut num;
+    let (verb, what): (&[u8], [&[u8]; 4]) = match r {
+        Refusal::Open(e) => (
+            b"cannot be opened",
+            [
+                contract::errno_name(e.0).as_bytes(),
+                if *e == Errno::ENOENT {
+                    &b": was the session directory removed?"[..]
+                } else {
+                    b""
+                },
+                b"",
+                b"",
+            ],
+        ),
+        Refusal::Damaged(w) => (b"is damaged", [w.as_bytes(), b"", b"", b""]),
+        Refusal::Version { found, expected } => (
+            b"is damaged",
+            [
+                b"format version ",
+                sys::dec((*found).into(), n0),
+                b", this sb2 reads version ",
+                sys::dec((*expected).into(), n1),
+            ],
+        ),
+    };
+    let mut key = PathBuf::new();
+    let _ = key.set(b"refused/");
+    for part in [file.as_bytes(), b"/"].iter().chain(what.iter()) {
+        let _ = key.push(part);
+    }
+    if !super::log::once_per_session(key.as_bytes()) {
+        return;
+    }
+    super::log::say(&[
+        b"sb2: session file ",
+        dir,
+        b"/",
+        file.as_bytes(),
+        b" ",
+        verb,
+        b" (",
+        what[0],
+        what[1],
+        what[2],
+        what[3],
+        b"); calls fail with EIO\n",
+    ]);
 }
 
 /// `dir/name` into `p`.
@@ -172,43 +249,79 @@ fn session_file(p: &mut PathBuf, dir: &[u8], name: &str) -> Result<(), Errno> {
     p.push(name.as_bytes())
 }
 
-/// Maps the session's shared generation counter (see `cache`); without it
-/// nothing is cached.
-fn map_generation(dir: &[u8]) {
-    let mut p = PathBuf::new();
-    if session_file(&mut p, dir, contract::GENERATION_FILE).is_err() {
-        return;
+/// Maps the session's shared generation counter and directory cache (see
+/// `cache`), after checking its size and header.
+fn map_generation(dir: &[u8]) -> Result<(), Refusal> {
+    let (m, len) = map_session_file(dir, contract::GENERATION_FILE)?;
+    // SAFETY: a live shared mapping of len bytes.
+    let head = unsafe { core::slice::from_raw_parts(m as *const u8, len) };
+    let head = head.get(..contract::GENERATION_HEADER).unwrap_or(head);
+    if let Err(what) = contract::check_generation(len, head) {
+        // SAFETY: our own mapping; nothing refers to it.
+        unsafe { sys::munmap(m, len) };
+        return Err(Refusal::Damaged(what));
     }
-    if let Some((m, _)) = sys::mmap_shared(p.as_ptr(), Some(contract::GENERATION_LEN)) {
-        super::cache::SHARED_GEN.store(m as *mut core::sync::atomic::AtomicU64, Ordering::Release);
-    }
+    super::cache::SHARED_GEN.store(m as *mut core::sync::atomic::AtomicU64, Ordering::Release);
+    Ok(())
 }
 
 /// Maps a session file (`dir/name`) shared and writable for the life of
 /// the process, all of it.
-pub fn map_session_file(dir: &[u8], name: &str) -> Option<(*mut u8, usize)> {
+///
+/// Checked when mapped, a shared file can still be truncated later by
+/// someone else; the kernel then kills a process touching the lost pages
+/// with SIGBUS, which no library can prevent for a mapping that must stay
+/// shared (docs/architecture.md, "Damaged sessions"). sb2 never truncates
+/// them.
+pub fn map_session_file(dir: &[u8], name: &str) -> Result<(*mut u8, usize), Refusal> {
     let mut p = PathBuf::new();
-    session_file(&mut p, dir, name).ok()?;
-    sys::mmap_shared(p.as_ptr(), None)
+    session_file(&mut p, dir, name).map_err(Refusal::Open)?;
+    let fd = sys::open(p.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0).map_err(Refusal::Open)?;
+    let len = sys::fstat(fd.raw()).map_err(Refusal::Open)?.st_size.max(0) as usize;
+    if len == 0 {
+        return Err(Refusal::Damaged("empty"));
+    }
+    let prot = libc::PROT_READ | libc::PROT_WRITE;
+    let m = sys::mmap(fd.raw(), len, prot, libc::MAP_SHARED).map_err(Refusal::Open)?;
+    Ok((m, len))
 }
 
-fn map_tree(path: *const libc::c_char) -> Result<(*mut u8, usize), &'static str> {
-    let fd = sys::open(path, libc::O_RDONLY | libc::O_CLOEXEC, 0)
-        .map_err(|_| "its ruletree.bin cannot be opened (was the session directory removed?)")?;
-    let len = match sys::fstat(fd.raw()) {
-        Ok(st) if st.st_size > 0 => st.st_size as usize,
-        _ => return Err("its ruletree.bin is empty"),
-    };
-    let p = sys::mmap(fd.raw(), len, libc::PROT_READ, libc::MAP_PRIVATE)
-        .map_err(|_| "its ruletree.bin cannot be mapped")?;
-    // SAFETY: a fresh read-only mapping of len bytes.
-    let data = unsafe { core::slice::from_raw_parts(p as *const u8, len) };
-    if let Err(e) = Tree::new(data) {
-        // SAFETY: our own mapping; `data` is not used again.
-        unsafe { sys::munmap(p, len) };
-        return Err(e.message());
+/// Reads the session's ruletree into private memory and checks it.
+///
+/// A copy, not a mapping of the file: the tree is read-only and small (tens
+/// of KiB), and a copy cannot change under the process. A mapped file
+/// truncated by someone else would kill the process with SIGBUS on its
+/// next lookup, and bytes changed in place would be read unverified. It
+/// costs one read and a few page faults per exec; the pages are shared
+/// with forked children until either writes (never).
+fn load_tree(dir: &[u8]) -> Result<(*mut u8, usize), Refusal> {
+    let mut p = PathBuf::new();
+    session_file(&mut p, dir, contract::RULETREE_FILE).map_err(Refusal::Open)?;
+    let fd = sys::open(p.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC, 0).map_err(Refusal::Open)?;
+    let len = sys::fstat(fd.raw()).map_err(Refusal::Open)?.st_size.max(0) as usize;
+    if len == 0 {
+        return Err(Refusal::Damaged("empty"));
     }
-    Ok((p, len))
+    let m = sys::mmap_anon(len).map_err(Refusal::Open)?;
+    // SAFETY: a fresh private mapping of len bytes, ours alone.
+    let buf = unsafe { core::slice::from_raw_parts_mut(m, len) };
+    let got = sys::pread_full(fd.raw(), buf);
+    let checked = match got {
+        // Shrunk between the fstat and the read: what we have is short.
+        Ok(n) if n < len => Err(Refusal::Damaged("truncated")),
+        Ok(_) => Tree::new(buf).map(|_| ()).map_err(|e| match e {
+            FormatError::Version { found, expected } => Refusal::Version { found, expected },
+            e => Refusal::Damaged(e.reason()),
+        }),
+        Err(e) => Err(Refusal::Open(e)),
+    };
+    if let Err(r) = checked {
+        // SAFETY: our own mapping; `buf` is not used again.
+        unsafe { sys::munmap(m, len) };
+        return Err(r);
+    }
+    sys::mprotect_read(m, len);
+    Ok((m, len))
 }
 
 /// Remembers the environ entry `NAME=value` of `name`, if there is one.
@@ -260,7 +373,7 @@ fn tree() -> Option<Tree<'static>> {
     if ptr.is_null() || len == 0 {
         return None;
     }
-    // SAFETY: set once in init() to a live read-only mapping of `len` bytes
+    // SAFETY: set once in init() to a live read-only copy of `len` bytes
     // that is never unmapped.
     Some(Tree::verified(unsafe {
         core::slice::from_raw_parts(ptr, len)

@@ -11,6 +11,7 @@
 //! lock; inherited by fork and shared with a vfork child, which is what
 //! vfork means). The real set*id system calls are never made.
 
+use super::state::Refusal;
 use crate::ffi::sys;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use sb2_ruletree::contract;
@@ -92,28 +93,44 @@ pub fn namespace_ids() -> Option<(u32, u32)> {
     Some((ids[EUID], ids[GID0 + 1]))
 }
 
-/// Turns virtual permissions on if this process inherited `SB2_VPERM` and
-/// the session has a table. Called once from `state::init`.
-pub fn init(session_dir: &[u8]) {
+/// Turns virtual permissions on if this process inherited `SB2_VPERM`.
+/// Called once from `state::init`; an unusable table is refused (the
+/// session is then unusable for this process: `state`), never silently
+/// ignored, which would show the real owners under `-R`.
+pub fn init(session_dir: &[u8]) -> Result<(), Refusal> {
     let Some(v) = super::state::env(IDS_VAR) else {
-        return;
+        return Ok(());
     };
     if !parse_ids(v) {
         super::log::say(&[b"sb2: malformed SB2_VPERM; virtual permissions are off\n"]);
-        return;
+        return Ok(());
     }
-    let Some((m, len)) = super::state::map_session_file(session_dir, contract::VPERM_FILE) else {
-        return;
-    };
+    let (m, len) = super::state::map_session_file(session_dir, contract::VPERM_FILE)?;
     // SAFETY: our fresh shared mapping of len bytes, kept for the process's
     // life.
-    if unsafe { Db::from_raw(m, len) }.is_none() {
+    if let Err(e) = unsafe { Db::from_raw(m, len) } {
         // SAFETY: not a table: nothing refers to the mapping.
         unsafe { sys::munmap(m, len) };
-        return;
+        return Err(Refusal::Damaged(e.reason()));
     }
     DB_LEN.store(len, Ordering::Relaxed);
     DB.store(m, Ordering::Release);
+    start(v);
+    Ok(())
+}
+
+/// The virtual ids alone, without the table, for a process whose session
+/// is unusable: its id calls still answer as the session's would (every
+/// call that needs the table fails with EIO).
+pub fn init_ids() {
+    if let Some(v) = super::state::env(IDS_VAR) {
+        if parse_ids(v) {
+            start(v);
+        }
+    }
+}
+
+fn start(v: &'static [u8]) {
     let (uid, gid) = sys::real_ids();
     REAL_UID.store(uid, Ordering::Relaxed);
     REAL_GID.store(gid, Ordering::Relaxed);
@@ -136,9 +153,11 @@ pub fn is_root() -> bool {
 /// The session's metadata table.
 pub fn db() -> Option<Db<'static>> {
     let p = DB.load(Ordering::Acquire);
-    // SAFETY: set once in init() to a live shared mapping validated there
-    // (or null, which from_raw refuses).
-    unsafe { Db::from_raw(p, DB_LEN.load(Ordering::Relaxed)) }
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: set once in init() to a live shared mapping validated there.
+    unsafe { Db::from_raw(p, DB_LEN.load(Ordering::Relaxed)) }.ok()
 }
 
 /// The real and "unknown" owners the table's records are relative to.

@@ -11,18 +11,16 @@ use mlua::{Table, Value};
 impl Conv {
     /// `exec_policies`, `exec_policy_selection`, `enable_cross_gcc_toolchain`.
     pub(super) fn exec_rules(&self, g: &Table, m: &mut Mode) -> Result<(), CompileError> {
-        let o = Origin {
-            file: self.default_file.clone(),
-            line: 0,
-        };
         m.toolchain = matches!(
             g.get::<Value>("enable_cross_gcc_toolchain"),
             Ok(Value::Boolean(true))
         );
         if let Ok(Value::Table(pols)) = g.get::<Value>("exec_policies") {
+            // The list's own line, for an entry that is not a table.
+            let lo = self.origin(&pols);
             for v in pols.sequence_values::<Value>() {
                 let Ok(Value::Table(t)) = v else {
-                    return Err(self.err(&o, "exec_policies holds a non-table"));
+                    return Err(self.err(&lo, "exec_policies holds a non-table"));
                 };
                 let po = self.origin(&t);
                 let mut p = ExecPolicy {
@@ -50,9 +48,10 @@ impl Conv {
             }
         }
         if let Ok(Value::Table(sel)) = g.get::<Value>("exec_policy_selection") {
+            let lo = self.origin(&sel);
             for v in sel.sequence_values::<Value>() {
                 let Ok(Value::Table(t)) = v else {
-                    return Err(self.err(&o, "exec_policy_selection holds a non-table"));
+                    return Err(self.err(&lo, "exec_policy_selection holds a non-table"));
                 };
                 let so = self.origin(&t);
                 if !t.contains_key("use_orig_path").unwrap_or(false) {

@@ -222,7 +222,10 @@ pub(crate) fn lua_err(file: &Path, e: mlua::Error) -> CompileError {
     let msg = match &e {
         mlua::Error::SyntaxError { message, .. } => message.clone(),
         mlua::Error::RuntimeError(m) => m.clone(),
-        mlua::Error::CallbackError { cause, .. } => return lua_err(file, (**cause).clone()),
+        mlua::Error::CallbackError { cause, traceback } => {
+            let e = lua_err(file, (**cause).clone());
+            return if e.line == 0 { placed(e, traceback) } else { e };
+        }
         other => other.to_string(),
     };
     let fname = file.display().to_string();
@@ -243,6 +246,23 @@ pub(crate) fn lua_err(file: &Path, e: mlua::Error) -> CompileError {
     }
 }
 
+/// A callback's error (a Rust function called by a rule file: its
+/// arguments did not convert, say) carries no position of its own: the
+/// innermost rule file line of the Lua traceback is where it was called.
+fn placed(mut e: CompileError, traceback: &str) -> CompileError {
+    let at = traceback.lines().find_map(|l| {
+        let (path, rest) = l.trim().split_once(".lua:")?;
+        let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        Some((format!("{path}.lua"), n.parse::<u32>().ok()?))
+    });
+    match at {
+        Some((path, line)) if path == e.file => e.line = line,
+        Some((path, line)) => e.message = format!("{path}:{line}: {}", e.message),
+        None => {}
+    }
+    e
+}
+
 pub(crate) fn load_file(lua: &Lua, file: &Path) -> Result<Value, CompileError> {
     let bad = |message: String| CompileError {
         file: file.display().to_string(),
@@ -259,12 +279,30 @@ pub(crate) fn load_file(lua: &Lua, file: &Path) -> Result<Value, CompileError> {
     let r = lua
         .load(instrument(&src))
         .set_name(format!("@{}", file.display()))
+        // Rule files are text. Lua would take a file starting with ESC
+        // as precompiled bytecode, which it does not check: a damaged or
+        // hostile one can crash the interpreter.
+        .set_mode(mlua::ChunkMode::Text)
         .eval::<Value>()
         .map_err(|e| lua_err(file, e));
     // Tables built after a library returns belong to the file that imported it.
     g.set("__sb2_current_file", prev)
         .map_err(|e| lua_err(file, e))?;
     r
+}
+
+/// "FILE:LINE: " of the Lua code that called the running Rust function
+/// (a callback's errors carry no position of their own), or nothing.
+fn caller(lua: &Lua) -> String {
+    let Some(d) = lua.inspect_stack(1) else {
+        return String::new();
+    };
+    let src = d.source();
+    let line = d.curr_line();
+    match src.source.as_deref().and_then(|s| s.strip_prefix('@')) {
+        Some(f) if line > 0 => format!("{f}:{line}: "),
+        _ => String::new(),
+    }
 }
 
 /// Where the rule table `t` was written (recorded by `__sb2_t`).
@@ -296,8 +334,44 @@ pub(crate) fn err_at(o: &Origin, msg: impl Into<String>) -> CompileError {
 /// files call; run in every Lua state before a rule file.
 pub(crate) const PRELUDE: &str = include_str!("prelude.lua");
 
-fn compile_mode(input: &Input, mode: &str, file: &Path) -> Result<Mode, CompileError> {
+/// Lua instructions a compile may run: the repository's rules take a
+/// few hundred thousand; a loop that never ends (a typo in a rule file)
+/// stops the launcher after a second or two with file and line instead
+/// of hanging it.
+pub const MAX_INSTRUCTIONS: u64 = 200_000_000;
+/// Memory the Lua state of a compile may hold (a runaway `string.rep` or
+/// table fills this, not the machine).
+pub const MAX_MEMORY: usize = 512 << 20;
+
+/// A Lua state for rule files, with the limits above.
+pub(crate) fn new_lua() -> Lua {
     let lua = Lua::new();
+    let _ = lua.set_memory_limit(MAX_MEMORY);
+    const EVERY: u32 = 100_000;
+    let ran = std::cell::Cell::new(0u64);
+    lua.set_hook(
+        mlua::HookTriggers::new().every_nth_instruction(EVERY),
+        move |_, d| {
+            ran.set(ran.get() + EVERY as u64);
+            if ran.get() <= MAX_INSTRUCTIONS {
+                return Ok(mlua::VmState::Continue);
+            }
+            let src = d.source();
+            let file = src.source.as_deref().unwrap_or("?");
+            let file = file.strip_prefix('@').unwrap_or(file);
+            Err(mlua::Error::RuntimeError(format!(
+                "{file}:{}: the rules ran more than {} million Lua instructions \
+                 (an endless loop?)",
+                d.curr_line(),
+                MAX_INSTRUCTIONS / 1_000_000
+            )))
+        },
+    );
+    lua
+}
+
+fn compile_mode(input: &Input, mode: &str, file: &Path) -> Result<Mode, CompileError> {
+    let lua = new_lua();
     let g = lua.globals();
     let setup = || -> mlua::Result<()> {
         for (k, v) in &input.constants {
@@ -325,11 +399,21 @@ fn compile_mode(input: &Input, mode: &str, file: &Path) -> Result<Mode, CompileE
         .create_function(move |lua, name: String| {
             if name.contains('/') || name.contains("..") {
                 return Err(mlua::Error::RuntimeError(format!(
-                    "bad rule library name '{name}'"
+                    "{}bad rule library name '{name}'",
+                    caller(lua)
                 )));
             }
             let p = rules_dir.join("lib").join(format!("{name}.lua"));
-            load_file(lua, &p).map_err(|e| mlua::Error::RuntimeError(e.to_string()))
+            load_file(lua, &p).map_err(|e| {
+                // A library that cannot be read has no line of its own to
+                // blame: the import's line is the one to fix.
+                let at = if e.line == 0 {
+                    caller(lua)
+                } else {
+                    String::new()
+                };
+                mlua::Error::RuntimeError(format!("{at}{e}"))
+            })
         })
         .map_err(|e| lua_err(file, e))?;
     g.set("import_from_fs_rule_library", libfn)

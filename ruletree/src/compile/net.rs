@@ -7,12 +7,12 @@
 use crate::compile::{err_at, load_file, lua_err, origin_of, CompileError, PRELUDE};
 use crate::model::Origin;
 use crate::net::*;
-use mlua::{Lua, Table, Value};
+use mlua::{Table, Value};
 use std::path::Path;
 
 /// Compiles the network rule file `file`; `name` is the mode's name.
 pub fn compile_net(name: &str, file: &Path) -> Result<NetRules, CompileError> {
-    let lua = Lua::new();
+    let lua = super::new_lua();
     super::record::install(&lua).map_err(|e| lua_err(file, e))?;
     lua.load(PRELUDE)
         .set_name("=sb2-prelude")

@@ -38,7 +38,7 @@ mod read;
 mod write;
 
 pub use read::*;
-pub use write::{write, WriteError};
+pub use write::{seal, write, WriteError};
 
 pub const MAGIC: &[u8; 8] = b"SB2RTREE";
 /// Bumped whenever the layout changes.
@@ -65,6 +65,18 @@ impl FormatError {
             FormatError::Version { .. } => "ruletree was written by another sb2 version",
             FormatError::Truncated => "ruletree file is truncated",
             FormatError::Checksum => "ruletree checksum mismatch (damaged file)",
+        }
+    }
+}
+
+impl FormatError {
+    /// What is wrong, in a few words (for "session file F is damaged (...)").
+    pub fn reason(&self) -> &'static str {
+        match self {
+            FormatError::BadMagic => "not a ruletree file",
+            FormatError::Version { .. } => "written by another sb2 version",
+            FormatError::Truncated => "truncated",
+            FormatError::Checksum => "checksum mismatch",
         }
     }
 }

@@ -1,9 +1,46 @@
 //! The ruletree reader: [`Tree`] and the views it hands out, read in place
-//! over the (read-only, shared) mapping of the file. On the preload's hot
-//! path: no allocation, no panic; every read is bounds-checked and a bad
-//! offset reads as 0 or empty.
+//! over the process's read-only copy of the file. On the preload's hot
+//! path: no allocation, no panic; every read is bounds-checked, offset
+//! arithmetic wraps, a bad offset reads as 0 or empty, every count is at
+//! most what the file can hold, and lookups spend a [`Budget`]: whatever
+//! the bytes, a reader finishes soon with some answer
+//! (`ruletree/tests/fuzz_reader.rs` checks it).
 
 use super::*;
+
+/// Entry `i` of a table of `size`-byte entries after the count at `off`.
+/// Wrapping: a garbage offset reads as empty, never overflows.
+#[inline]
+fn at(off: u32, i: u32, size: u32) -> u32 {
+    off.wrapping_add(4).wrapping_add(i.wrapping_mul(size))
+}
+
+/// How much work one lookup may do over the tree's indexes. A tree this
+/// sb2 wrote needs a small fraction of it; a damaged one (verified, then
+/// changed, or forged with a valid checksum) could otherwise chain nested
+/// lists into exponential work: past the budget a lookup finds nothing.
+pub struct Budget(core::cell::Cell<u32>);
+
+impl Budget {
+    /// Entries read across one lookup, nested lists included.
+    pub const STEPS: u32 = 1 << 20;
+    pub fn new() -> Budget {
+        Budget(core::cell::Cell::new(Self::STEPS))
+    }
+    /// Takes one step; false once the budget is spent.
+    #[inline]
+    pub fn spend(&self) -> bool {
+        let n = self.0.get();
+        self.0.set(n.saturating_sub(1));
+        n > 0
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// A verified ruletree, read in place.
 #[derive(Clone, Copy)]
@@ -58,7 +95,15 @@ impl<'a> Tree<'a> {
         }
     }
     fn u64(&self, off: u32) -> u64 {
-        self.u32(off) as u64 | (self.u32(off + 4) as u64) << 32
+        self.u32(off) as u64 | (self.u32(off.wrapping_add(4)) as u64) << 32
+    }
+    /// The count stored at `off` of a table of `size`-byte entries that
+    /// follows it, at most as many as the file can hold: garbage counts
+    /// cannot make a loop run for billions of empty entries.
+    #[inline]
+    pub(crate) fn count(&self, off: u32, size: u32) -> u32 {
+        let room = self.data.len().saturating_sub(off as usize + 4) / size.max(1) as usize;
+        self.u32(off).min(room.min(u32::MAX as usize) as u32)
     }
     /// The bytes of a stored string (without its NUL).
     #[inline]
@@ -89,21 +134,21 @@ impl<'a> Tree<'a> {
     /// A session constant (`target_root`, `session_dir`, ...).
     pub fn constant(&self, key: &[u8]) -> Option<&'a [u8]> {
         let off = self.u32(32);
-        let n = self.u32(off);
+        let n = self.count(off, 16);
         (0..n).find_map(|i| {
-            let e = off + 4 + i * 16;
-            (self.str(self.u32(e), self.u32(e + 4)) == key)
-                .then(|| self.str(self.u32(e + 8), self.u32(e + 12)))
+            let e = at(off, i, 16);
+            (self.str(self.u32(e), self.u32(e.wrapping_add(4))) == key)
+                .then(|| self.str(self.u32(e.wrapping_add(8)), self.u32(e.wrapping_add(12))))
         })
     }
     /// All constants, in order.
     pub fn constants(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + '_ {
         let off = self.u32(32);
-        (0..self.u32(off)).map(move |i| {
-            let e = off + 4 + i * 16;
+        (0..self.count(off, 16)).map(move |i| {
+            let e = at(off, i, 16);
             (
-                self.str(self.u32(e), self.u32(e + 4)),
-                self.str(self.u32(e + 8), self.u32(e + 12)),
+                self.str(self.u32(e), self.u32(e.wrapping_add(4))),
+                self.str(self.u32(e.wrapping_add(8)), self.u32(e.wrapping_add(12))),
             )
         })
     }
@@ -112,27 +157,31 @@ impl<'a> Tree<'a> {
     pub fn argvmods(&self) -> impl Iterator<Item = ArgvModRef<'a>> + 'a {
         let t = *self;
         let off = self.u32(36);
-        (0..self.u32(off)).map(move |i| ArgvModRef {
+        (0..self.count(off, 32)).map(move |i| ArgvModRef {
             t,
-            off: off + 4 + i * 32,
+            off: at(off, i, 32),
         })
     }
 
     /// The strings of a stored string list.
     pub fn strlist(&self, off: u32) -> impl Iterator<Item = &'a [u8]> + 'a {
         let t = *self;
-        (0..self.u32(off)).map(move |i| t.str(t.u32(off + 4 + i * 8), t.u32(off + 8 + i * 8)))
+        (0..self.count(off, 8)).map(move |i| {
+            let e = at(off, i, 8);
+            t.str(t.u32(e), t.u32(e.wrapping_add(4)))
+        })
     }
 
     /// Number of modes.
     pub fn n_modes(&self) -> u32 {
-        self.u32(24)
+        let room = self.data.len().saturating_sub(self.u32(28) as usize) / 36;
+        self.u32(24).min(room.min(u32::MAX as usize) as u32)
     }
     /// Mode `i` (0 is the default).
     pub fn mode(&self, i: u32) -> Option<ModeRef<'a>> {
         (i < self.n_modes()).then(|| ModeRef {
             t: *self,
-            off: self.u32(28) + i * 36,
+            off: self.u32(28).wrapping_add(i.wrapping_mul(36)),
         })
     }
     /// The mode named `name`.
@@ -152,10 +201,8 @@ pub struct PolicyRef<'a> {
 
 impl<'a> PolicyRef<'a> {
     fn s(&self, i: u32) -> &'a [u8] {
-        self.t.str(
-            self.t.u32(self.off + i * 8),
-            self.t.u32(self.off + i * 8 + 4),
-        )
+        let e = self.off.wrapping_add(i * 8);
+        self.t.str(self.t.u32(e), self.t.u32(e.wrapping_add(4)))
     }
     pub fn name(&self) -> &'a [u8] {
         self.s(0)
@@ -181,32 +228,35 @@ pub struct ArgvModRef<'a> {
 
 impl<'a> ArgvModRef<'a> {
     pub fn name(&self) -> &'a [u8] {
-        self.t.str(self.t.u32(self.off), self.t.u32(self.off + 4))
+        self.t
+            .str(self.t.u32(self.off), self.t.u32(self.off.wrapping_add(4)))
     }
     pub fn dirs(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.t.strlist(self.t.u32(self.off + 8))
+        self.t.strlist(self.t.u32(self.off.wrapping_add(8)))
     }
     pub fn new_filename(&self) -> &'a [u8] {
-        self.t
-            .str(self.t.u32(self.off + 12), self.t.u32(self.off + 16))
+        self.t.str(
+            self.t.u32(self.off.wrapping_add(12)),
+            self.t.u32(self.off.wrapping_add(16)),
+        )
     }
     pub fn add_tail(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.t.strlist(self.t.u32(self.off + 20))
+        self.t.strlist(self.t.u32(self.off.wrapping_add(20)))
     }
     pub fn disable_mapping(&self) -> bool {
-        self.t.u32(self.off + 24) & 1 != 0
+        self.t.u32(self.off.wrapping_add(24)) & 1 != 0
     }
     /// A compiler launcher (see [`crate::model::ArgvMod::launcher`]).
     pub fn launcher(&self) -> bool {
-        self.t.u32(self.off + 24) & 2 != 0
+        self.t.u32(self.off.wrapping_add(24)) & 2 != 0
     }
     pub fn every_mode(&self) -> bool {
-        self.t.u32(self.off + 28) & 1 != 0
+        self.t.u32(self.off.wrapping_add(28)) & 1 != 0
     }
     /// The mode whose chroot substitute this is (see
     /// [`crate::model::ArgvMod::chroot_mode`]).
     pub fn chroot_mode(&self) -> Option<u32> {
-        (self.t.u32(self.off + 28) >> 8).checked_sub(1)
+        (self.t.u32(self.off.wrapping_add(28)) >> 8).checked_sub(1)
     }
 }
 
@@ -222,16 +272,16 @@ impl<'a> ModeRef<'a> {
     pub fn exec_selection(&self) -> RuleList<'a> {
         RuleList {
             t: self.t,
-            off: self.t.u32(self.off + 16),
+            off: self.t.u32(self.off.wrapping_add(16)),
         }
     }
     /// The exec policies of this mode.
     pub fn exec_policies(&self) -> impl Iterator<Item = PolicyRef<'a>> + 'a {
         let t = self.t;
-        let off = t.u32(self.off + 20);
-        (0..t.u32(off)).map(move |i| PolicyRef {
+        let off = t.u32(self.off.wrapping_add(20));
+        (0..t.count(off, 32)).map(move |i| PolicyRef {
             t,
-            off: off + 4 + i * 32,
+            off: at(off, i, 32),
         })
     }
     /// The policy named `name`.
@@ -240,21 +290,22 @@ impl<'a> ModeRef<'a> {
     }
     /// Whether the toolchain argvmods apply in this mode.
     pub fn toolchain(&self) -> bool {
-        self.t.u32(self.off + 24) & 1 != 0
+        self.t.u32(self.off.wrapping_add(24)) & 1 != 0
     }
     pub fn name(&self) -> &'a [u8] {
-        self.t.str(self.t.u32(self.off), self.t.u32(self.off + 4))
+        self.t
+            .str(self.t.u32(self.off), self.t.u32(self.off.wrapping_add(4)))
     }
     pub fn fs_rules(&self) -> RuleList<'a> {
         RuleList {
             t: self.t,
-            off: self.t.u32(self.off + 8),
+            off: self.t.u32(self.off.wrapping_add(8)),
         }
     }
     pub fn rev_rules(&self) -> RuleList<'a> {
         RuleList {
             t: self.t,
-            off: self.t.u32(self.off + 12),
+            off: self.t.u32(self.off.wrapping_add(12)),
         }
     }
 }
@@ -271,7 +322,9 @@ impl<'a> RuleList<'a> {
         if self.off == 0 {
             0
         } else {
-            self.t.u32(self.off)
+            // At most as many rules as the file holds.
+            let room = self.t.len() / (RULE_WORDS * 4);
+            self.t.u32(self.off).min(room.min(u32::MAX as usize) as u32)
         }
     }
     pub fn is_empty(&self) -> bool {
@@ -280,7 +333,10 @@ impl<'a> RuleList<'a> {
     pub fn get(&self, i: u32) -> Option<RuleRef<'a>> {
         (i < self.len()).then(|| RuleRef {
             t: self.t,
-            off: self.t.u32(self.off + 4) + i * (RULE_WORDS as u32 * 4),
+            off: self
+                .t
+                .u32(self.off.wrapping_add(4))
+                .wrapping_add(i.wrapping_mul(RULE_WORDS as u32 * 4)),
         })
     }
     pub fn iter(&self) -> impl Iterator<Item = RuleRef<'a>> + '_ {
@@ -289,7 +345,7 @@ impl<'a> RuleList<'a> {
     pub(crate) fn trie_root(&self) -> TrieNode<'a> {
         TrieNode {
             t: self.t,
-            off: self.t.u32(self.off + 8),
+            off: self.t.u32(self.off.wrapping_add(8)),
         }
     }
 }
@@ -303,13 +359,13 @@ pub(crate) struct TrieNode<'a> {
 
 impl<'a> TrieNode<'a> {
     pub(crate) fn child(&self, name: &[u8]) -> Option<TrieNode<'a>> {
-        let (n, base) = (self.t.u32(self.off), self.t.u32(self.off + 4));
+        let (n, base) = (self.t.u32(self.off), self.t.u32(self.off.wrapping_add(4)));
         // Children are sorted by (length, name): binary search.
         let (mut lo, mut hi) = (0u32, n);
         while lo < hi {
-            let mid = (lo + hi) / 2;
-            let e = base + mid * 12;
-            let klen = self.t.u32(e + 4) as usize;
+            let mid = lo + (hi - lo) / 2;
+            let e = base.wrapping_add(mid.wrapping_mul(12));
+            let klen = self.t.u32(e.wrapping_add(4)) as usize;
             let ord = match klen.cmp(&name.len()) {
                 std::cmp::Ordering::Equal => self.t.str(self.t.u32(e), klen as u32).cmp(name),
                 other => other,
@@ -318,7 +374,7 @@ impl<'a> TrieNode<'a> {
                 std::cmp::Ordering::Equal => {
                     return Some(TrieNode {
                         t: self.t,
-                        off: self.t.u32(e + 8),
+                        off: self.t.u32(e.wrapping_add(8)),
                     })
                 }
                 std::cmp::Ordering::Less => lo = mid + 1,
@@ -329,10 +385,12 @@ impl<'a> TrieNode<'a> {
     }
     /// First rule index anchored here that is greater than `after`.
     #[inline]
-    pub(crate) fn first_rule_after(&self, after: Option<u32>) -> Option<u32> {
-        let (n, base) = (self.t.u32(self.off + 8), self.t.u32(self.off + 12));
+    pub(crate) fn first_rule_after(&self, after: Option<u32>, budget: &Budget) -> Option<u32> {
+        let base = self.t.u32(self.off.wrapping_add(12));
+        let n = self.t.count(self.off.wrapping_add(8), 4);
         (0..n)
-            .map(|i| self.t.u32(base + i * 4))
+            .take_while(|_| budget.spend())
+            .map(|i| self.t.u32(base.wrapping_add(i.wrapping_mul(4))))
             .find(|r| after.is_none_or(|a| *r > a))
     }
 }
@@ -347,7 +405,7 @@ pub struct RuleRef<'a> {
 impl<'a> RuleRef<'a> {
     #[inline]
     fn w(&self, i: u32) -> u32 {
-        self.t.u32(self.off + i * 4)
+        self.t.u32(self.off.wrapping_add(i * 4))
     }
     pub fn selector_kind(&self) -> u8 {
         self.w(0) as u8
@@ -392,10 +450,10 @@ impl<'a> RuleRef<'a> {
     /// The directories of a `union_dir` action.
     pub fn union_dirs(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
         let off = self.w(14);
-        let n = if off == 0 { 0 } else { self.t.u32(off) };
+        let n = if off == 0 { 0 } else { self.t.count(off, 8) };
         (0..n).map(move |i| {
-            self.t
-                .str(self.t.u32(off + 4 + i * 8), self.t.u32(off + 8 + i * 8))
+            let e = at(off, i, 8);
+            self.t.str(self.t.u32(e), self.t.u32(e.wrapping_add(4)))
         })
     }
     pub fn file(&self) -> &'a [u8] {

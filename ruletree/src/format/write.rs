@@ -119,9 +119,22 @@ pub fn write(session: &model::Session) -> Result<Vec<u8>, WriteError> {
     b[32..36].copy_from_slice(&consts_off.to_le_bytes());
     b[36..40].copy_from_slice(&argvmods_off.to_le_bytes());
     b[40..44].copy_from_slice(&net_off.to_le_bytes());
+    seal(b);
+    Ok(w.buf)
+}
+
+/// Stores the length and checksum of a ruletree file in its header (of at
+/// least the header's size): what makes [`Tree::new`] accept it. Public
+/// for the fuzz tests, which seal damaged trees so that the reader sees
+/// damage the checksum would otherwise catch.
+pub fn seal(b: &mut [u8]) {
+    if b.len() < HDR {
+        return;
+    }
+    let len = b.len() as u32;
+    b[12..16].copy_from_slice(&len.to_le_bytes());
     let sum = checksum(b);
     b[16..24].copy_from_slice(&sum.to_le_bytes());
-    Ok(w.buf)
 }
 
 struct Writer {

@@ -75,7 +75,8 @@ fn map_with<'a, H: Host>(
         out.set(vpath)?;
         return Ok(Mapped::UNMAPPED);
     };
-    match apply(ctx, host, rule, rule, vpath, want_union, 0, out)? {
+    let budget = Budget::new();
+    match apply(ctx, host, rule, rule, vpath, want_union, 0, &budget, out)? {
         Step::Done(m) => Ok(m),
         Step::Next => Err(Errno::ENOENT),
     }
@@ -114,6 +115,7 @@ fn apply<'a, H: Host>(
     vpath: &[u8],
     want_union: bool,
     depth: u32,
+    budget: &Budget,
     out: &mut PathBuf,
 ) -> Result<Step<'a>, Errno> {
     let fl = top.flags() | r.flags();
@@ -167,6 +169,10 @@ fn apply<'a, H: Host>(
                 }
             }
             for c in r.sublist().iter() {
+                // Damaged lists that nest into themselves end here.
+                if !budget.spend() {
+                    return Err(Errno::ELOOP);
+                }
                 if !condition_holds(ctx, host, &c) {
                     continue;
                 }
@@ -187,7 +193,8 @@ fn apply<'a, H: Host>(
                         protect(ctx, fl | c.flags(), &mut m);
                         return Ok(Step::Done(m));
                     }
-                    _ => match apply(ctx, host, top, c, vpath, want_union, depth + 1, out)? {
+                    _ => match apply(ctx, host, top, c, vpath, want_union, depth + 1, budget, out)?
+                    {
                         Step::Next => continue,
                         Step::Done(mut mm) => {
                             if !mm.readonly {

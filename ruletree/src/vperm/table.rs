@@ -108,6 +108,35 @@ pub struct Db<'a> {
 #[derive(Clone, Copy)]
 pub struct Entry<'a>(&'a Slot);
 
+/// Why a mapped file is not a usable table (said when a process of an
+/// `-R` session cannot use it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbError {
+    /// Shorter than its header, or than the slots the header promises.
+    Truncated,
+    /// Not a table at all (bad magic).
+    NotATable,
+    /// A table of another layout version (the magic's last byte).
+    Version(u8),
+    /// A slot count that is no power of two.
+    BadSlots,
+    /// Not 8-byte aligned (never for a mapping).
+    Misaligned,
+}
+
+impl DbError {
+    /// What is wrong, for a one-line message.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DbError::Truncated => "truncated",
+            DbError::NotATable => "not a virtual permission table",
+            DbError::Version(_) => "written by another sb2 version",
+            DbError::BadSlots => "bad slot count in its header",
+            DbError::Misaligned => "misaligned",
+        }
+    }
+}
+
 /// The table has no free slot within reach of this key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full;
@@ -129,24 +158,42 @@ impl<'a> Db<'a> {
 
     /// The table in `mem` (8-byte aligned, shared, writable), if it is one.
     ///
+    /// Only the header is checked: every slot's words are atomics whose
+    /// every value is safe to read (garbage gives wrong answers, never
+    /// undefined behavior), and the table is written while it is used, so
+    /// it has no checksum.
+    ///
     /// # Safety
     /// `mem` must stay mapped for `'a`; other processes may write it only
     /// through this module's atomic operations.
-    pub unsafe fn from_raw(mem: *mut u8, len: usize) -> Option<Db<'a>> {
-        if len < HEADER || !(mem as usize).is_multiple_of(8) {
-            return None;
+    pub unsafe fn from_raw(mem: *mut u8, len: usize) -> Result<Db<'a>, DbError> {
+        if len < HEADER {
+            return Err(DbError::Truncated);
+        }
+        if !(mem as usize).is_multiple_of(8) {
+            return Err(DbError::Misaligned);
         }
         // SAFETY: at least HEADER bytes, aligned; Header is plain data and
         // atomics.
         let hdr = unsafe { &*(mem as *const Header) };
+        if hdr.magic != MAGIC {
+            return Err(if hdr.magic[..7] == MAGIC[..7] {
+                DbError::Version(hdr.magic[7])
+            } else {
+                DbError::NotATable
+            });
+        }
         let n = hdr.slots;
-        if hdr.magic != MAGIC || !n.is_power_of_two() || Self::size(n) > len {
-            return None;
+        if !n.is_power_of_two() {
+            return Err(DbError::BadSlots);
+        }
+        if Self::size(n) > len {
+            return Err(DbError::Truncated);
         }
         // SAFETY: n slots follow the header inside the mapping.
         let slots =
             unsafe { core::slice::from_raw_parts(mem.add(HEADER) as *const Slot, n as usize) };
-        Some(Db { hdr, slots })
+        Ok(Db { hdr, slots })
     }
 
     pub fn unknown(&self) -> (u32, u32) {
