@@ -7,10 +7,10 @@
 //! when it started).
 //!
 //! The shell of `sb2 -W DIR` says "ready", the test damages a file of DIR
-//! (in place for the ruletree, which every process copies; by renaming a
-//! damaged copy over the shared files, which a truncation in place would
-//! take from under the running shell's mapping: docs/architecture.md),
-//! then lets the shell run two stat probes and an exec.
+//! by renaming a damaged copy over it (a truncation in place would take
+//! the pages from under the running shell's mapping, the kernel's rule:
+//! docs/architecture.md; the ruletree is read-only besides), then lets the
+//! shell run two stat probes and an exec.
 
 use sb2_tests::*;
 use std::io::{BufRead, BufReader, Write};
@@ -19,15 +19,11 @@ use std::process::Stdio;
 
 /// How a test damages a file of the session directory.
 enum Damage {
-    /// Cut to this many bytes, in place.
-    Truncate(u64),
-    /// These bytes written at this offset, in place.
-    Write(u64, &'static [u8]),
     /// A damaged copy (cut to this many bytes, or with these bytes at this
     /// offset) renamed over the file.
-    RenameTruncated(u64),
-    RenameWritten(u64, &'static [u8]),
-    RenameGrown(u64),
+    Truncated(u64),
+    Written(u64, &'static [u8]),
+    Grown(u64),
 }
 
 fn damage(file: &Path, d: &Damage) {
@@ -35,22 +31,17 @@ fn damage(file: &Path, d: &Damage) {
     let tmp = file.with_extension("damaged");
     let rename = |edit: &dyn Fn(&std::fs::File)| {
         std::fs::copy(file, &tmp).expect("copy");
+        // The copy has the file's mode (the ruletree is read-only).
+        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .unwrap();
         let f = std::fs::OpenOptions::new().write(true).open(&tmp).unwrap();
         edit(&f);
         std::fs::rename(&tmp, file).expect("rename");
     };
     match d {
-        Damage::Truncate(n) => {
-            let f = std::fs::OpenOptions::new().write(true).open(file).unwrap();
-            f.set_len(*n).unwrap();
-        }
-        Damage::Write(at, b) => {
-            let f = std::fs::OpenOptions::new().write(true).open(file).unwrap();
-            f.write_all_at(b, *at).unwrap();
-        }
-        Damage::RenameTruncated(n) => rename(&|f| f.set_len(*n).unwrap()),
-        Damage::RenameWritten(at, b) => rename(&|f| f.write_all_at(b, *at).unwrap()),
-        Damage::RenameGrown(by) => rename(&|f| {
+        Damage::Truncated(n) => rename(&|f| f.set_len(*n).unwrap()),
+        Damage::Written(at, b) => rename(&|f| f.write_all_at(b, *at).unwrap()),
+        Damage::Grown(by) => rename(&|f| {
             let len = f.metadata().unwrap().len();
             f.set_len(len + by).unwrap()
         }),
@@ -121,7 +112,7 @@ fn damage_ruletree_truncated_while_running() {
         "dmg-tree-trunc",
         &[],
         "ruletree.bin",
-        Damage::Truncate(1000),
+        Damage::Truncated(1000),
         "truncated",
     );
 }
@@ -132,7 +123,7 @@ fn damage_ruletree_flipped_bytes() {
         "dmg-tree-flip",
         &[],
         "ruletree.bin",
-        Damage::Write(4000, b"\xff\x00\xff"),
+        Damage::Written(4000, b"\xff\x00\xff"),
         "checksum mismatch",
     );
 }
@@ -146,7 +137,7 @@ fn damage_ruletree_other_version() {
         "dmg-tree-version",
         &[],
         "ruletree.bin",
-        Damage::Write(8, b"\x63\x00\x00\x00"),
+        Damage::Written(8, b"\x63\x00\x00\x00"),
         why,
     );
 }
@@ -157,7 +148,7 @@ fn damage_generation_truncated() {
         "dmg-gen-trunc",
         &[],
         "generation",
-        Damage::RenameTruncated(100),
+        Damage::Truncated(100),
         "truncated",
     );
 }
@@ -168,7 +159,7 @@ fn damage_generation_wrong_size() {
         "dmg-gen-size",
         &[],
         "generation",
-        Damage::RenameGrown(4096),
+        Damage::Grown(4096),
         "longer than its layout",
     );
 }
@@ -179,7 +170,7 @@ fn damage_generation_foreign() {
         "dmg-gen-magic",
         &[],
         "generation",
-        Damage::RenameWritten(8, b"XXXX"),
+        Damage::Written(8, b"XXXX"),
         "not a generation file",
     );
 }
@@ -190,7 +181,7 @@ fn damage_vperm_truncated() {
         "dmg-vperm-trunc",
         &["-R"],
         "vperm.db",
-        Damage::RenameTruncated(4096),
+        Damage::Truncated(4096),
         "truncated",
     );
 }
@@ -201,7 +192,24 @@ fn damage_vperm_corrupted() {
         "dmg-vperm-magic",
         &["-R"],
         "vperm.db",
-        Damage::RenameWritten(0, b"garbage!"),
+        Damage::Written(0, b"garbage!"),
         "not a virtual permission table",
     );
+}
+
+#[test]
+fn damage_ruletree_is_read_only_so_nothing_truncates_it_by_accident() {
+    let w = World::new("dmg-tree-ro");
+    let o = w.sh(
+        &[],
+        "stat -c %a \"$SB2_SESSION_DIR/ruletree.bin\"; (true > \"$SB2_SESSION_DIR/ruletree.bin\") 2>/dev/null || echo refused; true",
+    );
+    // Root's writes ignore the mode (the suite runs as an ordinary user).
+    // SAFETY: getuid cannot fail.
+    let want = if unsafe { libc::getuid() } == 0 {
+        "444\n"
+    } else {
+        "444\nrefused\n"
+    };
+    assert_eq!(stdout(&o), want, "{}", text(&o));
 }

@@ -96,6 +96,9 @@ pub fn build(o: &Options, src: &Sources, dir: &Path, use_cache: bool) -> Result<
         sb2_ruletree::format::write(&session).map_err(|e| anyhow!("rule file error: {e}"))?;
     let tmp = dir.join(format!("{RULETREE_FILE}.tmp"));
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    // Read-only: every process maps it in place, and a truncation would
+    // take the pages from under them.
+    std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o444))?;
     std::fs::rename(&tmp, dir.join(RULETREE_FILE))?;
     Ok(origin)
 }

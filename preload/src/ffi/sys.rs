@@ -162,37 +162,6 @@ pub fn write_file(path: CPath, data: &[u8]) -> bool {
     }
 }
 
-/// pread(2) from offset 0 until `buf` is full or the file ends: the
-/// bytes read.
-pub fn pread_full(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
-    let mut n = 0usize;
-    while let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) {
-        // SAFETY: the kernel writes at most rest.len() bytes into our buffer.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_pread64,
-                fd,
-                rest.as_mut_ptr(),
-                rest.len(),
-                n as libc::off_t,
-            )
-        };
-        match r {
-            0 => break,
-            r if r > 0 => n += r as usize,
-            _ if errno() == libc::EINTR => {}
-            _ => return Err(Errno(errno())),
-        }
-    }
-    Ok(n)
-}
-
-/// mprotect(2) to read-only (a raw call: mprotect is one of our hooks).
-pub fn mprotect_read(p: *mut u8, len: usize) {
-    // SAFETY: changes only the protection of a mapping of ours.
-    unsafe { libc::syscall(libc::SYS_mprotect, p, len, libc::PROT_READ) };
-}
-
 /// pread(2) at offset 0.
 pub fn pread_head(fd: i32, buf: &mut [u8]) -> isize {
     // SAFETY: the kernel writes at most buf.len() bytes into our buffer.
