@@ -336,8 +336,8 @@ unsafe fn leave_keeper(keep: libc::c_int) {
     }
 }
 
-/// Writes `data` to a /proc file with raw calls (in the forked child).
-fn write_file(path: &std::ffi::CStr, data: &[u8]) -> bool {
+/// Writes `data` to a /proc file with raw calls (in a forked child).
+pub(super) fn write_file(path: &std::ffi::CStr, data: &[u8]) -> bool {
     // SAFETY: NUL-terminated path; our buffer.
     unsafe {
         let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);

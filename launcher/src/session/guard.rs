@@ -20,6 +20,7 @@
 //! built before the fork; the child only makes system calls (prctl,
 //! landlock_restrict_self, unshare, writes of prepared id maps).
 
+use super::cow::write_file;
 use anyhow::Result;
 use landlock::{
     AccessFs, AccessNet, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, ABI,
@@ -89,9 +90,8 @@ impl<'a> Want<'a> {
     /// target programs see.
     pub fn of_session(dir: &'a Path, ids: (u32, u32)) -> Result<Want<'a>> {
         use sb2_ruletree::contract::key;
-        let data = std::fs::read(dir.join(sb2_ruletree::contract::RULETREE_FILE))?;
-        let tree = sb2_ruletree::format::Tree::new(&data)
-            .map_err(|e| anyhow::anyhow!("session {}: {}", dir.display(), e.message()))?;
+        let data = super::spawn::read_tree(dir)?;
+        let tree = super::spawn::parse_tree(dir, &data)?;
         let text = |k: &str| {
             tree.constant(k.as_bytes())
                 .map(|v| String::from_utf8_lossy(v).into_owned())
@@ -348,18 +348,4 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
         use std::os::fd::FromRawFd;
         (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
     })
-}
-
-/// Writes `data` to `path` with system calls only (in the forked child).
-fn write_file(path: &std::ffi::CStr, data: &[u8]) -> bool {
-    // SAFETY: a NUL-terminated path and a buffer we own.
-    unsafe {
-        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return false;
-        }
-        let ok = libc::write(fd, data.as_ptr().cast(), data.len()) == data.len() as isize;
-        libc::close(fd);
-        ok
-    }
 }

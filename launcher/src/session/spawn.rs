@@ -23,11 +23,11 @@ fn shell() -> OsString {
 }
 
 /// The session's ruletree, read (not mapped: it is used once).
-fn read_tree(dir: &Path) -> Result<Vec<u8>> {
+pub(super) fn read_tree(dir: &Path) -> Result<Vec<u8>> {
     std::fs::read(dir.join(RULETREE_FILE)).with_context(|| format!("session {}", dir.display()))
 }
 
-fn parse_tree<'a>(dir: &Path, data: &'a [u8]) -> Result<sb2_ruletree::format::Tree<'a>> {
+pub(super) fn parse_tree<'a>(dir: &Path, data: &'a [u8]) -> Result<sb2_ruletree::format::Tree<'a>> {
     sb2_ruletree::format::Tree::new(data)
         .map_err(|e| anyhow!("session {}: {}", dir.display(), e.message()))
 }
