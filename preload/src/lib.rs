@@ -67,7 +67,7 @@ extern "C" fn sb2_init(
     ffi::hook::no_unwind((), || {
         process::state::init();
         exec::enter_if_cpu_transparency();
-        if process::state::active() {
+        if process::state::in_session() {
             exec::replan_if_unplanned(argv);
         }
     })

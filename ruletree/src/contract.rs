@@ -35,6 +35,11 @@ pub const EXECED_VAR: &str = "__SB2_EXECED";
 /// process's AT_EXECFN; readlink of `/proc/self/exe` answers it (the
 /// kernel would name the loader).
 pub const EXE_VAR: &str = "__SB2_EXE";
+/// The CPU transparency command's host path (qemu), in cross-target
+/// sessions: the launcher sets it, and the exec pipeline on every program
+/// it starts through the command. A process whose executable it names
+/// is the command, which runs detached from the session.
+pub const CPU_VAR: &str = "__SB2_CPU";
 /// Set (non-empty) for a process tree that runs unmapped: the host tools
 /// `host-gcc`, `host-ld`... that the toolchain rules provide.
 pub const DISABLE_VAR: &str = "SBOX_DISABLE_MAPPING";

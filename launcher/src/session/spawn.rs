@@ -7,7 +7,7 @@
 use super::{cow, signals, Vperm};
 use crate::config::Target;
 use anyhow::{anyhow, Context, Result};
-use sb2_ruletree::contract::{key, IDS_VAR, MODE_VAR, RULETREE_FILE, SESSION_VAR};
+use sb2_ruletree::contract::{key, CPU_VAR, IDS_VAR, MODE_VAR, RULETREE_FILE, SESSION_VAR};
 use sb2_ruletree::exec::{plan, ExecReq, Plan};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -40,6 +40,15 @@ pub fn preload_entry(dir: &Path) -> Result<String> {
         .constant(key::PRELOAD_ENTRY.as_bytes())
         .ok_or_else(|| anyhow!("session {} has no preload entry", dir.display()))?;
     Ok(String::from_utf8_lossy(e).into_owned())
+}
+
+/// The session's CPU transparency command, if it has one.
+fn cpu_transparency(dir: &Path) -> Result<Option<OsString>> {
+    let data = read_tree(dir)?;
+    Ok(parse_tree(dir, &data)?
+        .constant(key::CPU_TRANSPARENCY.as_bytes())
+        .filter(|q| !q.is_empty())
+        .map(|q| OsStr::from_bytes(q).to_owned()))
 }
 
 /// The session's first command, planned by the session's exec pipeline.
@@ -155,6 +164,11 @@ pub fn spawn(
         preload.push(old);
     }
     cmd.env(SESSION_VAR, dir).env("LD_PRELOAD", preload);
+    // The CPU transparency command knows itself by this (cross targets).
+    match cpu_transparency(dir)? {
+        Some(q) => cmd.env(CPU_VAR, q),
+        None => cmd.env_remove(CPU_VAR),
+    };
     match vp {
         Some(v) => cmd.env(IDS_VAR, crate::vperm::ids_env(v.ids)),
         None => cmd.env_remove(IDS_VAR),

@@ -5,7 +5,7 @@
 //! `LD_PRELOAD`, with the process's current virtual ids and the planner's
 //! own entries.
 
-use super::arena::{Block, Writer};
+use super::arena::{Block, Space, Writer};
 use super::Env;
 use crate::process::{chroot, state, vperm};
 use libc::c_char;
@@ -130,7 +130,12 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
     text += extra.iter().map(|e| e.len() + 1).sum::<usize>();
     text += vperm.map_or(0, |v| v.len() + 1);
     let slots = n + 7 + extra.len();
-    let block = Block::new(slots * core::mem::size_of::<*const c_char>() + text)?;
+    // Most environments of a build fit (a desktop's is 2-5 KiB).
+    let mut space = Space::<8192>::new();
+    let block = Block::new(
+        &mut space,
+        slots * core::mem::size_of::<*const c_char>() + text,
+    )?;
     let mut w = Writer::new(&block, slots);
     for e in entries(envp) {
         if extra.iter().any(|x| key(x) == key(e)) {

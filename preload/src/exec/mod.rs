@@ -28,7 +28,7 @@ use crate::ffi::hook::errno;
 use crate::ffi::{real, sys};
 use crate::path::Cached;
 use crate::process::{log, state};
-use arena::{Block, Writer};
+use arena::{Block, Space, Writer};
 use env::{bytes, entries, first_args, with_session_env};
 use libc::c_char;
 use sb2_ruletree::contract::{self, LogLevel};
@@ -105,7 +105,8 @@ fn exec_found(
     let args = || plan.argv(entries(argv).skip(1));
     let n = args().count() + 1;
     let text: usize = args().map(|s| s.len() + 1).sum();
-    let block = Block::new(n * core::mem::size_of::<*const c_char>() + text)?;
+    let mut space = Space::<2048>::new();
+    let block = Block::new(&mut space, n * core::mem::size_of::<*const c_char>() + text)?;
     let mut w = Writer::new(&block, n);
     for a in args() {
         w.string(&[a]);
@@ -136,7 +137,8 @@ pub fn execve(path: *const c_char, argv: Env, envp: Env, search: bool) -> Result
 /// `/bin/sh FILE ARGS...` for a file without a `#!` line.
 fn sh_fallback(path: *const c_char, argv: Env, envp: Env) -> Result<i32, Errno> {
     let n = entries(argv).count().max(1) + 2;
-    let block = Block::new(n * core::mem::size_of::<*const c_char>())?;
+    let mut space = Space::<1024>::new();
+    let block = Block::new(&mut space, n * core::mem::size_of::<*const c_char>())?;
     let mut w = Writer::new(&block, n);
     w.ptr(c"/bin/sh".as_ptr() as *const c_char);
     w.ptr(path);
@@ -196,7 +198,7 @@ pub fn spawn(
     envp: Env,
     search: bool,
 ) -> Result<i32, Errno> {
-    if real::POSIX_SPAWN.get().is_none() {
+    if !real::has_posix_spawn() {
         return Ok(libc::ENOSYS);
     }
     spawn_result(exec(

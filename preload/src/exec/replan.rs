@@ -10,9 +10,6 @@ use crate::process::state;
 use libc::c_char;
 use sb2_ruletree::exec::{self as xexec, ExecReq, Kind, Plan};
 
-/// Names the file the exec pipeline started.
-const EXECED: &[u8] = xexec::EXECED_VAR;
-
 /// Called from the library's constructor. A process whose `__SB2_EXECED`
 /// does not name its own executable was exec'd without the pipeline: by a
 /// target program under qemu (its execs go straight to the kernel, which
@@ -34,7 +31,7 @@ pub fn replan_if_unplanned(argv: Env) {
         name_loaded_program();
         return;
     }
-    let marker = state::env(EXECED);
+    let marker = state::start_env(state::Var::Execed);
     // The common case, without a system call: we exec'd exactly this file.
     if !execfn.is_null() && marker.is_some_and(|m| m == bytes(execfn)) {
         return;

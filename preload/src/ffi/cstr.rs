@@ -29,8 +29,11 @@ struct PageCache {
     next: Cell<usize>,
 }
 
+// Zero, not an impossible page: the thread-locals must stay all-zero
+// (.tbss, nothing to copy at thread start). `gen` 0 is never current, so
+// the slots are reset to `usize::MAX` before their first use.
 #[allow(clippy::declare_interior_mutable_const)]
-const NOPAGE: Cell<usize> = Cell::new(usize::MAX);
+const NOPAGE: Cell<usize> = Cell::new(0);
 
 thread_local! {
     static KNOWN: PageCache = const { PageCache { gen: Cell::new(0), pages: [NOPAGE; PAGES], next: Cell::new(0) } };

@@ -222,7 +222,7 @@ macro_rules! hook_fn {
     ($name:ident, ($($a:ident : $t:ty),*), $r:ty, $decl:tt, $real:ident, $op:ident, $body:expr) => {
         #[allow(non_snake_case)]
         pub mod $name {
-            pub static SLOT: $crate::ffi::real::Slot = $crate::ffi::real::Slot::new(concat!(stringify!($name), "\0"));
+            pub static SLOT: $crate::ffi::real::Slot = $crate::ffi::real::Slot::new();
         }
 
         /// Interposed libc function (see the hook table).
@@ -235,7 +235,7 @@ macro_rules! hook_fn {
         #[allow(clippy::redundant_closure)]
         pub unsafe extern "C" fn $name($($a: $t),*) -> $r {
             type F = unsafe extern "C" fn($($t),*) -> $r;
-            let Some(p) = $name::SLOT.get() else {
+            let Some(p) = $name::SLOT.get(concat!(stringify!($name), "\0")) else {
                 $crate::ffi::hook::set_errno(libc::ENOSYS);
                 return <$r as $crate::ffi::hook::CRet>::FAIL;
             };

@@ -11,24 +11,25 @@
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-/// The address of the next definition of one symbol.
+/// The address of the next definition of one symbol. The name is not
+/// stored (a pointer in a static is a relocation the loader writes in
+/// every process at start, on a page it must copy): each caller passes
+/// its own literal.
 pub struct Slot {
-    name: &'static str,
     ptr: AtomicPtr<c_void>,
 }
 
 impl Slot {
-    /// `name` includes its terminating NUL.
-    pub const fn new(name: &'static str) -> Slot {
+    pub const fn new() -> Slot {
         Slot {
-            name,
             ptr: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 
-    /// The real function, resolved on first use; None if libc lacks it.
+    /// The real function `name` (with its terminating NUL), resolved on
+    /// first use; None if libc lacks it.
     #[inline]
-    pub fn get(&self) -> Option<*mut c_void> {
+    pub fn get(&self, name: &'static str) -> Option<*mut c_void> {
         let p = self.ptr.load(Ordering::Acquire);
         if p == ABSENT {
             return None;
@@ -36,13 +37,16 @@ impl Slot {
         if !p.is_null() {
             return Some(p);
         }
-        self.resolve()
+        self.resolve(name)
     }
 
     #[cold]
-    pub fn resolve(&self) -> Option<*mut c_void> {
-        let name = self.name.as_ptr() as *const libc::c_char;
-        // SAFETY: name is NUL-terminated (const constructor contract).
+    pub fn resolve(&self, name: &'static str) -> Option<*mut c_void> {
+        if name.as_bytes().last() != Some(&0) {
+            return None;
+        }
+        let name = name.as_ptr() as *const libc::c_char;
+        // SAFETY: name is NUL-terminated (checked).
         let mut p = unsafe { sb2_dlsym(libc::RTLD_NEXT, name) };
         if p.is_null() {
             if let Some(v) = BASE_VERSION {
@@ -90,12 +94,12 @@ const BASE_VERSION: Option<&core::ffi::CStr> = Some(c"GLIBC_2.17");
 const BASE_VERSION: Option<&core::ffi::CStr> = None;
 
 /// The real execve: where every exec of the pipeline ends.
-pub static EXECVE: Slot = Slot::new("execve\0");
+pub static EXECVE: Slot = Slot::new();
 /// The real posix_spawn: posix_spawn(p), system and popen end there.
-pub static POSIX_SPAWN: Slot = Slot::new("posix_spawn\0");
+pub static POSIX_SPAWN: Slot = Slot::new();
 /// The real getgrouplist: initgroups' group list when /etc/group is the
 /// host's.
-pub static GETGROUPLIST: Slot = Slot::new("getgrouplist\0");
+pub static GETGROUPLIST: Slot = Slot::new();
 
 type Argv = *const *const libc::c_char;
 type ExecFn = unsafe extern "C" fn(*const libc::c_char, Argv, Argv) -> i32;
@@ -110,7 +114,7 @@ type SpawnFn = unsafe extern "C" fn(
 
 /// Calls the real execve (its errno is the call's answer).
 pub fn execve(path: *const libc::c_char, argv: Argv, envp: Argv) -> i32 {
-    let Some(f) = EXECVE.get() else {
+    let Some(f) = EXECVE.get("execve\0") else {
         super::hook::answer_errno(libc::ENOSYS);
         return -1;
     };
@@ -122,6 +126,11 @@ pub fn execve(path: *const libc::c_char, argv: Argv, envp: Argv) -> i32 {
     unsafe { f(path, argv, envp) }
 }
 
+/// Does libc have posix_spawn?
+pub fn has_posix_spawn() -> bool {
+    POSIX_SPAWN.get("posix_spawn\0").is_some()
+}
+
 /// Calls the real posix_spawn; ENOSYS if libc lacks it.
 pub fn posix_spawn(
     pid: *mut libc::pid_t,
@@ -131,7 +140,7 @@ pub fn posix_spawn(
     argv: Argv,
     envp: Argv,
 ) -> i32 {
-    let Some(f) = POSIX_SPAWN.get() else {
+    let Some(f) = POSIX_SPAWN.get("posix_spawn\0") else {
         return libc::ENOSYS;
     };
     // SAFETY: the slot holds libc's posix_spawn, of this C type.
@@ -153,7 +162,7 @@ pub fn getgrouplist(
     group: libc::gid_t,
     out: &mut [libc::gid_t],
 ) -> usize {
-    let Some(f) = GETGROUPLIST.get() else {
+    let Some(f) = GETGROUPLIST.get("getgrouplist\0") else {
         return 0;
     };
     // SAFETY: the slot holds libc's getgrouplist, of this C type.

@@ -44,7 +44,7 @@ use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
 use sb2_ruletree::contract;
 use sb2_ruletree::mapping::{Host, PathBuf};
 use sb2_ruletree::sys::Sys;
-use sb2_ruletree::{Errno, PATH_MAX};
+use sb2_ruletree::Errno;
 
 /// The session-wide generation counter (a shared mapping of the session's
 /// `generation` file), or null when unavailable (then nothing is cached).
@@ -61,17 +61,24 @@ const DIRS: usize = contract::GENERATION_SLOTS;
 const HEADER: usize = contract::GENERATION_HEADER;
 const GEN_BITS: u64 = 0xff_ffff;
 
+/// Longest cwd the cache keeps (a longer one is asked for each time; a
+/// hidden one longer than this is not reached through `/proc`). The
+/// thread-locals are small on purpose: glibc copies and clears every
+/// thread's block at its start, each of our processes included, and a
+/// page more of it cost about 2 µs per exec.
+const CWD_PATH: usize = 1024;
+
 struct CwdCache {
     gen: Cell<u64>,
     shared: Cell<u64>,
     len: Cell<usize>,
     /// The virtual cwd is the host cwd.
     same: Cell<bool>,
-    buf: UnsafeCell<[u8; PATH_MAX]>,
+    buf: UnsafeCell<[u8; CWD_PATH]>,
     /// The host cwd, when its absolute path cannot be walked (see
     /// [`via_cwd`]); 0: it can.
     hidden_len: Cell<usize>,
-    hidden: UnsafeCell<[u8; PATH_MAX]>,
+    hidden: UnsafeCell<[u8; CWD_PATH]>,
     /// The cwd generation and shared token the note was made under.
     hidden_gen: Cell<u64>,
     hidden_shared: Cell<u64>,
@@ -89,7 +96,7 @@ struct RuleCache {
 const FDS: usize = 4;
 /// Longest directory path the fd cache keeps (longer ones are asked for
 /// each time).
-const FD_PATH: usize = 1024;
+const FD_PATH: usize = 512;
 
 struct FdEntry {
     /// The shared generation the entry was made under; 0: empty.
@@ -116,15 +123,15 @@ const NORULE: Cell<u32> = Cell::new(0);
 thread_local! {
     static CWD: CwdCache = const {
         CwdCache {
-            gen: Cell::new(0), shared: Cell::new(0), len: Cell::new(0), same: Cell::new(false), buf: UnsafeCell::new([0; PATH_MAX]),
-            hidden_len: Cell::new(0), hidden: UnsafeCell::new([0; PATH_MAX]), hidden_gen: Cell::new(0), hidden_shared: Cell::new(0),
+            gen: Cell::new(0), shared: Cell::new(0), len: Cell::new(0), same: Cell::new(false), buf: UnsafeCell::new([0; CWD_PATH]),
+            hidden_len: Cell::new(0), hidden: UnsafeCell::new([0; CWD_PATH]), hidden_gen: Cell::new(0), hidden_shared: Cell::new(0),
         }
     };
     static RULE: RuleCache = const { RuleCache { keys: [ZERO; RULES], rules: [NORULE; RULES] } };
     static FDP: FdCache = const {
         FdCache {
             ents: [const {
-                FdEntry { shared: Cell::new(0), fd: Cell::new(-1), dev: Cell::new(0), ino: Cell::new(0), len: Cell::new(0), same: Cell::new(false), buf: UnsafeCell::new([0; FD_PATH]) }
+                FdEntry { shared: Cell::new(0), fd: Cell::new(0), dev: Cell::new(0), ino: Cell::new(0), len: Cell::new(0), same: Cell::new(false), buf: UnsafeCell::new([0; FD_PATH]) }
             }; FDS],
             next: Cell::new(0),
         }
@@ -245,7 +252,7 @@ pub fn cached_cwd(out: &mut PathBuf) -> Option<bool> {
         if c.gen.get() != g || c.shared.get() != shared || c.len.get() == 0 {
             return None;
         }
-        // SAFETY: only this thread touches its own buffer; len <= PATH_MAX.
+        // SAFETY: only this thread touches its own buffer; len <= CWD_PATH.
         let b = unsafe { &*c.buf.get() };
         out.set(b.get(..c.len.get()).unwrap_or(&[]))
             .ok()
@@ -315,7 +322,7 @@ pub fn via_cwd(h: &[u8], out: &mut PathBuf) -> bool {
         if n == 0 {
             return false;
         }
-        // SAFETY: only this thread touches its own buffer; n <= PATH_MAX.
+        // SAFETY: only this thread touches its own buffer; n <= CWD_PATH.
         let cwd = unsafe { &*c.hidden.get() }.get(..n).unwrap_or(&[]);
         let rest = match h.strip_prefix(cwd) {
             Some([]) => b"/.".as_slice(),
@@ -338,7 +345,7 @@ pub fn from_cwd(h: &[u8], out: &mut PathBuf) -> bool {
         .unwrap_or(rest);
     CWD.with(|c| {
         let n = c.hidden_len.get();
-        // SAFETY: only this thread touches its own buffer; n <= PATH_MAX.
+        // SAFETY: only this thread touches its own buffer; n <= CWD_PATH.
         let cwd = unsafe { &*c.hidden.get() }.get(..n).unwrap_or(&[]);
         n != 0 && out.set(cwd).is_ok() && out.push(rest).is_ok()
     })

@@ -14,9 +14,9 @@
 //! tagged with its pid, used only by that pid (a rare branch: the flag is
 //! checked first, the pid only when it is set).
 
+use super::state;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
-use sb2_ruletree::contract;
 use sb2_ruletree::mapping::{Chroot, PathBuf};
 use sb2_ruletree::PATH_MAX;
 
@@ -149,18 +149,14 @@ pub fn set(new: Option<(&[u8], &[u8], &[u8])>, vfork_child: bool) {
 /// Takes the root a parent passed on over exec (`contract::CHROOT_VAR`
 /// and `CHROOT_LD_VAR`), with the mount list of the process's mode.
 pub fn init(mounts: impl FnOnce(&mut PathBuf)) {
-    let Some(root) = sys_env(contract::CHROOT_VAR) else {
+    let Some(root) = state::start_env(state::Var::Chroot) else {
         return;
     };
     if root.first() != Some(&b'/') || root == b"/" {
         return;
     }
-    let ld = sys_env(contract::CHROOT_LD_VAR).unwrap_or(b"");
+    let ld = state::start_env(state::Var::ChrootLd).unwrap_or(b"");
     let mut m = PathBuf::new();
     mounts(&mut m);
     set(Some((root, m.as_bytes(), ld)), false);
-}
-
-fn sys_env(name: &str) -> Option<&'static [u8]> {
-    super::state::env(name.as_bytes())
 }

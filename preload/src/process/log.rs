@@ -453,7 +453,7 @@ pub fn once_per_session(key: &[u8]) -> bool {
 
 /// Makes the marker of `key`.
 fn marker(key: &[u8]) -> Result<(), Errno> {
-    let Some(dir) = super::state::env(super::state::SESSION_VAR) else {
+    let Some(dir) = super::state::start_env(super::state::Var::Session) else {
         return Ok(());
     };
     let h = sb2_ruletree::mapping::dir_key(0, key);

@@ -24,19 +24,15 @@ const UNINIT: u8 = 0;
 const NONE: u8 = 1;
 const READY: u8 = 2;
 const BROKEN: u8 = 3;
+/// In a session, not attached yet: the environment is captured, the
+/// session's files are not mapped.
+const LAZY: u8 = 4;
 
 static STATE: AtomicU8 = AtomicU8::new(UNINIT);
 static DATA: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
 static LEN: AtomicUsize = AtomicUsize::new(0);
 static MODE: AtomicUsize = AtomicUsize::new(0);
-static POLICY: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
-static POLICY_LEN: AtomicUsize = AtomicUsize::new(0);
 
-/// "SB2_SESSION_DIR=..." and "SB2_SESSION_MODE=..." as this process got
-/// them (environ entries, never freed), for the exec pipeline to put back
-/// into an environment that lost them.
-static SESSION_ENTRY: AtomicPtr<libc::c_char> = AtomicPtr::new(core::ptr::null_mut());
-static MODE_ENTRY: AtomicPtr<libc::c_char> = AtomicPtr::new(core::ptr::null_mut());
 /// This process is the session's CPU transparency command (qemu): it runs
 /// detached from the session.
 static CPU_TRANSPARENCY: AtomicBool = AtomicBool::new(false);
@@ -46,8 +42,6 @@ static CPU_TRANSPARENCY: AtomicBool = AtomicBool::new(false);
 pub const SESSION_VAR: &[u8] = contract::SESSION_VAR.as_bytes();
 /// Selects one of the session's modes for this process.
 pub const MODE_VAR: &[u8] = contract::MODE_VAR.as_bytes();
-/// The active exec policy (set by the exec logic).
-pub const POLICY_VAR: &[u8] = contract::POLICY_VAR.as_bytes();
 
 extern "C" {
     static program_invocation_short_name: *const libc::c_char;
@@ -55,28 +49,159 @@ extern "C" {
 
 pub use sb2_ruletree::sys::env;
 
-/// Is this process in a session? Initializes on first use.
+/// The session's variables as this process started with them, captured
+/// in one pass over the environment before `main` (or at the first hooked
+/// call, if another library's constructor makes one first). The session
+/// is attached later, at the first call that needs it, and must not
+/// depend on what the program did to its environment meanwhile (`env -i`
+/// clears it before its exec).
+#[derive(Clone, Copy)]
+#[repr(usize)]
+pub enum Var {
+    Session,
+    Mode,
+    Policy,
+    Ids,
+    Chroot,
+    ChrootLd,
+    Disable,
+    Execed,
+    Exe,
+    Cpu,
+}
+
+const VARS: [&str; 10] = [
+    contract::SESSION_VAR,
+    contract::MODE_VAR,
+    contract::POLICY_VAR,
+    contract::IDS_VAR,
+    contract::CHROOT_VAR,
+    contract::CHROOT_LD_VAR,
+    contract::DISABLE_VAR,
+    contract::EXECED_VAR,
+    contract::EXE_VAR,
+    contract::CPU_VAR,
+];
+
+/// The captured entries `NAME=value` (environ strings, never freed).
+static START: [AtomicPtr<u8>; VARS.len()] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; VARS.len()];
+
+/// One pass over `environ`: every session variable's entry.
+fn capture() {
+    extern "C" {
+        static environ: *const *const libc::c_char;
+    }
+    // SAFETY: environ is a NULL-terminated array of NUL-terminated strings
+    // owned by libc for the life of the process; an entry is read only
+    // as far as its NUL.
+    unsafe {
+        let mut e = environ;
+        if e.is_null() {
+            return;
+        }
+        while !(*e).is_null() {
+            let s = *e as *const u8;
+            // All our names start with "SB2_", "__SB2_" or "SBOX_".
+            if matches!(*s, b'S' | b'_') {
+                let entry = core::ffi::CStr::from_ptr(*e).to_bytes();
+                for (slot, name) in START.iter().zip(VARS) {
+                    let name = name.as_bytes();
+                    if entry.len() > name.len()
+                        && entry.starts_with(name)
+                        && entry.get(name.len()) == Some(&b'=')
+                    {
+                        slot.store(s as *mut u8, Ordering::Release);
+                    }
+                }
+            }
+            e = e.add(1);
+        }
+    }
+}
+
+/// A session variable's value as this process started with it.
+pub fn start_env(v: Var) -> Option<&'static [u8]> {
+    let (entry, name) = start_entry(v)?;
+    entry.get(name + 1..)
+}
+
+/// A captured `NAME=value` entry, and the length of NAME.
+fn start_entry(v: Var) -> Option<(&'static [u8], usize)> {
+    let p = START.get(v as usize)?.load(Ordering::Acquire);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: an environ string (see `capture`), NUL-terminated and never
+    // freed.
+    let entry = unsafe { core::ffi::CStr::from_ptr(p as *const libc::c_char) }.to_bytes();
+    Some((entry, VARS.get(v as usize)?.len()))
+}
+
+/// Is this process in a session? Attaches on first use.
 #[inline]
 pub fn active() -> bool {
     match STATE.load(Ordering::Acquire) {
         NONE => false,
-        UNINIT => {
+        READY | BROKEN => true,
+        _ => {
             // The first hooked call attaches, before any hook's boundary:
             // a panic here must not unwind into C. It fails closed, as a
             // session that cannot be used does.
             if !crate::ffi::hook::no_unwind(false, || {
                 init();
+                attach();
                 true
             }) {
-                let _ = STATE.compare_exchange(UNINIT, BROKEN, Ordering::AcqRel, Ordering::Acquire);
+                let _ = STATE.compare_exchange(LAZY, BROKEN, Ordering::AcqRel, Ordering::Acquire);
             }
             STATE.load(Ordering::Acquire) != NONE
         }
-        _ => true,
     }
 }
 
-/// Attaches to the session named by `SB2_SESSION_DIR`, if any.
+/// Is this process in a session, attached or not? Never attaches.
+pub fn in_session() -> bool {
+    init();
+    STATE.load(Ordering::Acquire) != NONE
+}
+
+/// Finds out, from the environment alone, whether this process is in a
+/// session (runs before `main`: most processes of a session make few
+/// calls that need the session, and many none; they pay nothing more).
+/// The CPU transparency command is recognized here, and its tree mapped:
+/// it runs detached, and sets up its namespace before `main`.
+pub fn init() {
+    if STATE.load(Ordering::Acquire) != UNINIT {
+        return;
+    }
+    capture();
+    let Some(dir) = start_env(Var::Session).filter(|d| !d.is_empty()) else {
+        STATE.store(NONE, Ordering::Release);
+        return;
+    };
+    // `host-gcc` and friends: this process tree runs unmapped.
+    if start_env(Var::Disable).is_some_and(|v| !v.is_empty()) {
+        STATE.store(NONE, Ordering::Release);
+        return;
+    }
+    if is_cpu_transparency() {
+        if let Ok((ptr, len)) = load_tree(dir) {
+            DATA.store(ptr, Ordering::Release);
+            LEN.store(len, Ordering::Release);
+        }
+        CPU_TRANSPARENCY.store(true, Ordering::Release);
+        STATE.store(NONE, Ordering::Release);
+        return;
+    }
+    // Before any fork: the caches must know which process they belong to.
+    super::cache::init();
+    let _ = STATE.compare_exchange(UNINIT, LAZY, Ordering::AcqRel, Ordering::Acquire);
+}
+
+/// Attaches to the session: maps its files and sets up the process
+/// layer. Threads may race here: each maps what it needs, one mapping
+/// of the tree wins, and every step is idempotent.
 ///
 /// The session's files are checked before anything uses them: a missing,
 /// truncated, damaged or foreign `ruletree.bin`, generation file or (with
@@ -88,45 +213,39 @@ pub fn active() -> bool {
 /// walk (its cache) and by every rename or removal (which must invalidate
 /// the other processes' caches); the vperm table by every stat, create,
 /// chown, chmod and exec under `-R`.
-pub fn init() {
-    if STATE.load(Ordering::Acquire) != UNINIT {
+fn attach() {
+    if STATE.load(Ordering::Acquire) != LAZY {
         return;
     }
-    let Some(dir) = env(SESSION_VAR).filter(|d| !d.is_empty()) else {
-        STATE.store(NONE, Ordering::Release);
+    let Some(dir) = start_env(Var::Session) else {
         return;
     };
-    // `host-gcc` and friends: this process tree runs unmapped.
-    if env(contract::DISABLE_VAR.as_bytes()).is_some_and(|v| !v.is_empty()) {
-        STATE.store(NONE, Ordering::Release);
-        return;
-    }
     let (ptr, len) = match load_tree(dir) {
         Ok(t) => t,
         Err(r) => return broken(dir, contract::RULETREE_FILE, r),
     };
-    if DATA
-        .compare_exchange(
-            core::ptr::null_mut(),
-            ptr,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        )
-        .is_err()
-    {
-        // SAFETY: our own fresh mapping, unused by anyone.
-        unsafe { sys::munmap(ptr, len) };
-        return;
-    }
-    LEN.store(len, Ordering::Release);
-    // SAFETY: the mapping is read-only and lives for the process.
-    let tree = Tree::verified(unsafe { core::slice::from_raw_parts(ptr, len) });
-    if is_cpu_transparency(&tree) {
-        CPU_TRANSPARENCY.store(true, Ordering::Release);
-        STATE.store(NONE, Ordering::Release);
-        return;
-    }
-    if let Some(name) = env(MODE_VAR) {
+    let ptr = match DATA.compare_exchange(
+        core::ptr::null_mut(),
+        ptr,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        Ok(_) => {
+            LEN.store(len, Ordering::Release);
+            ptr
+        }
+        Err(winner) => {
+            // SAFETY: our own fresh mapping, unused by anyone.
+            unsafe { sys::munmap(ptr, len) };
+            winner
+        }
+    };
+    // SAFETY: the mapping is read-only and lives for the process (the
+    // winner's has the same length: the same file, checked).
+    let tree = Tree::verified(unsafe {
+        core::slice::from_raw_parts(ptr, LEN.load(Ordering::Acquire).max(len))
+    });
+    if let Some(name) = start_env(Var::Mode) {
         if let Some(i) =
             (0..tree.n_modes()).find(|i| tree.mode(*i).is_some_and(|m| m.name() == name))
         {
@@ -144,9 +263,6 @@ pub fn init() {
     if let Err(r) = super::vperm::init(dir) {
         return broken(dir, contract::VPERM_FILE, r);
     }
-    super::cache::init();
-    keep_entry(&SESSION_ENTRY, SESSION_VAR);
-    keep_entry(&MODE_ENTRY, MODE_VAR);
     let constant = |k: &str| tree.constant(k.as_bytes());
     if let (Some(level), Some(file)) = (constant(key::LOG_LEVEL), constant(key::LOG_FILE)) {
         super::log::init(level, file);
@@ -155,11 +271,7 @@ pub fn init() {
         constant(key::TRACE_FILE).unwrap_or(b""),
         constant(key::VIOLATIONS_FILE).unwrap_or(b""),
     );
-    if let Some(pol) = env(POLICY_VAR) {
-        POLICY.store(pol.as_ptr() as *mut u8, Ordering::Release);
-        POLICY_LEN.store(pol.len(), Ordering::Release);
-    }
-    STATE.store(READY, Ordering::Release);
+    let _ = STATE.compare_exchange(LAZY, READY, Ordering::AcqRel, Ordering::Acquire);
 }
 
 /// Why a session file cannot be used.
@@ -179,7 +291,7 @@ pub enum Refusal {
 fn broken(dir: &[u8], file: &str, r: Refusal) {
     super::vperm::init_ids();
     if STATE
-        .compare_exchange(UNINIT, BROKEN, Ordering::AcqRel, Ordering::Acquire)
+        .compare_exchange(LAZY, BROKEN, Ordering::AcqRel, Ordering::Acquire)
         .is_ok()
     {
         refused(dir, file, &r);
@@ -319,35 +431,45 @@ fn load_tree(dir: &[u8]) -> Result<(*mut u8, usize), Refusal> {
     Ok((m, len))
 }
 
-/// Remembers the environ entry `NAME=value` of `name`, if there is one.
-fn keep_entry(slot: &AtomicPtr<libc::c_char>, name: &[u8]) {
-    if let Some(v) = env(name) {
-        // The value is in the middle of its environ entry "NAME=value".
-        let entry = v.as_ptr().wrapping_sub(name.len() + 1);
-        slot.store(entry as *mut libc::c_char, Ordering::Release);
-    }
-}
-
 /// The environ entries `SB2_SESSION_DIR=...` and `SB2_SESSION_MODE=...`
 /// this process started with (null when absent).
 pub fn session_entries() -> (*const libc::c_char, *const libc::c_char) {
-    (
-        SESSION_ENTRY.load(Ordering::Acquire),
-        MODE_ENTRY.load(Ordering::Acquire),
-    )
+    let entry = |v| {
+        start_entry(v).map_or(core::ptr::null(), |(e, _)| {
+            e.as_ptr() as *const libc::c_char
+        })
+    };
+    (entry(Var::Session), entry(Var::Mode))
 }
 
 /// Is this process the CPU transparency command (qemu) of the session?
 /// Then it runs without the session: qemu's own file accesses are host
 /// paths (its `-L` prefix probes), and the guest makes raw system calls
 /// the library could not see anyway.
-fn is_cpu_transparency(tree: &Tree) -> bool {
-    let Some(q) = tree
-        .constant(key::CPU_TRANSPARENCY.as_bytes())
-        .filter(|q| !q.is_empty())
-    else {
+///
+/// The exec pipeline and the launcher name the command in `__SB2_CPU`
+/// (only cross-target sessions have one). A process the pipeline started
+/// is told apart without a system call: its AT_EXECFN is the file the
+/// pipeline exec'd, which `__SB2_EXECED` names; only a process exec'd
+/// some other way (by the kernel's binfmt_misc for a target program)
+/// reads `/proc/self/exe`.
+fn is_cpu_transparency() -> bool {
+    let Some(q) = start_env(Var::Cpu).filter(|q| !q.is_empty()) else {
         return false;
     };
+    // SAFETY: getauxval has no preconditions; AT_EXECFN is the filename
+    // given to execve, NUL-terminated, on the initial stack.
+    let execfn = unsafe { libc::getauxval(libc::AT_EXECFN) } as *const libc::c_char;
+    if !execfn.is_null() {
+        // SAFETY: as above.
+        let execfn = unsafe { core::ffi::CStr::from_ptr(execfn) }.to_bytes();
+        if execfn == q {
+            return true;
+        }
+        if start_env(Var::Execed) == Some(execfn) {
+            return false;
+        }
+    }
     let mut exe = PathBuf::new();
     sys::readlink(c"/proc/self/exe".as_ptr(), &mut exe).is_ok() && exe.as_bytes() == q
 }
@@ -378,7 +500,9 @@ fn tree() -> Option<Tree<'static>> {
 /// The mapping context of this process, or EIO if the session is broken.
 #[inline]
 pub fn ctx() -> Result<Ctx<'static>, Errno> {
-    if STATE.load(Ordering::Acquire) != READY {
+    if STATE.load(Ordering::Acquire) != READY
+        && (!active() || STATE.load(Ordering::Acquire) != READY)
+    {
         return Err(Errno::EIO);
     }
     let tree = tree().ok_or(Errno::EIO)?;
@@ -386,13 +510,7 @@ pub fn ctx() -> Result<Ctx<'static>, Errno> {
         .mode(MODE.load(Ordering::Relaxed) as u32)
         .or(tree.mode(0))
         .ok_or(Errno::EIO)?;
-    let pol = POLICY.load(Ordering::Relaxed);
-    let exec_policy: &'static [u8] = if pol.is_null() {
-        b""
-    } else {
-        // SAFETY: points into an environ string, which libc never frees.
-        unsafe { core::slice::from_raw_parts(pol, POLICY_LEN.load(Ordering::Relaxed)) }
-    };
+    let exec_policy = start_env(Var::Policy).unwrap_or(b"");
     Ok(Ctx {
         tree,
         mode,
@@ -432,5 +550,5 @@ pub fn loaded_program() -> Option<&'static [u8]> {
     }
     // SAFETY: as above.
     let execfn = unsafe { core::ffi::CStr::from_ptr(execfn) }.to_bytes();
-    env(sb2_ruletree::contract::EXE_VAR.as_bytes()).filter(|e| *e == execfn)
+    start_env(Var::Exe).filter(|e| *e == execfn)
 }

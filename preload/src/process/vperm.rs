@@ -98,7 +98,7 @@ pub fn namespace_ids() -> Option<(u32, u32)> {
 /// session is then unusable for this process: `state`), never silently
 /// ignored, which would show the real owners under `-R`.
 pub fn init(session_dir: &[u8]) -> Result<(), Refusal> {
-    let Some(v) = super::state::env(IDS_VAR) else {
+    let Some(v) = super::state::start_env(super::state::Var::Ids) else {
         return Ok(());
     };
     if !parse_ids(v) {
@@ -123,7 +123,7 @@ pub fn init(session_dir: &[u8]) -> Result<(), Refusal> {
 /// is unusable: its id calls still answer as the session's would (every
 /// call that needs the table fails with EIO).
 pub fn init_ids() {
-    if let Some(v) = super::state::env(IDS_VAR) {
+    if let Some(v) = super::state::start_env(super::state::Var::Ids) {
         if parse_ids(v) {
             start(v);
         }

@@ -445,6 +445,12 @@ fn plan_program<'t, H: Host>(
                 )?,
             }
             plan.env.push(e.as_bytes())?;
+            // How the command knows itself (`contract::CPU_VAR`), also
+            // when the caller's environment lost the launcher's entry.
+            e.set(crate::contract::CPU_VAR.as_bytes())?;
+            e.push(b"=")?;
+            e.push(qemu)?;
+            plan.env.push(e.as_bytes())?;
             return Ok(());
         }
         plan.kind = Kind::Unknown;
