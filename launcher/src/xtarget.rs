@@ -200,9 +200,11 @@ pub fn preload_dir(lib: &Path, target: &Target) -> Result<String> {
         .iter()
         .map(|p| (*p, lib.to_path_buf()))
         .collect();
+    let mut foreign = false;
     if let Some(t) = arch(target.get("ARCH")).filter(|t| t.machine != host.machine) {
         if let Some(libc) = target_libc(Path::new(target.root())) {
             links.extend(t.platforms.iter().map(|p| (*p, libc.clone())));
+            foreign = true;
         }
     }
     for (p, dest) in links {
@@ -210,7 +212,13 @@ pub fn preload_dir(lib: &Path, target: &Target) -> Result<String> {
         std::fs::create_dir_all(&d)?;
         ensure_link(&dest, &d.join("libsb2.so"))?;
     }
-    Ok(format!("{}/$PLATFORM/libsb2.so", base.display()))
+    // `$PLATFORM` makes the loader read /proc/self/exe at every exec (any
+    // dynamic string token does): only sessions whose programs include
+    // another machine's need it.
+    match host.platforms.first().filter(|_| !foreign) {
+        Some(p) => Ok(format!("{}/{p}/libsb2.so", base.display())),
+        None => Ok(format!("{}/$PLATFORM/libsb2.so", base.display())),
+    }
 }
 
 /// Toolchain programs rewritten to the cross tools, and the triplet tool

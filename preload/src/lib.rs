@@ -47,18 +47,20 @@ mod table;
 #[cfg(test)]
 mod layers;
 
-/// Runs when the library is loaded: attaches to the session (the process
-/// layer initializes itself), then the families do what must happen
-/// before `main`: the CPU transparency command enters its namespace, and
-/// a process exec'd without the exec pipeline re-plans itself. Real
-/// functions are resolved lazily, on a hook's first call: resolving all of
-/// them here would cost every exec more than the rest of our start-up. (A
-/// vfork child may be the first caller; `dlsym` is safe there, since the
-/// suspended parent cannot be inside the loader while it waits in vfork.)
+/// Runs when the library is loaded: finds out from the environment whether
+/// the process is in a session (the process layer maps the session's files
+/// later, at the first hooked call that needs them: most short processes
+/// make none, and each exec should cost next to nothing), then the
+/// families do what must happen before `main`: the CPU transparency
+/// command enters its namespace, and a process exec'd without the exec
+/// pipeline re-plans itself. Real functions are resolved lazily, on a
+/// hook's first call. (A vfork child may be the first caller; `dlsym` is
+/// safe there, since the suspended parent cannot be inside the loader
+/// while it waits in vfork.)
 ///
 /// glibc passes `argc, argv, envp` to `.init_array` functions. A hook may
-/// have attached the process before this runs (another library's
-/// constructor runs first); attaching is done once either way.
+/// have run before this (another library's constructor runs first); the
+/// environment is captured once either way.
 extern "C" fn sb2_init(
     _argc: core::ffi::c_int,
     argv: *const *const core::ffi::c_char,
@@ -68,8 +70,26 @@ extern "C" fn sb2_init(
         process::state::init();
         exec::enter_if_cpu_transparency();
         if process::state::in_session() {
+            // SAFETY: registering a plain handler (in the constructor, where
+            // its allocation is safe).
+            unsafe { libc::pthread_atfork(Some(before_fork), None, None) };
             exec::replan_if_unplanned(argv);
         }
+    })
+}
+
+/// In the parent, before each fork: the child will most likely exec, and
+/// whatever it must look up or write itself costs it a page fault per page
+/// (its memory is the parent's, copied on write, and its code is mapped
+/// again at first use: a `dlsym` in the child was about ten faults). The
+/// exec family's real functions are looked up here, once for all children.
+extern "C" fn before_fork() {
+    ffi::hook::no_unwind((), || {
+        ffi::real::resolve_exec();
+        let _ = table::execve::SLOT.get("execve\0");
+        let _ = table::execv::SLOT.get("execv\0");
+        let _ = table::execvp::SLOT.get("execvp\0");
+        let _ = table::execvpe::SLOT.get("execvpe\0");
     })
 }
 

@@ -79,6 +79,18 @@ impl Host for Cached {
     fn rule_remember(&self, key: u64, rule: u32) {
         cache::rule_remember(key, rule)
     }
+    fn exec_probe(&self, hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
+        let st = sb2_ruletree::sys::exec_stat(hpath)?;
+        if let Some(n) = cache::probe_cached(hpath, &st, head) {
+            return Ok(n);
+        }
+        let n = sb2_ruletree::sys::exec_read(hpath, head)?;
+        // A PATH search asks for no head: nothing to remember of it.
+        if !head.is_empty() {
+            cache::probe_remember(hpath, &st, head.get(..n).unwrap_or(&[]));
+        }
+        Ok(n)
+    }
 }
 
 /// `f` on the NUL-terminated host path `hpath` as the kernel can reach it

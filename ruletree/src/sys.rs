@@ -162,15 +162,32 @@ pub fn list_dir(hpath: &[u8], mut f: impl FnMut(&[u8])) {
 }
 
 pub fn exec_probe(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
+    exec_stat(hpath)?;
+    exec_read(hpath, head)
+}
+
+/// The first half of [`exec_probe`]: `stat` of a NUL-terminated host path
+/// that must be a regular file (EACCES otherwise, as the kernel says).
+pub fn exec_stat(hpath: &[u8]) -> Result<libc::stat, Errno> {
+    if hpath.last() != Some(&0) {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: hpath is NUL-terminated (checked).
+    let st = unsafe { stat_at(hpath, 0)? };
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(Errno(libc::EACCES));
+    }
+    Ok(st)
+}
+
+/// The second half of [`exec_probe`], for a file [`exec_stat`] accepted:
+/// may the caller execute it (EACCES), and its first `head.len()` bytes.
+pub fn exec_read(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
     if hpath.last() != Some(&0) {
         return Err(Errno::EINVAL);
     }
     // SAFETY: hpath is NUL-terminated (checked); head is ours.
     unsafe {
-        let st = stat_at(hpath, 0)?;
-        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-            return Err(Errno(libc::EACCES));
-        }
         if libc::syscall(
             libc::SYS_faccessat,
             libc::AT_FDCWD,
@@ -191,6 +208,36 @@ pub fn exec_probe(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
         libc::syscall(libc::SYS_close, fd);
         Ok(n.max(0) as usize)
     }
+}
+
+/// Anonymous private memory by raw system call (vfork-safe: no allocator,
+/// no hook).
+pub fn map_anon(len: usize) -> Result<*mut u8, Errno> {
+    // SAFETY: a fresh mapping the kernel places; nothing of ours is touched.
+    let p = unsafe {
+        libc::syscall(
+            libc::SYS_mmap,
+            core::ptr::null_mut::<u8>(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p < 0 {
+        return Err(Errno(libc::ENOMEM));
+    }
+    Ok(p as *mut u8)
+}
+
+/// Gives back a [`map_anon`] mapping.
+///
+/// # Safety
+/// Nothing may use the range afterwards.
+pub unsafe fn unmap(p: *mut u8, len: usize) {
+    // SAFETY: the caller gives up the range.
+    unsafe { libc::syscall(libc::SYS_munmap, p, len) };
 }
 
 /// Host operations by raw system call.

@@ -25,7 +25,13 @@ const FUNCS: &[&str] = &[
 fn exec_all_restore_session_in_an_empty_environment() {
     let w = World::new("execenv");
     let probe = probe("exec");
-    let ours = |l: &str| l.starts_with("LD_PRELOAD=/") && l.contains("/$PLATFORM/libsb2.so");
+    // A host session names the host's build directly (no `$PLATFORM`:
+    // the loader would read /proc/self/exe at every exec to expand it).
+    let ours = |l: &str| {
+        l.starts_with("LD_PRELOAD=/")
+            && l.contains("/preload/")
+            && l.contains(&format!("/{}/libsb2.so", std::env::consts::ARCH))
+    };
     for func in FUNCS {
         let o = w.sb2(&[probe.to_str().unwrap(), func, "/usr/bin/env"]);
         let s = stdout(&o);
@@ -275,4 +281,53 @@ fn exec_first_command_is_found_in_the_sessions_path_and_run_by_sh_without_sheban
     // A script without #! runs with /bin/sh, as execvp does.
     let o = w.sb2(&["-t", "t", "./plain"]);
     assert_eq!(stdout(&o), "plain-by-sh\n", "{}", text(&o));
+}
+
+/// A process that starts the same program again and again (make's
+/// posix_spawn of sh) reads it once: the exec pipeline remembers each
+/// program's first bytes and the kernel's permission, for the same file
+/// with the same times. A changed file (same size, same inode), a chmod
+/// and a replacement must each be seen at the next exec, as the kernel
+/// sees them.
+#[test]
+fn exec_sees_a_program_changed_between_two_spawns() {
+    require("python3");
+    let w = World::new("respawn");
+    let script = r#"
+import os, sys
+def run():
+    try:
+        pid = os.posix_spawn('./p', ['./p'], dict(os.environ))
+    except OSError as e:
+        print('spawn', e.errno, flush=True)
+        return
+    os.waitpid(pid, 0)
+def write(text, mode=0o755):
+    with open('p.new', 'w') as f:
+        f.write(text)
+    os.chmod('p.new', mode)
+    os.rename('p.new', 'p')
+write('#!/bin/sh\necho one\n')
+# Old enough to be remembered (a file changed in the last seconds is not).
+import time; time.sleep(3)
+run(); run()
+# Same size, same inode: rewritten in place.
+with open('p', 'r+') as f:
+    f.write('#!/bin/cat\n')
+run()
+os.chmod('p', 0o644)
+run()
+os.chmod('p', 0o755)
+run()
+write('#!/bin/sh\necho two\n')
+run()
+"#;
+    w.write("t.py", script);
+    let o = w.sb2(&["python3", "t.py"]);
+    assert_eq!(
+        stdout(&o),
+        "one\none\n#!/bin/cat\ncho one\nspawn 13\n#!/bin/cat\ncho one\ntwo\n",
+        "{}",
+        text(&o)
+    );
 }

@@ -65,6 +65,39 @@ fn key(e: &[u8]) -> &[u8] {
     e.split(|c| *c == b'=').next().unwrap_or(e)
 }
 
+/// The pointers of a NULL-terminated array (a NULL array is empty).
+fn ptrs(a: Env) -> impl Iterator<Item = *const c_char> {
+    (0usize..)
+        .map(move |i| {
+            if a.is_null() {
+                return core::ptr::null();
+            }
+            // SAFETY: a NULL-terminated array (exec contract); we stop at
+            // the first NULL.
+            unsafe { *a.add(i) }
+        })
+        .take_while(|p| !p.is_null())
+}
+
+/// Does the C string at `p` start with `prefix`? It is read no further
+/// than its NUL or the prefix's length: most entries of an environment
+/// are told apart by their first byte, without a `strlen` (an exec looks
+/// at every entry of a build's environment, two or three times).
+fn starts(p: *const c_char, prefix: &[u8]) -> bool {
+    prefix.iter().enumerate().all(|(i, c)| {
+        // SAFETY: bytes before the string's NUL; a mismatch (the NUL
+        // included, as no prefix holds one) stops the walk.
+        (unsafe { *p.add(i) }) as u8 == *c
+    })
+}
+
+/// Is the entry at `p` `NAME=...`?
+fn named(p: *const c_char, name: &[u8]) -> bool {
+    // SAFETY: `starts` read up to name.len() bytes without meeting the NUL,
+    // so byte name.len() is still in the string (its NUL at the latest).
+    starts(p, name) && unsafe { *p.add(name.len()) } as u8 == b'='
+}
+
 /// Calls `f` with `envp` (NULL = `environ`), or with a copy that has the
 /// session's variables back if it lost them and `extra` (`NAME=value`
 /// entries) put in.
@@ -89,21 +122,22 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
     // dropped).
     let root = chroot::current();
     let mut chroot_entries = false;
-    for e in entries(envp) {
-        chroot_entries |= is_chroot_entry(e);
-        if !has_mode && e.starts_with(mode_key) {
+    const IDS_KEY: &[u8] = contract::IDS_VAR.as_bytes();
+    for p in ptrs(envp) {
+        n += 1;
+        if starts(p, contract::CHROOT_VAR.as_bytes()) {
+            chroot_entries |= is_chroot_entry(bytes(p));
+        } else if !has_mode && !mode_key.is_empty() && starts(p, mode_key) {
             has_mode = true;
-        }
-        if let Some(v) = vperm_value(e) {
-            vperm_now = Some(v);
-        }
-        if e.starts_with(sess_key) {
+        } else if named(p, IDS_KEY) {
+            vperm_now = bytes(p).get(IDS_KEY.len() + 1..);
+        } else if starts(p, sess_key) {
             has_session = true;
-        } else if let Some(v) = e.strip_prefix(b"LD_PRELOAD=") {
+        } else if starts(p, b"LD_PRELOAD=") {
+            let v = bytes(p).get(b"LD_PRELOAD=".len()..).unwrap_or(b"");
             preload = Some(v);
             has_lib = v.split(|c| *c == b':' || *c == b' ').any(|x| x == lib);
         }
-        n += 1;
     }
     // The process's current virtual ids (they may have changed by set*id
     // since it started, and env -i drops them).
@@ -130,27 +164,36 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
     text += extra.iter().map(|e| e.len() + 1).sum::<usize>();
     text += vperm.map_or(0, |v| v.len() + 1);
     let slots = n + 7 + extra.len();
-    // Most environments of a build fit (a desktop's is 2-5 KiB).
-    let mut space = Space::<8192>::new();
+    // Most environments of a build fit; a bigger one (a desktop's can be
+    // 5 KiB) is mapped. Each page of it in place is one more fault in a
+    // fork child (the stack probe touches it whether used or not).
+    let mut space = Space::<4096>::new();
     let block = Block::new(
         &mut space,
         slots * core::mem::size_of::<*const c_char>() + text,
     )?;
     let mut w = Writer::new(&block, slots);
-    for e in entries(envp) {
-        if extra.iter().any(|x| key(x) == key(e)) {
+    // The names `extra` replaces, found once (not per entry).
+    let mut names: [&[u8]; sb2_ruletree::exec::MAX_ITEMS] = [&[]; sb2_ruletree::exec::MAX_ITEMS];
+    let n_names = extra.len().min(names.len());
+    for (slot, x) in names.iter_mut().zip(extra.iter()) {
+        *slot = key(x);
+    }
+    let names = names.get(..n_names).unwrap_or(&[]);
+    for p in ptrs(envp) {
+        if names.iter().any(|k| named(p, k)) {
             continue;
         }
-        if e.starts_with(b"LD_PRELOAD=") && !has_lib {
+        if !has_lib && starts(p, b"LD_PRELOAD=") {
             continue;
         }
-        if vperm.is_some() && vperm_value(e).is_some() {
+        if vperm.is_some() && named(p, IDS_KEY) {
             continue;
         }
-        if is_chroot_entry(e) {
+        if starts(p, ROOT_KEY) && is_chroot_entry(bytes(p)) {
             continue;
         }
-        w.ptr(e.as_ptr() as *const c_char);
+        w.ptr(p);
     }
     if !has_lib {
         let old = preload.filter(|o| !o.is_empty());

@@ -58,23 +58,6 @@ pub fn exec(
     follow: bool,
     run: Run,
 ) -> Result<i32, Errno> {
-    let mut found = PathBuf::new();
-    exec_found(dirfd, path, argv, envp, search, follow, &mut found, run)
-}
-
-/// [`exec`], leaving in `found` the program's name as exec'd (after the
-/// PATH search).
-#[allow(clippy::too_many_arguments)]
-fn exec_found(
-    dirfd: Option<i32>,
-    path: *const c_char,
-    argv: Env,
-    envp: Env,
-    search: bool,
-    follow: bool,
-    found: &mut PathBuf,
-    run: Run,
-) -> Result<i32, Errno> {
     let ctx = state::ctx()?;
     let mut vin = PathBuf::new();
     read_path(path, &mut vin)?;
@@ -92,7 +75,6 @@ fn exec_found(
     };
     let mut plan = Plan::new();
     let r = xexec::plan(&ctx, &Cached, &req, &mut plan);
-    found.set(plan.given.as_bytes())?;
     if log::enabled(LogLevel::Info)
         || log::tracing()
         || (r.is_ok() && (plan.kind == Kind::Static || plan.substituted))
@@ -105,7 +87,7 @@ fn exec_found(
     let args = || plan.argv(entries(argv).skip(1));
     let n = args().count() + 1;
     let text: usize = args().map(|s| s.len() + 1).sum();
-    let mut space = Space::<2048>::new();
+    let mut space = Space::<1024>::new();
     let block = Block::new(&mut space, n * core::mem::size_of::<*const c_char>() + text)?;
     let mut w = Writer::new(&block, n);
     for a in args() {

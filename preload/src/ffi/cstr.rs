@@ -136,7 +136,11 @@ pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno>
             return Err(Errno::EFAULT);
         }
         if want < n {
-            return Err(Errno::ENAMETOOLONG);
+            // The path outgrew the bytes kept in place: on in the full
+            // buffer (ENAMETOOLONG if it was that already).
+            out.make_room()?;
+            addr += got;
+            continue;
         }
         addr += n;
     }

@@ -126,6 +126,13 @@ pub fn execve(path: *const libc::c_char, argv: Argv, envp: Argv) -> i32 {
     unsafe { f(path, argv, envp) }
 }
 
+/// Looks up the real execve and posix_spawn now (see `process::cache`'s
+/// fork handler), if not done yet.
+pub fn resolve_exec() {
+    let _ = EXECVE.get("execve\0");
+    let _ = POSIX_SPAWN.get("posix_spawn\0");
+}
+
 /// Does libc have posix_spawn?
 pub fn has_posix_spawn() -> bool {
     POSIX_SPAWN.get("posix_spawn\0").is_some()

@@ -28,6 +28,16 @@
 //!   the shared generation (nothing in the session was renamed or removed
 //!   since);
 //!
+//! * programs this process exec'd (`exec_probe`): a few host paths with
+//!   the identity and times of the file, the kernel's permission to
+//!   execute it and its first bytes, so that `make` starting `sh` for the
+//!   hundredth time reads it with one `stat` instead of five calls. Valid
+//!   while the same file (device, inode) has the same size, mtime and
+//!   ctime (chmod, chown, an ACL or a write change the ctime); a file
+//!   changed in the last seconds is not kept (its times could repeat). Process-wide,
+//!   behind a try-lock that nobody waits for (a thread, signal handler or
+//!   forked child that finds it taken goes without the cache).
+//!
 //! (Readable pages of the caller's memory are remembered by `ffi::cstr`.)
 //!
 //! Thread-locals are const-initialized and have no destructor. A signal
@@ -141,6 +151,129 @@ thread_local! {
 extern "C" fn after_fork_child() {
     // SAFETY: getpid has no preconditions.
     PID.store(unsafe { libc::getpid() }, Ordering::Release);
+    // The thread that held it does not exist here. (Read first: a write
+    // would copy the page.)
+    if PROBES_BUSY.load(Ordering::Acquire) {
+        PROBES_BUSY.store(false, Ordering::Release);
+    }
+}
+
+/// Entries of the exec probe cache.
+const PROBES: usize = 4;
+/// Longest host path it keeps.
+const PROBE_PATH: usize = 256;
+
+#[derive(Clone, Copy)]
+struct Probe {
+    /// Path length; 0: empty slot.
+    len: usize,
+    path: [u8; PROBE_PATH],
+    dev: u64,
+    ino: u64,
+    size: i64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    n: usize,
+    head: [u8; sb2_ruletree::exec::HEAD],
+}
+
+struct Probes {
+    ents: UnsafeCell<[Probe; PROBES]>,
+    next: Cell<usize>,
+}
+
+// SAFETY: used only while holding PROBES_BUSY (see `with_probes`).
+unsafe impl Sync for Probes {}
+
+static PROBES_BUSY: AtomicBool = AtomicBool::new(false);
+static PROBE_CACHE: Probes = Probes {
+    ents: UnsafeCell::new(
+        [Probe {
+            len: 0,
+            path: [0; PROBE_PATH],
+            dev: 0,
+            ino: 0,
+            size: 0,
+            mtime: (0, 0),
+            ctime: (0, 0),
+            n: 0,
+            head: [0; sb2_ruletree::exec::HEAD],
+        }; PROBES],
+    ),
+    next: Cell::new(0),
+};
+
+/// `f` on the probe cache, if nobody else is using it.
+fn with_probes<R>(f: impl FnOnce(&mut [Probe; PROBES], &Cell<usize>) -> R) -> Option<R> {
+    if PROBES_BUSY
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        return None;
+    }
+    // SAFETY: the flag makes us its only user until we clear it.
+    let r = f(unsafe { &mut *PROBE_CACHE.ents.get() }, &PROBE_CACHE.next);
+    PROBES_BUSY.store(false, Ordering::Release);
+    Some(r)
+}
+
+fn probe_matches(e: &Probe, hpath: &[u8], st: &libc::stat) -> bool {
+    e.len != 0
+        && e.path.get(..e.len) == Some(hpath)
+        && e.dev == st.st_dev
+        && e.ino == st.st_ino
+        && e.size == st.st_size
+        && e.mtime == (st.st_mtime, st.st_mtime_nsec)
+        && e.ctime == (st.st_ctime, st.st_ctime_nsec)
+}
+
+/// A program's head as an earlier exec of the same file read it (and
+/// found it executable), into `head`; how many bytes.
+pub fn probe_cached(hpath: &[u8], st: &libc::stat, head: &mut [u8]) -> Option<usize> {
+    with_probes(|ents, _| {
+        let e = ents.iter().find(|e| probe_matches(e, hpath, st))?;
+        let n = e.n.min(head.len());
+        head.get_mut(..n)?.copy_from_slice(e.head.get(..n)?);
+        Some(n)
+    })
+    .flatten()
+}
+
+/// Remembers an executable file's head (`exec_probe` succeeded).
+pub fn probe_remember(hpath: &[u8], st: &libc::stat, head: &[u8]) {
+    if hpath.len() > PROBE_PATH || head.len() > sb2_ruletree::exec::HEAD {
+        return;
+    }
+    // A file changed in the last seconds may change again within the
+    // file system's timestamp granularity (a jiffy on older kernels),
+    // with the same size: its times would not tell. Such a file is not
+    // remembered (git's "racy" rule).
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we own.
+    if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut now) } != 0
+        || st.st_mtime.max(st.st_ctime) >= now.tv_sec - 2
+    {
+        return;
+    }
+    with_probes(|ents, next| {
+        let i = next.get() % PROBES;
+        next.set(i + 1);
+        if let Some(e) = ents.get_mut(i) {
+            e.len = 0;
+            e.path[..hpath.len()].copy_from_slice(hpath);
+            e.dev = st.st_dev;
+            e.ino = st.st_ino;
+            e.size = st.st_size;
+            e.mtime = (st.st_mtime, st.st_mtime_nsec);
+            e.ctime = (st.st_ctime, st.st_ctime_nsec);
+            e.head[..head.len()].copy_from_slice(head);
+            e.n = head.len();
+            e.len = hpath.len();
+        }
+    });
 }
 
 /// Records our pid and keeps it right in forked children.

@@ -1,17 +1,21 @@
 //! Per-process state: the session's ruletree, mapped read-only and used
-//! in place, and the facts rules depend on
-//! (mode, program name, exec policy).
+//! in place, and the facts rules depend on (mode, program name, exec
+//! policy).
 //!
-//! Initialization is lazy and lock-free: racing threads may both map the
-//! tree; one wins the compare-and-swap, the other unmaps its mapping. Everything
-//! is inherited unchanged by fork and vfork children.
+//! Two steps, both lock-free. Before `main`, [`init`] captures the
+//! session's variables from the environment (one pass) and decides whether
+//! the process is in a session at all; that is all most short processes
+//! of a build ever need (`true`, `echo`, `test`...). At the first hooked
+//! call that needs the session, [`active`] attaches: maps the tree, the
+//! generation file and the vperm table, and initializes the process layer.
+//! Racing threads may both map the tree; one wins the compare-and-swap,
+//! the other unmaps its mapping. Everything is inherited unchanged by fork
+//! and vfork children (a vfork child that attaches attaches its parent
+//! too: they share the memory).
 //!
-//! Attaching initializes the whole process layer (caches, log, virtual
-//! permissions) and records what the families need of the session (the
-//! environment entries an exec must carry on, whether this process is the
-//! CPU transparency command), but calls no family: a hook may be the first
-//! caller (another library's constructor runs before ours), and the layers
-//! above do their part from the library's constructor.
+//! Attaching calls no family: a hook may be the first caller (another
+//! library's constructor runs before ours), and the layers above do their
+//! part from the library's constructor.
 
 use crate::ffi::sys;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};

@@ -63,19 +63,31 @@ impl Kind {
     }
 }
 
+/// Room for the strings of one [`Items`]: a few paths and arguments.
 const ARENA: usize = 3 * crate::PATH_MAX + 2048;
-const MAX_ITEMS: usize = 16;
+/// The part of it kept in place; more goes to an anonymous mapping. A
+/// plan lives on the stack of the exec'ing process, most often a fork
+/// child, where each page of stack the exec touches is a fault (a copy of
+/// the parent's page, or a fresh one: about 3 µs each on a VM), and the
+/// compiler's stack probes touch every page of a frame: three full-size
+/// arenas in place were ten pages per exec, and a plan's strings rarely
+/// need more than a few hundred bytes.
+const INLINE: usize = 1024;
+/// Most strings one [`Items`] holds.
+pub const MAX_ITEMS: usize = 16;
 /// Nested `#!` interpreters the kernel accepts (BINPRM_MAX_RECURSION).
 const MAX_SCRIPTS: usize = 4;
 /// Bytes of a file inspected: the `#!` line or the ELF header and, almost
 /// always, its program headers.
 pub const HEAD: usize = 1024;
 
-/// A list of byte strings in a fixed arena. Not zeroed: a plan lives on
-/// the stack of the exec'ing process (often a fork child, where every page
-/// written is a copy-on-write fault), so only the bytes used are touched.
+/// A list of byte strings, in place up to [`INLINE`] bytes, then in an
+/// anonymous mapping of [`ARENA`] bytes (never malloc: plans are made in
+/// vfork children). Not zeroed: only the bytes used are touched.
 pub struct Items {
-    buf: [core::mem::MaybeUninit<u8>; ARENA],
+    inline: [core::mem::MaybeUninit<u8>; INLINE],
+    /// The mapping, once the strings outgrew `inline` (null before).
+    spill: *mut u8,
     used: usize,
     at: [(u32, u32); MAX_ITEMS],
     n: usize,
@@ -87,21 +99,52 @@ impl Default for Items {
     }
 }
 
+impl Drop for Items {
+    fn drop(&mut self) {
+        if !self.spill.is_null() {
+            // SAFETY: our own mapping of ARENA bytes, used by nobody else.
+            unsafe { crate::sys::unmap(self.spill, ARENA) };
+        }
+    }
+}
+
 impl Items {
     pub fn new() -> Items {
         Items {
-            buf: [core::mem::MaybeUninit::uninit(); ARENA],
+            inline: [core::mem::MaybeUninit::uninit(); INLINE],
+            spill: core::ptr::null_mut(),
             used: 0,
             at: [(0, 0); MAX_ITEMS],
             n: 0,
         }
     }
+    /// Where the strings are.
+    fn base(&self) -> *const u8 {
+        if self.spill.is_null() {
+            self.inline.as_ptr() as *const u8
+        } else {
+            self.spill
+        }
+    }
     fn store(&mut self, s: &[u8]) -> Result<(u32, u32), Errno> {
         let end = self.used + s.len();
-        let dst = self.buf.get_mut(self.used..end).ok_or(Errno(libc::E2BIG))?;
-        for (d, b) in dst.iter_mut().zip(s) {
-            *d = core::mem::MaybeUninit::new(*b);
+        if end > ARENA {
+            return Err(Errno(libc::E2BIG));
         }
+        if end > INLINE && self.spill.is_null() {
+            let m = crate::sys::map_anon(ARENA)?;
+            // SAFETY: a fresh mapping of ARENA >= used bytes; the first
+            // `used` bytes of `inline` were written by earlier stores.
+            unsafe {
+                core::ptr::copy_nonoverlapping(self.inline.as_ptr() as *const u8, m, self.used)
+            };
+            self.spill = m;
+        }
+        let base = self.base() as *mut u8;
+        // SAFETY: used..end is inside the current storage (in place end <=
+        // INLINE, else the mapping's ARENA: checked above), and `s` is
+        // borrowed, so it is not our storage being written.
+        unsafe { core::ptr::copy_nonoverlapping(s.as_ptr(), base.add(self.used), s.len()) };
         let r = (self.used as u32, s.len() as u32);
         self.used = end;
         Ok(r)
@@ -136,16 +179,13 @@ impl Items {
         self.n == 0
     }
     pub fn get(&self, i: usize) -> &[u8] {
+        let base = self.base();
         match self.at.get(i) {
             Some(&(o, l)) if i < self.n && (o + l) as usize <= self.used => {
-                // SAFETY: bytes below `used` were written by `store`, and
-                // o..o+l is inside them (checked).
-                unsafe {
-                    core::slice::from_raw_parts(
-                        self.buf.as_ptr().add(o as usize) as *const u8,
-                        l as usize,
-                    )
-                }
+                // SAFETY: bytes below `used` were written by `store` (and
+                // copied along into a spill), and o..o+l is inside them
+                // (checked).
+                unsafe { core::slice::from_raw_parts(base.add(o as usize), l as usize) }
             }
             _ => &[],
         }

@@ -7,6 +7,7 @@
 
 use super::PathBuf;
 use crate::Errno;
+use core::cell::Cell;
 
 /// What `lstat` says about a host path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,5 +87,98 @@ pub trait Host {
     /// `head.len()` bytes of it (0 if it cannot be read: execute-only).
     fn exec_probe(&self, hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
         crate::sys::exec_probe(hpath, head)
+    }
+}
+
+/// Longest host path [`Memo`] remembers.
+const MEMO_PATH: usize = 256;
+
+/// A host that remembers its last `lstat`, for one resolution: the walk,
+/// a rule's `if_exists` condition and the final mapping ask it of the
+/// same host path up to three times, and one answer serves them all (the
+/// same as the kernel's walk, which also looks once).
+pub struct Memo<'h, H: Host> {
+    host: &'h H,
+    len: Cell<usize>,
+    path: Cell<[u8; MEMO_PATH]>,
+    kind: Cell<Option<Result<Kind, Errno>>>,
+}
+
+impl<'h, H: Host> Memo<'h, H> {
+    pub fn new(host: &'h H) -> Self {
+        Memo {
+            host,
+            len: Cell::new(0),
+            path: Cell::new([0; MEMO_PATH]),
+            kind: Cell::new(None),
+        }
+    }
+}
+
+impl<H: Host> Host for Memo<'_, H> {
+    fn lstat_kind(&self, hpath: &[u8]) -> Result<Kind, Errno> {
+        if let Some(k) = self.kind.get() {
+            let p = self.path.get();
+            if p.get(..self.len.get()) == Some(hpath) {
+                return k;
+            }
+        }
+        let k = self.host.lstat_kind(hpath);
+        let mut p = [0; MEMO_PATH];
+        if let Some(dst) = p.get_mut(..hpath.len()) {
+            dst.copy_from_slice(hpath);
+            self.path.set(p);
+            self.len.set(hpath.len());
+            self.kind.set(Some(k));
+        }
+        k
+    }
+    fn readlink(&self, hpath: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
+        self.host.readlink(hpath, out)
+    }
+    fn getenv(&self, name: &[u8], out: &mut PathBuf) -> bool {
+        self.host.getenv(name, out)
+    }
+    fn host_cwd(&self, out: &mut PathBuf) -> Result<(), Errno> {
+        self.host.host_cwd(out)
+    }
+    fn fd_path(&self, fd: i32, out: &mut PathBuf) -> Result<(), Errno> {
+        self.host.fd_path(fd, out)
+    }
+    fn fd_vpath(
+        &self,
+        fd: i32,
+        out: &mut PathBuf,
+        scratch: &mut PathBuf,
+        virt: impl FnOnce(&[u8], &mut PathBuf) -> Result<(), Errno>,
+    ) -> Result<bool, Errno> {
+        self.host.fd_vpath(fd, out, scratch, virt)
+    }
+    fn cached_cwd(&self, out: &mut PathBuf) -> Option<bool> {
+        self.host.cached_cwd(out)
+    }
+    fn cache_cwd(&self, vcwd: &[u8], token: u64, is_host: bool) {
+        self.host.cache_cwd(vcwd, token, is_host)
+    }
+    fn dir_known(&self, key: u64) -> bool {
+        self.host.dir_known(key)
+    }
+    fn dir_token(&self) -> u64 {
+        self.host.dir_token()
+    }
+    fn dir_remember(&self, key: u64, token: u64) {
+        self.host.dir_remember(key, token)
+    }
+    fn rule_cached(&self, key: u64) -> Option<u32> {
+        self.host.rule_cached(key)
+    }
+    fn rule_remember(&self, key: u64, rule: u32) {
+        self.host.rule_remember(key, rule)
+    }
+    fn own_pid(&self) -> i32 {
+        self.host.own_pid()
+    }
+    fn exec_probe(&self, hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
+        self.host.exec_probe(hpath, head)
     }
 }

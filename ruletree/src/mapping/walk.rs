@@ -20,6 +20,16 @@ pub fn resolve<'a, H: Host>(
     vout: &mut PathBuf,
     out: &mut PathBuf,
 ) -> Result<Mapped<'a>, Errno> {
+    walk(ctx, &super::host::Memo::new(host), req, vout, out)
+}
+
+fn walk<'a, H: Host>(
+    ctx: &Ctx<'a>,
+    host: &H,
+    req: &Req,
+    vout: &mut PathBuf,
+    out: &mut PathBuf,
+) -> Result<Mapped<'a>, Errno> {
     if req.path.is_empty() {
         return Err(Errno::ENOENT);
     }
