@@ -125,11 +125,6 @@ fn main() {
     println!("cargo:rerun-if-env-changed=OBJCOPY");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     c_objects(&cc);
-    // Lazy binding: the loader resolves a function of libc we call at its
-    // first call, not all of them (about 70) at every exec; most
-    // processes call few or none. (rustc links with `-z now`; the last
-    // `-z` wins.)
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,lazy");
     let Ok(out) = Command::new(&cc)
         .arg("-print-file-name=libgcc_eh.a")
         .output()

@@ -21,6 +21,7 @@ use sb2_ruletree::Errno;
 pub struct Cached;
 
 impl Host for Cached {
+    #[link_section = ".text.hot.sb2"]
     fn lstat_kind(&self, hpath: &[u8]) -> Result<Kind, Errno> {
         if cache::cwd_hidden() {
             if let Some(r) = in_hidden_cwd(hpath, |p| Sys.lstat_kind(p)) {
@@ -79,6 +80,7 @@ impl Host for Cached {
     fn rule_remember(&self, key: u64, rule: u32) {
         cache::rule_remember(key, rule)
     }
+    #[link_section = ".text.hot.sb2"]
     fn exec_probe(&self, hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
         let st = sb2_ruletree::sys::exec_stat(hpath)?;
         if let Some(n) = cache::probe_cached(hpath, &st, head) {

@@ -28,6 +28,12 @@
 //! Everything reachable from the preload's hot path ([`format::Tree`],
 //! [`lookup`], [`mapping`], [`exec`], [`sys`], [`net`]'s decisions and
 //! [`vperm`]'s table) allocates nothing and never panics.
+//!
+//! Functions every exec runs (the walk, the rule lookup, the exec planner)
+//! carry `#[link_section = ".text.hot.sb2"]`: in `libsb2.so` the linker
+//! places them with the rest of the exec path, so that a fork child, whose
+//! code is mapped again at first use, faults in few pages of it (see the
+//! preload's crate docs, "Exec cost").
 
 pub mod abi;
 pub mod contract;

@@ -22,6 +22,7 @@ pub struct Caller<'c> {
 
 /// Does `sel` of `kind` select `path`?
 #[inline]
+#[link_section = ".text.hot.sb2"]
 pub fn selector_matches(kind: u8, sel: &[u8], path: &[u8]) -> bool {
     match kind {
         SEL_PATH => path == sel,
@@ -37,6 +38,7 @@ pub fn selector_matches(kind: u8, sel: &[u8], path: &[u8]) -> bool {
 
 /// Do the rule's filters (`func_class`, `binary_name`) pass?
 #[inline]
+#[link_section = ".text.hot.sb2"]
 pub fn filters_pass(r: &RuleRef, who: &Caller) -> bool {
     let fc = r.func_class();
     if fc != 0 && fc & who.class == 0 {
@@ -58,6 +60,7 @@ struct Walk<'a, 'b> {
 }
 
 impl<'a, 'b> Walk<'a, 'b> {
+    #[link_section = ".text.hot.sb2"]
     fn new(list: &RuleList<'a>, path: &[u8], budget: &'b Budget) -> Walk<'a, 'b> {
         let mut w = Walk {
             list: *list,
@@ -103,6 +106,7 @@ impl<'a, 'b> Walk<'a, 'b> {
             .min()
     }
     /// First rule after `after` that selects `path` and whose filters pass.
+    #[link_section = ".text.hot.sb2"]
     fn find_after(
         &self,
         path: &[u8],
@@ -124,6 +128,7 @@ impl<'a, 'b> Walk<'a, 'b> {
 /// First rule in `list` whose selector matches `path` and whose filters pass,
 /// after rule index `after`. Returns the index too, so callers can continue.
 /// Subtrees are *not* entered here.
+#[link_section = ".text.hot.sb2"]
 pub fn find_after<'a>(
     list: &RuleList<'a>,
     path: &[u8],
@@ -135,6 +140,7 @@ pub fn find_after<'a>(
 
 /// The deciding rule for `path`: first match, descending into `rules`
 /// subtrees, falling through past a subtree in which nothing matched.
+#[link_section = ".text.hot.sb2"]
 pub fn find<'a>(list: &RuleList<'a>, path: &[u8], who: &Caller) -> Option<RuleRef<'a>> {
     let mut uniform = false;
     find_depth(list, path, who, 0, usize::MAX, &mut uniform, &Budget::new())
@@ -150,6 +156,7 @@ pub fn find<'a>(list: &RuleList<'a>, path: &[u8], who: &Caller) -> Option<RuleRe
 /// most that deep; a partial `prefix` anchored at a visited node looks at
 /// the one component below it, still inside the parent). Filters depend on
 /// the caller, not the path.
+#[link_section = ".text.hot.sb2"]
 pub fn find_for_dir<'a>(
     list: &RuleList<'a>,
     path: &[u8],
@@ -170,6 +177,7 @@ pub fn find_for_dir<'a>(
 }
 
 #[allow(clippy::too_many_arguments)]
+#[link_section = ".text.hot.sb2"]
 fn find_depth<'a>(
     list: &RuleList<'a>,
     path: &[u8],

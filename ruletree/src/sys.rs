@@ -168,6 +168,7 @@ pub fn exec_probe(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
 
 /// The first half of [`exec_probe`]: `stat` of a NUL-terminated host path
 /// that must be a regular file (EACCES otherwise, as the kernel says).
+#[link_section = ".text.hot.sb2"]
 pub fn exec_stat(hpath: &[u8]) -> Result<libc::stat, Errno> {
     if hpath.last() != Some(&0) {
         return Err(Errno::EINVAL);
@@ -182,6 +183,7 @@ pub fn exec_stat(hpath: &[u8]) -> Result<libc::stat, Errno> {
 
 /// The second half of [`exec_probe`], for a file [`exec_stat`] accepted:
 /// may the caller execute it (EACCES), and its first `head.len()` bytes.
+#[link_section = ".text.hot.sb2"]
 pub fn exec_read(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
     if hpath.last() != Some(&0) {
         return Err(Errno::EINVAL);
@@ -244,6 +246,7 @@ pub unsafe fn unmap(p: *mut u8, len: usize) {
 pub struct Sys;
 
 impl Host for Sys {
+    #[link_section = ".text.hot.sb2"]
     fn lstat_kind(&self, hpath: &[u8]) -> Result<Kind, Errno> {
         // SAFETY: hpath is NUL-terminated (pipeline contract).
         let st = unsafe { stat_at(hpath, libc::AT_SYMLINK_NOFOLLOW) }?;
@@ -253,6 +256,7 @@ impl Host for Sys {
             _ => Kind::Other,
         })
     }
+    #[link_section = ".text.hot.sb2"]
     fn readlink(&self, hpath: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
         // SAFETY: hpath is NUL-terminated; the kernel writes at most `cap`
         // bytes into out's buffer.

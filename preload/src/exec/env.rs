@@ -101,6 +101,7 @@ fn named(p: *const c_char, name: &[u8]) -> bool {
 /// Calls `f` with `envp` (NULL = `environ`), or with a copy that has the
 /// session's variables back if it lost them and `extra` (`NAME=value`
 /// entries) put in.
+#[link_section = ".text.hot.sb2"]
 pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -> Result<R, Errno> {
     let envp: Env = if envp.is_null() { environ() } else { envp };
     let (session, mode) = state::session_entries();

@@ -70,6 +70,7 @@ fn page_remember(page: usize) {
 }
 
 /// Copies the NUL-terminated string at `p` into `out` (without the NUL).
+#[link_section = ".text.hot.sb2"]
 pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno> {
     if p.is_null() {
         return Err(Errno::EFAULT);

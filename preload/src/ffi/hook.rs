@@ -184,11 +184,11 @@ macro_rules! hooks {
         [$class:ident $(| $cl:ident)*, $follow:ident, $write:ident $(; $($k:ident = $v:ident),+)?]
         = |$real:ident, $op:ident| $body:expr ; $($rest:tt)*
     ) => {
-        hook_fn!($name, ($($a : $t),*), $r, ($class $(| $cl)*, $follow, $write), $real, $op, $body);
+        hook_fn!($fam, $name, ($($a : $t),*), $r, ($class $(| $cl)*, $follow, $write), $real, $op, $body);
         #[allow(unused_macros)]
         macro_rules! $name {
             (fn $d alias:ident) => {
-                hook_fn!($d alias, ($($a : $t),*), $r, ($class $(| $cl)*, $follow, $write), $real, $op, $body);
+                hook_fn!($fam, $d alias, ($($a : $t),*), $r, ($class $(| $cl)*, $follow, $write), $real, $op, $body);
             };
             (row $d alias:ident) => {
                 hook_row!($d alias, $fam, ($name), ($($a),*), ($class $(| $cl)*, $follow, $write), ($($($k = $v),+)?))
@@ -217,14 +217,27 @@ macro_rules! hook_decl {
     };
 }
 
+/// The exec family's hooks go with the rest of the exec path (the crate
+/// docs, "Exec cost"); the others where the linker puts them.
+macro_rules! hook_section {
+    (exec, $item:item) => {
+        #[link_section = ".text.hot.sb2"]
+        $item
+    };
+    ($fam:ident, $item:item) => {
+        $item
+    };
+}
+
 /// One exported hook and its real-function slot (see [`hooks!`]).
 macro_rules! hook_fn {
-    ($name:ident, ($($a:ident : $t:ty),*), $r:ty, $decl:tt, $real:ident, $op:ident, $body:expr) => {
+    ($fam:ident, $name:ident, ($($a:ident : $t:ty),*), $r:ty, $decl:tt, $real:ident, $op:ident, $body:expr) => {
         #[allow(non_snake_case)]
         pub mod $name {
             pub static SLOT: $crate::ffi::real::Slot = $crate::ffi::real::Slot::new();
         }
 
+        hook_section!($fam,
         /// Interposed libc function (see the hook table).
         ///
         /// # Safety
@@ -274,6 +287,7 @@ macro_rules! hook_fn {
                 unsafe { $body }
             })
         }
+        );
     };
 }
 

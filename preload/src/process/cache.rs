@@ -61,8 +61,6 @@ use sb2_ruletree::Errno;
 pub static SHARED_GEN: AtomicPtr<AtomicU64> = AtomicPtr::new(core::ptr::null_mut());
 /// This process's cwd generation.
 pub static CWD_GEN: AtomicU64 = AtomicU64::new(1);
-/// The pid the caches belong to (updated in forked children).
-static PID: AtomicI32 = AtomicI32::new(0);
 /// Set by a vfork child that changed directory.
 static CWD_UNTRUSTED: AtomicBool = AtomicBool::new(false);
 
@@ -148,18 +146,22 @@ thread_local! {
     };
 }
 
-extern "C" fn after_fork_child() {
+/// In a forked child: the caches are the child's now.
+#[link_section = ".text.hot.sb2"]
+pub extern "C" fn after_fork_child() {
     // SAFETY: getpid has no preconditions.
-    PID.store(unsafe { libc::getpid() }, Ordering::Release);
+    OWNER
+        .pid
+        .store(unsafe { libc::getpid() }, Ordering::Release);
     // The thread that held it does not exist here. (Read first: a write
     // would copy the page.)
-    if PROBES_BUSY.load(Ordering::Acquire) {
-        PROBES_BUSY.store(false, Ordering::Release);
+    if OWNER.probes_busy.load(Ordering::Acquire) {
+        OWNER.probes_busy.store(false, Ordering::Release);
     }
 }
 
 /// Entries of the exec probe cache.
-const PROBES: usize = 4;
+const PROBES: usize = 2;
 /// Longest host path it keeps.
 const PROBE_PATH: usize = 256;
 
@@ -177,43 +179,55 @@ struct Probe {
     head: [u8; sb2_ruletree::exec::HEAD],
 }
 
-struct Probes {
-    ents: UnsafeCell<[Probe; PROBES]>,
+const NO_PROBE: Probe = Probe {
+    len: 0,
+    path: [0; PROBE_PATH],
+    dev: 0,
+    ino: 0,
+    size: 0,
+    mtime: (0, 0),
+    ctime: (0, 0),
+    n: 0,
+    head: [0; sb2_ruletree::exec::HEAD],
+};
+
+/// What a fork child writes before its exec, in one page: each page it
+/// writes is a copy (a fault, about 3 µs), so its pid, the probe cache's
+/// flag and the entries a miss fills share one.
+#[repr(C, align(4096))]
+struct Owner {
+    /// The pid the caches belong to (updated in forked children).
+    pid: AtomicI32,
+    /// The exec probe cache is in use (see `with_probes`).
+    probes_busy: AtomicBool,
     next: Cell<usize>,
+    probes: UnsafeCell<[Probe; PROBES]>,
 }
 
-// SAFETY: used only while holding PROBES_BUSY (see `with_probes`).
-unsafe impl Sync for Probes {}
+// SAFETY: `next` and `probes` are used only while holding `probes_busy`
+// (see `with_probes`); the rest are atomics.
+unsafe impl Sync for Owner {}
 
-static PROBES_BUSY: AtomicBool = AtomicBool::new(false);
-static PROBE_CACHE: Probes = Probes {
-    ents: UnsafeCell::new(
-        [Probe {
-            len: 0,
-            path: [0; PROBE_PATH],
-            dev: 0,
-            ino: 0,
-            size: 0,
-            mtime: (0, 0),
-            ctime: (0, 0),
-            n: 0,
-            head: [0; sb2_ruletree::exec::HEAD],
-        }; PROBES],
-    ),
+static OWNER: Owner = Owner {
+    pid: AtomicI32::new(0),
+    probes_busy: AtomicBool::new(false),
     next: Cell::new(0),
+    probes: UnsafeCell::new([NO_PROBE; PROBES]),
 };
+const _: () = assert!(core::mem::size_of::<Owner>() == 4096);
 
 /// `f` on the probe cache, if nobody else is using it.
 fn with_probes<R>(f: impl FnOnce(&mut [Probe; PROBES], &Cell<usize>) -> R) -> Option<R> {
-    if PROBES_BUSY
+    if OWNER
+        .probes_busy
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
     {
         return None;
     }
     // SAFETY: the flag makes us its only user until we clear it.
-    let r = f(unsafe { &mut *PROBE_CACHE.ents.get() }, &PROBE_CACHE.next);
-    PROBES_BUSY.store(false, Ordering::Release);
+    let r = f(unsafe { &mut *OWNER.probes.get() }, &OWNER.next);
+    OWNER.probes_busy.store(false, Ordering::Release);
     Some(r)
 }
 
@@ -229,6 +243,7 @@ fn probe_matches(e: &Probe, hpath: &[u8], st: &libc::stat) -> bool {
 
 /// A program's head as an earlier exec of the same file read it (and
 /// found it executable), into `head`; how many bytes.
+#[link_section = ".text.hot.sb2"]
 pub fn probe_cached(hpath: &[u8], st: &libc::stat, head: &mut [u8]) -> Option<usize> {
     with_probes(|ents, _| {
         let e = ents.iter().find(|e| probe_matches(e, hpath, st))?;
@@ -276,13 +291,12 @@ pub fn probe_remember(hpath: &[u8], st: &libc::stat, head: &[u8]) {
     });
 }
 
-/// Records our pid and keeps it right in forked children.
+/// Records our pid; [`after_fork_child`] keeps it right in forked
+/// children (the library's constructor registers it).
+#[link_section = ".text.hot.sb2"]
 pub fn init() {
-    // SAFETY: getpid has no preconditions; registering a plain handler.
-    unsafe {
-        PID.store(libc::getpid(), Ordering::Release);
-        libc::pthread_atfork(None, None, Some(after_fork_child));
-    }
+    // SAFETY: getpid has no preconditions.
+    OWNER.pid.store(unsafe { libc::getpid() }, Ordering::Release);
 }
 
 /// The shared generation, or None when caching is off. Generations start
@@ -309,6 +323,7 @@ pub fn namespace_changed() {
 
 /// The token for [`dir_remember`] and [`cache_cwd`], read before looking.
 #[inline]
+#[link_section = ".text.hot.sb2"]
 pub fn token() -> u64 {
     shared_gen().unwrap_or(0)
 }
@@ -328,6 +343,7 @@ fn dir_slot(key: u64) -> Option<&'static AtomicU64> {
 }
 
 #[inline]
+#[link_section = ".text.hot.sb2"]
 pub fn dir_known(key: u64) -> bool {
     let (Some(g), Some(slot)) = (shared_gen(), dir_slot(key)) else {
         return false;
@@ -351,7 +367,7 @@ pub fn dir_remember(key: u64, token: u64) {
 pub fn is_vfork_child() -> bool {
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
-    pid != PID.load(Ordering::Acquire)
+    pid != OWNER.pid.load(Ordering::Acquire)
 }
 
 /// chdir/fchdir happened in this process (or in a vfork child sharing our
@@ -359,7 +375,7 @@ pub fn is_vfork_child() -> bool {
 pub fn cwd_moved() {
     CWD_GEN.fetch_add(1, Ordering::AcqRel);
     // SAFETY: getpid has no preconditions (chdir is rare: one syscall).
-    if unsafe { libc::getpid() } != PID.load(Ordering::Acquire) {
+    if unsafe { libc::getpid() } != OWNER.pid.load(Ordering::Acquire) {
         CWD_UNTRUSTED.store(true, Ordering::Release);
     }
 }
@@ -372,7 +388,7 @@ pub fn cached_cwd(out: &mut PathBuf) -> Option<bool> {
         // Only the process the caches belong to may clear the mark: a vfork
         // parent runs again only after its child has exec'd or exited.
         // SAFETY: getpid has no preconditions.
-        if unsafe { libc::getpid() } != PID.load(Ordering::Acquire) {
+        if unsafe { libc::getpid() } != OWNER.pid.load(Ordering::Acquire) {
             return None;
         }
         CWD_UNTRUSTED.store(false, Ordering::Release);

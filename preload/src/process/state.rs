@@ -92,6 +92,7 @@ static START: [AtomicPtr<u8>; VARS.len()] =
     [const { AtomicPtr::new(core::ptr::null_mut()) }; VARS.len()];
 
 /// One pass over `environ`: every session variable's entry.
+#[link_section = ".text.hot.sb2"]
 fn capture() {
     extern "C" {
         static environ: *const *const libc::c_char;
@@ -144,6 +145,7 @@ fn start_entry(v: Var) -> Option<(&'static [u8], usize)> {
 
 /// Is this process in a session? Attaches on first use.
 #[inline]
+#[link_section = ".text.hot.sb2"]
 pub fn active() -> bool {
     match STATE.load(Ordering::Acquire) {
         NONE => false,
@@ -175,6 +177,7 @@ pub fn in_session() -> bool {
 /// calls that need the session, and many none; they pay nothing more).
 /// The CPU transparency command is recognized here, and its tree mapped:
 /// it runs detached, and sets up its namespace before `main`.
+#[link_section = ".text.hot.sb2"]
 pub fn init() {
     if STATE.load(Ordering::Acquire) != UNINIT {
         return;
@@ -217,6 +220,7 @@ pub fn init() {
 /// walk (its cache) and by every rename or removal (which must invalidate
 /// the other processes' caches); the vperm table by every stat, create,
 /// chown, chmod and exec under `-R`.
+#[link_section = ".text.hot.sb2"]
 fn attach() {
     if STATE.load(Ordering::Acquire) != LAZY {
         return;
@@ -503,6 +507,7 @@ fn tree() -> Option<Tree<'static>> {
 
 /// The mapping context of this process, or EIO if the session is broken.
 #[inline]
+#[link_section = ".text.hot.sb2"]
 pub fn ctx() -> Result<Ctx<'static>, Errno> {
     if STATE.load(Ordering::Acquire) != READY
         && (!active() || STATE.load(Ordering::Acquire) != READY)

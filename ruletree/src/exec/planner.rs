@@ -27,6 +27,7 @@ fn dirname(p: &[u8]) -> &[u8] {
 
 /// Maps a program path with the EXEC class; `vout` gets the resolved
 /// virtual path, `out` the host path (NUL-terminated).
+#[link_section = ".text.hot.sb2"]
 fn map_prog<'t, H: Host>(
     ctx: &Ctx<'t>,
     host: &H,
@@ -51,6 +52,7 @@ fn map_prog<'t, H: Host>(
 /// The execvp search: the first `dir/name` along `search` that is an
 /// executable file in the virtual view. `name_out` gets the path as it
 /// would be passed to execve (`dir/name`).
+#[link_section = ".text.hot.sb2"]
 fn search_path<'t, H: Host>(
     ctx: &Ctx<'t>,
     host: &H,
@@ -85,6 +87,7 @@ fn search_path<'t, H: Host>(
     Err(err)
 }
 
+#[link_section = ".text.hot.sb2"]
 fn find_argvmod<'t>(ctx: &Ctx<'t>, given: &[u8]) -> Option<ArgvModRef<'t>> {
     let (dir, name) = (dirname(given), basename(given));
     if ctx.chroot.is_some() {
@@ -152,6 +155,7 @@ fn launched_compiler<'t>(ctx: &Ctx<'t>, req: &ExecReq, plan: &mut Plan<'t>) -> R
 
 /// Selects the exec policy for a mapped program: the deciding fs rule's
 /// `exec_policy_name`, else the mode's selection list on the host path.
+#[link_section = ".text.hot.sb2"]
 fn select_policy<'t>(
     ctx: &Ctx<'t>,
     m: &mapping::Mapped<'t>,
@@ -173,6 +177,7 @@ fn select_policy<'t>(
 /// Plans an exec. Errors are what the kernel (or execvp) would return.
 /// The plan's environment changes include the policy variable (removed
 /// when there is no policy: a bare name) and the exec marker.
+#[link_section = ".text.hot.sb2"]
 pub fn plan<'t, H: Host>(
     ctx: &Ctx<'t>,
     host: &H,
@@ -236,6 +241,7 @@ fn start_through<'a>(
     Ok(())
 }
 
+#[link_section = ".text.hot.sb2"]
 fn plan_program<'t, H: Host>(
     ctx: &Ctx<'t>,
     host: &H,

@@ -12,6 +12,7 @@ use crate::model::flags;
 /// of rule selections per parent directory ([`Host::rule_cached`]): the
 /// trie walk and the candidate scan are skipped when a sibling already
 /// showed that one rule decides the whole directory.
+#[link_section = ".text.hot.sb2"]
 pub(super) fn map_final<'a, H: Host>(
     ctx: &Ctx<'a>,
     host: &H,
@@ -46,6 +47,7 @@ pub(super) fn map_final<'a, H: Host>(
 }
 
 /// Maps an already clean, resolved virtual path (no symlink resolution).
+#[link_section = ".text.hot.sb2"]
 pub fn map_clean<'a, H: Host>(
     ctx: &Ctx<'a>,
     host: &H,
@@ -107,6 +109,7 @@ enum Step<'a> {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[link_section = ".text.hot.sb2"]
 fn apply<'a, H: Host>(
     ctx: &Ctx<'a>,
     host: &H,

@@ -13,6 +13,7 @@ const MAX_LINKS: u32 = 40;
 
 /// Maps `req` to a host path in `out`; the resolved virtual path is left in
 /// `vout`.
+#[link_section = ".text.hot.sb2"]
 pub fn resolve<'a, H: Host>(
     ctx: &Ctx<'a>,
     host: &H,
@@ -23,6 +24,7 @@ pub fn resolve<'a, H: Host>(
     walk(ctx, &super::host::Memo::new(host), req, vout, out)
 }
 
+#[link_section = ".text.hot.sb2"]
 fn walk<'a, H: Host>(
     ctx: &Ctx<'a>,
     host: &H,
