@@ -63,14 +63,14 @@ pub fn exec(
     let mut vin = PathBuf::new();
     read_path(path, &mut vin)?;
     let argv0 = entries(argv).next().unwrap_or(b"");
-    let pathvar = state::env(b"PATH").unwrap_or(contract::DEFAULT_PATH.as_bytes());
     let mut first: [&[u8]; 8] = [&[]; 8];
     let n_args = first_args(argv, &mut first);
     let req = ExecReq {
         dirfd: dirfd.filter(|d| *d != libc::AT_FDCWD),
         path: vin.as_bytes(),
         argv0,
-        search: search.then_some(pathvar),
+        // PATH only for a search (a scan of the whole environment).
+        search: search.then(|| state::env(b"PATH").unwrap_or(contract::DEFAULT_PATH.as_bytes())),
         follow,
         args: first.get(..n_args).unwrap_or(&[]),
     };

@@ -122,7 +122,8 @@ pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno>
             // process_vm_readv refused (seccomp, ENOSYS): read directly.
             Err(_) => return read_direct(p, out),
         };
-        if got == n {
+        // Protection is per page: one byte read proves all of its page.
+        if got > 0 {
             page_remember(addr - addr % PAGE);
         }
         if let Some(z) = out

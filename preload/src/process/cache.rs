@@ -296,7 +296,9 @@ pub fn probe_remember(hpath: &[u8], st: &libc::stat, head: &[u8]) {
 #[link_section = ".text.hot.sb2"]
 pub fn init() {
     // SAFETY: getpid has no preconditions.
-    OWNER.pid.store(unsafe { libc::getpid() }, Ordering::Release);
+    OWNER
+        .pid
+        .store(unsafe { libc::getpid() }, Ordering::Release);
 }
 
 /// The shared generation, or None when caching is off. Generations start
