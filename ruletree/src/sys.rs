@@ -6,6 +6,8 @@
 use crate::mapping::{Host, Kind, PathBuf};
 use crate::Errno;
 
+pub mod raw;
+
 /// The error of the system call that just failed.
 fn last_err() -> Errno {
     // SAFETY: this thread's errno slot.
@@ -21,7 +23,7 @@ unsafe fn stat_at(hpath: &[u8], flags: i32) -> Result<libc::stat, Errno> {
     // a valid `struct stat`.
     unsafe {
         let mut st: libc::stat = core::mem::zeroed();
-        if libc::syscall(
+        if crate::syscall!(
             libc::SYS_newfstatat,
             libc::AT_FDCWD,
             hpath.as_ptr(),
@@ -87,7 +89,7 @@ pub fn env(name: &[u8]) -> Option<&'static [u8]> {
 unsafe fn open_ro(hpath: &[u8], flags: i32) -> libc::c_long {
     // SAFETY: hpath is NUL-terminated (the caller's promise).
     unsafe {
-        libc::syscall(
+        crate::syscall!(
             libc::SYS_openat,
             libc::AT_FDCWD,
             hpath.as_ptr(),
@@ -111,12 +113,12 @@ pub fn read_chunks(hpath: &[u8], buf: &mut [u8], mut f: impl FnMut(&[u8]) -> boo
             return false;
         }
         loop {
-            let n = libc::syscall(libc::SYS_read, fd, buf.as_mut_ptr(), buf.len());
+            let n = crate::syscall!(libc::SYS_read, fd, buf.as_mut_ptr(), buf.len());
             if n <= 0 || !f(buf.get(..n as usize).unwrap_or(&[])) {
                 break;
             }
         }
-        libc::syscall(libc::SYS_close, fd);
+        crate::syscall!(libc::SYS_close, fd);
     }
     true
 }
@@ -136,7 +138,7 @@ pub fn list_dir(hpath: &[u8], mut f: impl FnMut(&[u8])) {
             return;
         }
         loop {
-            let n = libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len());
+            let n = crate::syscall!(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len());
             if n <= 0 {
                 break;
             }
@@ -157,7 +159,7 @@ pub fn list_dir(hpath: &[u8], mut f: impl FnMut(&[u8])) {
                 off += reclen;
             }
         }
-        libc::syscall(libc::SYS_close, fd);
+        crate::syscall!(libc::SYS_close, fd);
     }
 }
 
@@ -190,7 +192,7 @@ pub fn exec_read(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
     }
     // SAFETY: hpath is NUL-terminated (checked); head is ours.
     unsafe {
-        if libc::syscall(
+        if crate::syscall!(
             libc::SYS_faccessat,
             libc::AT_FDCWD,
             hpath.as_ptr(),
@@ -206,8 +208,8 @@ pub fn exec_read(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
         if fd < 0 {
             return Ok(0);
         }
-        let n = libc::syscall(libc::SYS_pread64, fd, head.as_mut_ptr(), head.len(), 0);
-        libc::syscall(libc::SYS_close, fd);
+        let n = crate::syscall!(libc::SYS_pread64, fd, head.as_mut_ptr(), head.len(), 0);
+        crate::syscall!(libc::SYS_close, fd);
         Ok(n.max(0) as usize)
     }
 }
@@ -217,7 +219,7 @@ pub fn exec_read(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
 pub fn map_anon(len: usize) -> Result<*mut u8, Errno> {
     // SAFETY: a fresh mapping the kernel places; nothing of ours is touched.
     let p = unsafe {
-        libc::syscall(
+        crate::syscall!(
             libc::SYS_mmap,
             core::ptr::null_mut::<u8>(),
             len,
@@ -239,7 +241,7 @@ pub fn map_anon(len: usize) -> Result<*mut u8, Errno> {
 /// Nothing may use the range afterwards.
 pub unsafe fn unmap(p: *mut u8, len: usize) {
     // SAFETY: the caller gives up the range.
-    unsafe { libc::syscall(libc::SYS_munmap, p, len) };
+    unsafe { crate::syscall!(libc::SYS_munmap, p, len) };
 }
 
 /// Host operations by raw system call.
@@ -261,7 +263,7 @@ impl Host for Sys {
         // SAFETY: hpath is NUL-terminated; the kernel writes at most `cap`
         // bytes into out's buffer.
         out.fill(|p, cap| unsafe {
-            libc::syscall(libc::SYS_readlinkat, libc::AT_FDCWD, hpath.as_ptr(), p, cap)
+            crate::syscall!(libc::SYS_readlinkat, libc::AT_FDCWD, hpath.as_ptr(), p, cap)
         } as isize)?;
         Ok(())
     }
@@ -274,7 +276,7 @@ impl Host for Sys {
     fn host_cwd(&self, out: &mut PathBuf) -> Result<(), Errno> {
         // SAFETY: the kernel writes at most `cap` bytes into out's buffer;
         // its length includes the NUL.
-        let n = out.fill(|p, cap| unsafe { libc::syscall(libc::SYS_getcwd, p, cap) } as isize)?;
+        let n = out.fill(|p, cap| unsafe { crate::syscall!(libc::SYS_getcwd, p, cap) } as isize)?;
         if n == 0 {
             return Err(Errno::ENOENT);
         }

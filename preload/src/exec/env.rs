@@ -48,17 +48,7 @@ pub fn first_args(argv: Env, out: &mut [&[u8]; 8]) -> usize {
 }
 
 pub fn entries<'a>(a: Env) -> impl Iterator<Item = &'a [u8]> + Clone {
-    (0usize..)
-        .map(move |i| {
-            if a.is_null() {
-                return core::ptr::null();
-            }
-            // SAFETY: a NULL-terminated array (exec contract); we stop at
-            // the first NULL.
-            unsafe { *a.add(i) }
-        })
-        .take_while(|p| !p.is_null())
-        .map(bytes)
+    ptrs(a).map(bytes)
 }
 
 fn key(e: &[u8]) -> &[u8] {
@@ -66,7 +56,7 @@ fn key(e: &[u8]) -> &[u8] {
 }
 
 /// The pointers of a NULL-terminated array (a NULL array is empty).
-fn ptrs(a: Env) -> impl Iterator<Item = *const c_char> {
+fn ptrs(a: Env) -> impl Iterator<Item = *const c_char> + Clone {
     (0usize..)
         .map(move |i| {
             if a.is_null() {

@@ -100,7 +100,7 @@ pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno>
         }
         let start = out.len();
         // SAFETY: getpid has no preconditions.
-        let pid = unsafe { libc::getpid() };
+        let pid = unsafe { sb2_ruletree::syscall!(libc::SYS_getpid) };
         let mut want = 0usize;
         let copied = out.append_with(|dst, room| {
             want = n.min(room);
@@ -114,7 +114,10 @@ pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno>
             };
             // SAFETY: the kernel writes at most `want` bytes at dst (inside
             // out's buffer) and checks the remote range itself.
-            unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) }
+            unsafe {
+                sb2_ruletree::syscall!(libc::SYS_process_vm_readv, pid, &local, 1, &remote, 1, 0)
+                    as isize
+            }
         });
         let got = match copied {
             Ok(g) => g,

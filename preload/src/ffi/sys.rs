@@ -53,13 +53,13 @@ impl Drop for Fd {
 /// close(2) of a descriptor we own.
 pub fn close(fd: i32) {
     // SAFETY: closing a number has no memory effects.
-    unsafe { libc::syscall(libc::SYS_close, fd) };
+    unsafe { sb2_ruletree::syscall!(libc::SYS_close, fd) };
 }
 
 /// openat(2); `O_CLOEXEC` is the caller's to add.
 pub fn openat(dirfd: i32, path: CPath, flags: i32, mode: u32) -> Result<Fd, Errno> {
     // SAFETY: the kernel reads the path itself.
-    let r = unsafe { libc::syscall(libc::SYS_openat, dirfd, path, flags, mode) };
+    let r = unsafe { sb2_ruletree::syscall!(libc::SYS_openat, dirfd, path, flags, mode) };
     ret(r).map(|fd| Fd(fd as i32))
 }
 
@@ -79,7 +79,7 @@ fn zeroed_stat() -> libc::stat {
 pub fn fstat(fd: i32) -> Result<libc::stat, Errno> {
     let mut st = zeroed_stat();
     // SAFETY: the kernel writes one struct stat into ours.
-    ret(unsafe { libc::syscall(libc::SYS_fstat, fd, &mut st) })?;
+    ret(unsafe { sb2_ruletree::syscall!(libc::SYS_fstat, fd, &mut st) })?;
     Ok(st)
 }
 
@@ -87,14 +87,14 @@ pub fn fstat(fd: i32) -> Result<libc::stat, Errno> {
 pub fn fstatat(dirfd: i32, path: CPath, flags: i32) -> Result<libc::stat, Errno> {
     let mut st = zeroed_stat();
     // SAFETY: the kernel reads the path and writes one struct stat into ours.
-    ret(unsafe { libc::syscall(libc::SYS_newfstatat, dirfd, path, &mut st, flags) })?;
+    ret(unsafe { sb2_ruletree::syscall!(libc::SYS_newfstatat, dirfd, path, &mut st, flags) })?;
     Ok(st)
 }
 
 /// fstatat(2) into the caller's buffer; the raw result (0 or -1, errno).
 pub fn fstatat_into(dirfd: i32, path: CPath, buf: *mut c_void, flags: i32) -> i32 {
     // SAFETY: the kernel checks the caller's buffer itself (EFAULT).
-    unsafe { libc::syscall(libc::SYS_newfstatat, dirfd, path, buf, flags) as i32 }
+    unsafe { sb2_ruletree::syscall!(libc::SYS_newfstatat, dirfd, path, buf, flags) as i32 }
 }
 
 /// statx(2).
@@ -102,32 +102,32 @@ pub fn statx(dirfd: i32, path: CPath, flags: i32, mask: u32) -> Result<libc::sta
     // SAFETY: libc::statx is plain C integers, for which zero is valid.
     let mut sx: libc::statx = unsafe { core::mem::zeroed() };
     // SAFETY: the kernel reads the path and writes one struct statx.
-    ret(unsafe { libc::syscall(libc::SYS_statx, dirfd, path, flags, mask, &mut sx) })?;
+    ret(unsafe { sb2_ruletree::syscall!(libc::SYS_statx, dirfd, path, flags, mask, &mut sx) })?;
     Ok(sx)
 }
 
 /// statx(2) into the caller's buffer; the raw result.
 pub fn statx_into(dirfd: i32, path: CPath, flags: i32, mask: u32, buf: *mut c_void) -> i32 {
     // SAFETY: the kernel checks the caller's buffer itself (EFAULT).
-    unsafe { libc::syscall(libc::SYS_statx, dirfd, path, flags, mask, buf) as i32 }
+    unsafe { sb2_ruletree::syscall!(libc::SYS_statx, dirfd, path, flags, mask, buf) as i32 }
 }
 
 /// faccessat(2) with F_OK: does `path` exist?
 pub fn exists(path: CPath) -> bool {
     // SAFETY: the kernel reads the path itself.
-    unsafe { libc::syscall(libc::SYS_faccessat, libc::AT_FDCWD, path, libc::F_OK) == 0 }
+    unsafe { sb2_ruletree::syscall!(libc::SYS_faccessat, libc::AT_FDCWD, path, libc::F_OK) == 0 }
 }
 
 /// mkdirat(2).
 pub fn mkdirat(dirfd: i32, path: CPath, mode: u32) -> Result<(), Errno> {
     // SAFETY: the kernel reads the path itself.
-    ret(unsafe { libc::syscall(libc::SYS_mkdirat, dirfd, path, mode) }).map(drop)
+    ret(unsafe { sb2_ruletree::syscall!(libc::SYS_mkdirat, dirfd, path, mode) }).map(drop)
 }
 
 /// unlinkat(2).
 pub fn unlinkat(dirfd: i32, path: CPath, flags: i32) -> Result<(), Errno> {
     // SAFETY: the kernel reads the path itself.
-    ret(unsafe { libc::syscall(libc::SYS_unlinkat, dirfd, path, flags) }).map(drop)
+    ret(unsafe { sb2_ruletree::syscall!(libc::SYS_unlinkat, dirfd, path, flags) }).map(drop)
 }
 
 /// readlinkat(2) of `path` into `out`.
@@ -135,7 +135,9 @@ pub fn readlink(path: CPath, out: &mut PathBuf) -> Result<(), Errno> {
     out.fill(|p, cap| {
         // SAFETY: the kernel writes at most `cap` bytes at `p`, inside
         // out's own storage.
-        unsafe { libc::syscall(libc::SYS_readlinkat, libc::AT_FDCWD, path, p, cap) as isize }
+        unsafe {
+            sb2_ruletree::syscall!(libc::SYS_readlinkat, libc::AT_FDCWD, path, p, cap) as isize
+        }
     })
     .map(drop)
 }
@@ -145,7 +147,7 @@ pub fn write_all(fd: i32, buf: &[u8]) -> bool {
     let mut rest = buf;
     while !rest.is_empty() {
         // SAFETY: the kernel reads our slice.
-        let n = unsafe { libc::syscall(libc::SYS_write, fd, rest.as_ptr(), rest.len()) };
+        let n = unsafe { sb2_ruletree::syscall!(libc::SYS_write, fd, rest.as_ptr(), rest.len()) };
         if n <= 0 {
             return false;
         }
@@ -165,33 +167,37 @@ pub fn write_file(path: CPath, data: &[u8]) -> bool {
 /// pread(2) at offset 0.
 pub fn pread_head(fd: i32, buf: &mut [u8]) -> isize {
     // SAFETY: the kernel writes at most buf.len() bytes into our buffer.
-    unsafe { libc::syscall(libc::SYS_pread64, fd, buf.as_mut_ptr(), buf.len(), 0) as isize }
+    unsafe {
+        sb2_ruletree::syscall!(libc::SYS_pread64, fd, buf.as_mut_ptr(), buf.len(), 0) as isize
+    }
 }
 
 /// fcntl(F_DUPFD_CLOEXEC): a duplicate numbered `min` or above.
 pub fn dup_above(fd: i32, min: i32) -> Result<Fd, Errno> {
     // SAFETY: no memory is passed.
-    ret(unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, min) })
+    ret(unsafe { sb2_ruletree::syscall!(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, min) })
         .map(|f| Fd(f as i32))
 }
 
 /// getdents64(2) into `buf`: bytes filled, 0 at the end, negative on error.
 pub fn getdents(fd: i32, buf: &mut [u8]) -> isize {
     // SAFETY: the kernel fills at most buf.len() bytes of our buffer.
-    unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) as isize }
+    unsafe {
+        sb2_ruletree::syscall!(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) as isize
+    }
 }
 
 /// lseek(2) back to the start.
 pub fn rewind(fd: i32) {
     // SAFETY: no memory is passed.
-    unsafe { libc::syscall(libc::SYS_lseek, fd, 0, libc::SEEK_SET) };
+    unsafe { sb2_ruletree::syscall!(libc::SYS_lseek, fd, 0, libc::SEEK_SET) };
 }
 
 /// utimensat(fd, NULL, NULL, 0): touch an open file.
 pub fn touch(fd: i32) {
     // SAFETY: NULL path and times are the documented "now, this fd".
     unsafe {
-        libc::syscall(
+        sb2_ruletree::syscall!(
             libc::SYS_utimensat,
             fd,
             core::ptr::null::<c_char>(),
@@ -227,7 +233,7 @@ pub fn mmap_anon(len: usize) -> Result<*mut u8, Errno> {
 /// Nothing may use the range afterwards.
 pub unsafe fn munmap(p: *mut u8, len: usize) {
     // SAFETY: the caller gives up the range.
-    unsafe { libc::syscall(libc::SYS_munmap, p, len) };
+    unsafe { sb2_ruletree::syscall!(libc::SYS_munmap, p, len) };
 }
 
 /// getuid(2) and getgid(2), never the virtual ids of our own hooks.
@@ -235,8 +241,8 @@ pub fn real_ids() -> (u32, u32) {
     // SAFETY: no arguments.
     unsafe {
         (
-            libc::syscall(libc::SYS_getuid) as u32,
-            libc::syscall(libc::SYS_getgid) as u32,
+            sb2_ruletree::syscall!(libc::SYS_getuid) as u32,
+            sb2_ruletree::syscall!(libc::SYS_getgid) as u32,
         )
     }
 }
@@ -246,8 +252,8 @@ pub fn real_ids() -> (u32, u32) {
 pub fn umask() -> u32 {
     // SAFETY: umask cannot fail and takes no memory.
     unsafe {
-        let u = libc::syscall(libc::SYS_umask, 0) as u32;
-        libc::syscall(libc::SYS_umask, u);
+        let u = sb2_ruletree::syscall!(libc::SYS_umask, 0) as u32;
+        sb2_ruletree::syscall!(libc::SYS_umask, u);
         u
     }
 }
@@ -255,13 +261,13 @@ pub fn umask() -> u32 {
 /// unshare(2).
 pub fn unshare(flags: i32) -> bool {
     // SAFETY: no memory is passed.
-    unsafe { libc::syscall(libc::SYS_unshare, flags) == 0 }
+    unsafe { sb2_ruletree::syscall!(libc::SYS_unshare, flags) == 0 }
 }
 
 /// mount(2) of a file system without data.
 pub fn mount(source: CPath, target: CPath, fstype: CPath) -> bool {
     // SAFETY: the kernel reads the strings itself.
-    unsafe { libc::syscall(libc::SYS_mount, source, target, fstype, 0usize, 0usize) == 0 }
+    unsafe { sb2_ruletree::syscall!(libc::SYS_mount, source, target, fstype, 0usize, 0usize) == 0 }
 }
 
 /// capset(2) to no capabilities at all for this process.
@@ -269,7 +275,7 @@ pub fn drop_capabilities() {
     let hdr = [0x2008_0522u32, 0]; // _LINUX_CAPABILITY_VERSION_3, this process
     let data = [0u32; 6];
     // SAFETY: a version-3 header and its two data records, ours.
-    unsafe { libc::syscall(libc::SYS_capset, hdr.as_ptr(), data.as_ptr()) };
+    unsafe { sb2_ruletree::syscall!(libc::SYS_capset, hdr.as_ptr(), data.as_ptr()) };
 }
 
 /// uname(2).
@@ -277,7 +283,7 @@ pub fn uname() -> Option<libc::utsname> {
     // SAFETY: utsname is plain C chars, for which zero is valid.
     let mut u: libc::utsname = unsafe { core::mem::zeroed() };
     // SAFETY: the kernel fills our struct.
-    (unsafe { libc::syscall(libc::SYS_uname, &mut u) } == 0).then_some(u)
+    (unsafe { sb2_ruletree::syscall!(libc::SYS_uname, &mut u) } == 0).then_some(u)
 }
 
 /// A socket address type: plain data, valid when zeroed.
@@ -297,7 +303,7 @@ pub fn sock_name<T: SockAddr>(fd: i32, peer: bool) -> Option<(T, libc::socklen_t
         libc::SYS_getsockname
     };
     // SAFETY: our buffer and its size.
-    let r = unsafe { libc::syscall(nr, fd, &mut raw as *mut T, &mut len) };
+    let r = unsafe { sb2_ruletree::syscall!(nr, fd, &mut raw as *mut T, &mut len) };
     (r == 0).then_some((raw, len))
 }
 
@@ -305,7 +311,7 @@ pub fn sock_name<T: SockAddr>(fd: i32, peer: bool) -> Option<(T, libc::socklen_t
 pub fn drop_datagram(fd: i32) {
     // SAFETY: a zero-length receive with no buffers.
     unsafe {
-        libc::syscall(
+        sb2_ruletree::syscall!(
             libc::SYS_recvfrom,
             fd,
             core::ptr::null_mut::<c_void>(),

@@ -51,13 +51,13 @@ pub fn lckpwdf(real: impl FnOnce() -> c_int) -> Result<c_int, Errno> {
     };
     for _ in 0..150 {
         // SAFETY: fd is ours and lock a valid flock.
-        if unsafe { libc::syscall(libc::SYS_fcntl, fd.raw(), libc::F_SETLK, &lock) } == 0 {
+        if unsafe { sb2_ruletree::syscall!(libc::SYS_fcntl, fd.raw(), libc::F_SETLK, &lock) } == 0 {
             PWD_LOCK.store(fd.into_raw(), Relaxed);
             return Ok(0);
         }
         // SAFETY: plain sleep of 100 ms.
         unsafe {
-            libc::syscall(
+            sb2_ruletree::syscall!(
                 libc::SYS_nanosleep,
                 &libc::timespec {
                     tv_sec: 0,

@@ -150,9 +150,10 @@ thread_local! {
 #[link_section = ".text.hot.sb2"]
 pub extern "C" fn after_fork_child() {
     // SAFETY: getpid has no preconditions.
-    OWNER
-        .pid
-        .store(unsafe { libc::getpid() }, Ordering::Release);
+    OWNER.pid.store(
+        unsafe { sb2_ruletree::syscall!(libc::SYS_getpid) as i32 },
+        Ordering::Release,
+    );
     // The thread that held it does not exist here. (Read first: a write
     // would copy the page.)
     if OWNER.probes_busy.load(Ordering::Acquire) {
@@ -296,9 +297,10 @@ pub fn probe_remember(hpath: &[u8], st: &libc::stat, head: &[u8]) {
 #[link_section = ".text.hot.sb2"]
 pub fn init() {
     // SAFETY: getpid has no preconditions.
-    OWNER
-        .pid
-        .store(unsafe { libc::getpid() }, Ordering::Release);
+    OWNER.pid.store(
+        unsafe { sb2_ruletree::syscall!(libc::SYS_getpid) as i32 },
+        Ordering::Release,
+    );
 }
 
 /// The shared generation, or None when caching is off. Generations start
@@ -368,7 +370,7 @@ pub fn dir_remember(key: u64, token: u64) {
 /// fork's handlers)? One system call: for rare paths only.
 pub fn is_vfork_child() -> bool {
     // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
+    let pid = unsafe { sb2_ruletree::syscall!(libc::SYS_getpid) as i32 };
     pid != OWNER.pid.load(Ordering::Acquire)
 }
 
@@ -377,7 +379,9 @@ pub fn is_vfork_child() -> bool {
 pub fn cwd_moved() {
     CWD_GEN.fetch_add(1, Ordering::AcqRel);
     // SAFETY: getpid has no preconditions (chdir is rare: one syscall).
-    if unsafe { libc::getpid() } != OWNER.pid.load(Ordering::Acquire) {
+    if unsafe { sb2_ruletree::syscall!(libc::SYS_getpid) as i32 }
+        != OWNER.pid.load(Ordering::Acquire)
+    {
         CWD_UNTRUSTED.store(true, Ordering::Release);
     }
 }
@@ -390,7 +394,9 @@ pub fn cached_cwd(out: &mut PathBuf) -> Option<bool> {
         // Only the process the caches belong to may clear the mark: a vfork
         // parent runs again only after its child has exec'd or exited.
         // SAFETY: getpid has no preconditions.
-        if unsafe { libc::getpid() } != OWNER.pid.load(Ordering::Acquire) {
+        if unsafe { sb2_ruletree::syscall!(libc::SYS_getpid) as i32 }
+            != OWNER.pid.load(Ordering::Acquire)
+        {
             return None;
         }
         CWD_UNTRUSTED.store(false, Ordering::Release);
