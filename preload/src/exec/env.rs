@@ -155,10 +155,11 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
     text += extra.iter().map(|e| e.len() + 1).sum::<usize>();
     text += vperm.map_or(0, |v| v.len() + 1);
     let slots = n + 7 + extra.len();
-    // Most environments of a build fit; a bigger one (a desktop's can be
-    // 5 KiB) is mapped. Each page of it in place is one more fault in a
-    // fork child (the stack probe touches it whether used or not).
-    let mut space = Space::<4096>::new();
+    // The block holds pointers to the caller's own strings and only our
+    // few new entries: 2 KiB is room for about 200 variables. A bigger
+    // one is mapped. Each page of it in place is one more fault in a fork
+    // child (the stack probe touches it whether used or not).
+    let mut space = Space::<2048>::new();
     let block = Block::new(
         &mut space,
         slots * core::mem::size_of::<*const c_char>() + text,
