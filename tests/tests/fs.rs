@@ -297,3 +297,36 @@ fn fs_emulate_gcc_compiles_against_target_headers() {
     assert_eq!(stdout(&o), "compiled\n1\n", "{}", text(&o));
     assert!(w.work.join("main.o").exists());
 }
+
+/// Paths longer than the kilobyte a path buffer keeps in place (they move
+/// to a mapping of PATH_MAX) work as natively: creating, reading, the cwd
+/// (getcwd asked again in the bigger buffer), a symlink's target, and
+/// exec of a program there, and an environment bigger than the exec
+/// block's stack room.
+#[test]
+fn fs_paths_and_environments_longer_than_the_buffers_in_place() {
+    let w = World::new("longpaths");
+    // 12 components of 150 bytes: about 1,800 bytes.
+    let comp = "d".repeat(149);
+    let long: Vec<String> = (0..12).map(|i| format!("{i:x}{comp}")).collect();
+    let long = long.join("/");
+    let vars: String = (0..400)
+        .map(|i| format!("SB2_TEST_VAR_{i}=value{i} "))
+        .collect();
+    let script = format!(
+        "set -e; mkdir -p {long}; echo hi > {long}/f; cat {long}/f; \
+         ln -s $PWD/{long}/f link; cat link; readlink link | wc -c; \
+         cp /bin/echo {long}/prog; {long}/prog ran; \
+         cd {long}; pwd | wc -c; ./prog ran here; \
+         env {vars} ./prog big env; env {vars} sh -c 'echo $SB2_TEST_VAR_399'"
+    );
+    let o = w.sh(&[], &script);
+    let cwd_len = w.work.join(&long).as_os_str().len() + 1;
+    let link_len = cwd_len + 2;
+    assert_eq!(
+        stdout(&o),
+        format!("hi\nhi\n{link_len}\nran\n{cwd_len}\nran here\nbig env\nvalue399\n"),
+        "{}",
+        text(&o)
+    );
+}
