@@ -8,6 +8,23 @@ use crate::Errno;
 
 pub mod raw;
 
+/// The bytes of a NUL-terminated C string, by a loop of our own: the
+/// strings the preload measures are short, and libc's strlen is one more
+/// page of its code for a fork child to map in before its exec.
+///
+/// # Safety
+/// `p` must point to a NUL-terminated string that outlives `'a`.
+#[inline]
+pub unsafe fn c_bytes<'a>(p: *const libc::c_char) -> &'a [u8] {
+    let mut n = 0;
+    // SAFETY: read up to the NUL and no further (the caller's promise).
+    while unsafe { *p.add(n) } != 0 {
+        n += 1;
+    }
+    // SAFETY: the n bytes before the NUL, read above.
+    unsafe { core::slice::from_raw_parts(p as *const u8, n) }
+}
+
 /// The error of the system call that just failed.
 fn last_err() -> Errno {
     // SAFETY: this thread's errno slot.
@@ -70,7 +87,7 @@ pub fn env(name: &[u8]) -> Option<&'static [u8]> {
             return None;
         }
         while !(*e).is_null() {
-            let s = core::ffi::CStr::from_ptr(*e).to_bytes();
+            let s = c_bytes(*e);
             if s.len() > name.len() && s.starts_with(name) && s.get(name.len()) == Some(&b'=') {
                 return s.get(name.len() + 1..);
             }

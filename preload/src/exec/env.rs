@@ -14,8 +14,9 @@ use sb2_ruletree::exec::Items;
 use sb2_ruletree::Errno;
 
 pub fn bytes<'a>(p: *const c_char) -> &'a [u8] {
-    // SAFETY: environment entries and our statics are NUL-terminated.
-    unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes()
+    // SAFETY: argv and environment entries and our statics are
+    // NUL-terminated and outlive the exec.
+    unsafe { sb2_ruletree::sys::c_bytes(p) }
 }
 
 /// Our `LD_PRELOAD` entry (`.../$PLATFORM/libsb2.so`, the tree's

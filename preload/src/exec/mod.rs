@@ -50,6 +50,7 @@ pub type Run<'r> = &'r mut dyn FnMut(*const c_char, Env, Env) -> i32;
 /// The exec pipeline for one call: plans, builds argv and environment,
 /// and hands them to `run` with the host file to execute.
 #[link_section = ".text.hot.sb2"]
+#[inline(never)]
 pub fn exec(
     dirfd: Option<i32>,
     path: *const c_char,
@@ -108,6 +109,7 @@ pub fn real_execve(p: *const c_char, argv: Env, envp: Env) -> i32 {
 /// family, a file the kernel refuses with ENOEXEC is run by /bin/sh, as
 /// POSIX says (glibc does the same).
 #[link_section = ".text.hot.sb2"]
+#[inline(never)]
 pub fn execve(path: *const c_char, argv: Env, envp: Env, search: bool) -> Result<i32, Errno> {
     let r = exec(None, path, argv, envp, search, true, &mut |f, a, e| {
         real_execve(f, a, e)
@@ -174,6 +176,7 @@ pub fn exec_fd(fd: i32, argv: Env, envp: Env, real: impl FnOnce(Env) -> i32) -> 
 /// posix_spawn and posix_spawnp: the pipeline, then the real posix_spawn
 /// with the planned file (PATH was searched already).
 #[link_section = ".text.hot.sb2"]
+#[inline(never)]
 pub fn spawn(
     pid: *mut libc::pid_t,
     path: *const c_char,
@@ -198,6 +201,7 @@ pub fn spawn(
 }
 
 /// execveat: relative to a directory fd, or the fd itself (AT_EMPTY_PATH).
+#[inline(never)]
 pub fn execveat(
     dirfd: i32,
     path: *const c_char,

@@ -83,10 +83,9 @@ pub fn read_path(p: *const libc::c_char, out: &mut PathBuf) -> Result<(), Errno>
             // SAFETY: the page was readable and nothing was unmapped since;
             // memchr reads at most n bytes, all inside that page.
             let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, n) };
-            // SAFETY: as above: n readable bytes from addr.
-            let z = unsafe { libc::memchr(addr as *const libc::c_void, 0, n) };
-            if !z.is_null() {
-                let len = z as usize - addr;
+            // Our own search, not libc's memchr: a path's NUL is near, and
+            // a fork child would map in a page of libc's code for it.
+            if let Some(len) = bytes.iter().position(|c| *c == 0) {
                 return out.push(bytes.get(..len).unwrap_or(&[]));
             }
             out.push(bytes)?;

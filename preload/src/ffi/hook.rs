@@ -55,13 +55,36 @@ pub fn current_fn() -> &'static str {
     CALL.with(|c| c.name.get())
 }
 
+thread_local! {
+    /// This thread's errno slot, once asked for: every hooked call reads
+    /// and writes errno, and a fork child that execs would otherwise map
+    /// in one more page of libc's code for `__errno_location`.
+    static ERRNO: Cell<*mut i32> = const { Cell::new(core::ptr::null_mut()) };
+}
+
+#[inline]
+fn errno_slot() -> *mut i32 {
+    ERRNO.with(|c| {
+        let p = c.get();
+        if !p.is_null() {
+            return p;
+        }
+        // SAFETY: __errno_location has no preconditions; it returns this
+        // thread's slot, which lives as long as the thread (and is at the
+        // same address in a forked child, whose copy this is).
+        let p = unsafe { libc::__errno_location() };
+        c.set(p);
+        p
+    })
+}
+
 pub fn errno() -> i32 {
-    // SAFETY: __errno_location always returns this thread's errno slot.
-    unsafe { *libc::__errno_location() }
+    // SAFETY: this thread's errno slot.
+    unsafe { *errno_slot() }
 }
 pub fn set_errno(e: i32) {
     // SAFETY: as above.
-    unsafe { *libc::__errno_location() = e }
+    unsafe { *errno_slot() = e }
 }
 
 /// Just before a real function (or the system call that stands for it)
@@ -217,14 +240,20 @@ macro_rules! hook_decl {
     };
 }
 
-/// The exec family's hooks go with the rest of the exec path (the crate
-/// docs, "Exec cost"); the others where the linker puts them.
+/// The hooks a fork child calls to exec go with the rest of the exec path
+/// (the crate docs, "Exec cost"); the others where the linker puts them.
 macro_rules! hook_section {
-    (exec, $item:item) => {
+    (execve, $item:item) => { hook_section!(@hot $item); };
+    (execv, $item:item) => { hook_section!(@hot $item); };
+    (execvp, $item:item) => { hook_section!(@hot $item); };
+    (execvpe, $item:item) => { hook_section!(@hot $item); };
+    (posix_spawn, $item:item) => { hook_section!(@hot $item); };
+    (posix_spawnp, $item:item) => { hook_section!(@hot $item); };
+    (@hot $item:item) => {
         #[link_section = ".text.hot.sb2"]
         $item
     };
-    ($fam:ident, $item:item) => {
+    ($name:ident, $item:item) => {
         $item
     };
 }
@@ -237,7 +266,7 @@ macro_rules! hook_fn {
             pub static SLOT: $crate::ffi::real::Slot = $crate::ffi::real::Slot::new();
         }
 
-        hook_section!($fam,
+        hook_section!($name,
         /// Interposed libc function (see the hook table).
         ///
         /// # Safety

@@ -109,7 +109,7 @@ fn capture() {
             let s = *e as *const u8;
             // All our names start with "SB2_", "__SB2_" or "SBOX_".
             if matches!(*s, b'S' | b'_') {
-                let entry = core::ffi::CStr::from_ptr(*e).to_bytes();
+                let entry = sb2_ruletree::sys::c_bytes(*e);
                 for (slot, name) in START.iter().zip(VARS) {
                     let name = name.as_bytes();
                     if entry.len() > name.len()
@@ -139,7 +139,7 @@ fn start_entry(v: Var) -> Option<(&'static [u8], usize)> {
     }
     // SAFETY: an environ string (see `capture`), NUL-terminated and never
     // freed.
-    let entry = unsafe { core::ffi::CStr::from_ptr(p as *const libc::c_char) }.to_bytes();
+    let entry = unsafe { sb2_ruletree::sys::c_bytes(p as *const libc::c_char) };
     Some((entry, VARS.get(v as usize)?.len()))
 }
 
@@ -538,7 +538,7 @@ pub fn binary_name() -> &'static [u8] {
         if p.is_null() {
             return b"";
         }
-        core::ffi::CStr::from_ptr(p).to_bytes()
+        sb2_ruletree::sys::c_bytes(p)
     }
 }
 

@@ -149,6 +149,7 @@ impl Items {
         self.used = end;
         Ok(r)
     }
+    #[link_section = ".text.hot.sb2"]
     pub(super) fn insert(&mut self, i: usize, s: &[u8]) -> Result<(), Errno> {
         if self.n == MAX_ITEMS || i > self.n {
             return Err(Errno(libc::E2BIG));

@@ -220,6 +220,7 @@ fn apply<'a, H: Host>(
 }
 
 #[inline(never)] // cold, and keeps its buffer out of the hot frame
+#[link_section = ".text.hot.sb2"]
 fn condition_holds<H: Host>(ctx: &Ctx, host: &H, c: &RuleRef) -> bool {
     let s = c.condition_str();
     match c.condition_kind() {
@@ -247,6 +248,7 @@ fn condition_holds<H: Host>(ctx: &Ctx, host: &H, c: &RuleRef) -> bool {
 /// `map_to_value_of_env_var` / `replace_by_value_of_env_var` (unset:
 /// unchanged).
 #[inline(never)]
+#[link_section = ".text.hot.sb2"]
 fn env_action<H: Host>(
     host: &H,
     r: &RuleRef,
@@ -264,6 +266,7 @@ fn env_action<H: Host>(
     }
 }
 
+#[link_section = ".text.hot.sb2"]
 fn map_to(p: &[u8], vpath: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
     if p.is_empty() || p == b"/" {
         return out.set(vpath);

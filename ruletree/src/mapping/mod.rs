@@ -45,6 +45,7 @@ use crate::Errno;
 /// Key of a resolved virtual directory for [`Host::dir_known`]: a fast
 /// word-at-a-time hash (FxHash's mixing) of the call class and the path.
 #[inline]
+#[link_section = ".text.hot.sb2"]
 pub fn dir_key(class: u32, path: &[u8]) -> u64 {
     const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
     let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
