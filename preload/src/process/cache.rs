@@ -50,7 +50,7 @@
 
 use crate::ffi::sys;
 use core::cell::{Cell, UnsafeCell};
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicU8, Ordering};
 use sb2_ruletree::contract;
 use sb2_ruletree::mapping::{Host, PathBuf};
 use sb2_ruletree::sys::Sys;
@@ -150,14 +150,14 @@ thread_local! {
 #[link_section = ".text.hot.sb2"]
 pub extern "C" fn after_fork_child() {
     // SAFETY: getpid has no preconditions.
-    OWNER.pid.store(
+    HOT.pid.store(
         unsafe { sb2_ruletree::syscall!(libc::SYS_getpid) as i32 },
         Ordering::Release,
     );
     // The thread that held it does not exist here. (Read first: a write
     // would copy the page.)
-    if OWNER.probes_busy.load(Ordering::Acquire) {
-        OWNER.probes_busy.store(false, Ordering::Release);
+    if HOT.probes_busy.load(Ordering::Acquire) {
+        HOT.probes_busy.store(false, Ordering::Release);
     }
 }
 
@@ -192,11 +192,21 @@ const NO_PROBE: Probe = Probe {
     head: [0; sb2_ruletree::exec::HEAD],
 };
 
-/// What a fork child writes before its exec, in one page: each page it
-/// writes is a copy (a fault, about 3 µs), so its pid, the probe cache's
-/// flag and the entries a miss fills share one.
+/// The process layer's statics that every process of a session writes
+/// at start (its state and environment: `state`) and a fork child before
+/// its exec (its pid, the probe cache), in one page. Each page a process
+/// writes costs a fault (a fresh page, or a copy in a fork child), and a
+/// page of zeros is faulted twice when read first. The pointer in it
+/// makes the loader relocate, and so write, the page at load: one fault
+/// there instead of two or three later.
 #[repr(C, align(4096))]
-struct Owner {
+pub(super) struct HotPage {
+    /// Relocated by the loader (see above).
+    anchor: &'static u8,
+    /// `state`'s attach state.
+    pub(super) state: AtomicU8,
+    /// `state`'s captured environment entries.
+    pub(super) start: [AtomicPtr<u8>; super::state::N_VARS],
     /// The pid the caches belong to (updated in forked children).
     pid: AtomicI32,
     /// The exec probe cache is in use (see `with_probes`).
@@ -206,20 +216,25 @@ struct Owner {
 }
 
 // SAFETY: `next` and `probes` are used only while holding `probes_busy`
-// (see `with_probes`); the rest are atomics.
-unsafe impl Sync for Owner {}
+// (see `with_probes`); the rest are atomics or never written.
+unsafe impl Sync for HotPage {}
 
-static OWNER: Owner = Owner {
+static ANCHOR: u8 = 0;
+
+pub(super) static HOT: HotPage = HotPage {
+    anchor: &ANCHOR,
+    state: AtomicU8::new(0),
+    start: [const { AtomicPtr::new(core::ptr::null_mut()) }; super::state::N_VARS],
     pid: AtomicI32::new(0),
     probes_busy: AtomicBool::new(false),
     next: Cell::new(0),
     probes: UnsafeCell::new([NO_PROBE; PROBES]),
 };
-const _: () = assert!(core::mem::size_of::<Owner>() == 4096);
+const _: () = assert!(core::mem::size_of::<HotPage>() == 4096);
 
 /// `f` on the probe cache, if nobody else is using it.
 fn with_probes<R>(f: impl FnOnce(&mut [Probe; PROBES], &Cell<usize>) -> R) -> Option<R> {
-    if OWNER
+    if HOT
         .probes_busy
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
@@ -227,8 +242,8 @@ fn with_probes<R>(f: impl FnOnce(&mut [Probe; PROBES], &Cell<usize>) -> R) -> Op
         return None;
     }
     // SAFETY: the flag makes us its only user until we clear it.
-    let r = f(unsafe { &mut *OWNER.probes.get() }, &OWNER.next);
-    OWNER.probes_busy.store(false, Ordering::Release);
+    let r = f(unsafe { &mut *HOT.probes.get() }, &HOT.next);
+    HOT.probes_busy.store(false, Ordering::Release);
     Some(r)
 }
 
@@ -297,7 +312,7 @@ pub fn probe_remember(hpath: &[u8], st: &libc::stat, head: &[u8]) {
 #[link_section = ".text.hot.sb2"]
 pub fn init() {
     // SAFETY: getpid has no preconditions.
-    OWNER.pid.store(
+    HOT.pid.store(
         unsafe { sb2_ruletree::syscall!(libc::SYS_getpid) as i32 },
         Ordering::Release,
     );
@@ -371,7 +386,7 @@ pub fn dir_remember(key: u64, token: u64) {
 pub fn is_vfork_child() -> bool {
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { sb2_ruletree::syscall!(libc::SYS_getpid) as i32 };
-    pid != OWNER.pid.load(Ordering::Acquire)
+    pid != HOT.pid.load(Ordering::Acquire)
 }
 
 /// chdir/fchdir happened in this process (or in a vfork child sharing our
@@ -379,8 +394,7 @@ pub fn is_vfork_child() -> bool {
 pub fn cwd_moved() {
     CWD_GEN.fetch_add(1, Ordering::AcqRel);
     // SAFETY: getpid has no preconditions (chdir is rare: one syscall).
-    if unsafe { sb2_ruletree::syscall!(libc::SYS_getpid) as i32 }
-        != OWNER.pid.load(Ordering::Acquire)
+    if unsafe { sb2_ruletree::syscall!(libc::SYS_getpid) as i32 } != HOT.pid.load(Ordering::Acquire)
     {
         CWD_UNTRUSTED.store(true, Ordering::Release);
     }
@@ -395,7 +409,7 @@ pub fn cached_cwd(out: &mut PathBuf) -> Option<bool> {
         // parent runs again only after its child has exec'd or exited.
         // SAFETY: getpid has no preconditions.
         if unsafe { sb2_ruletree::syscall!(libc::SYS_getpid) as i32 }
-            != OWNER.pid.load(Ordering::Acquire)
+            != HOT.pid.load(Ordering::Acquire)
         {
             return None;
         }

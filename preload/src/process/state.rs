@@ -32,7 +32,8 @@ const BROKEN: u8 = 3;
 /// session's files are not mapped.
 const LAZY: u8 = 4;
 
-static STATE: AtomicU8 = AtomicU8::new(UNINIT);
+/// The attach state (in the process's hot page: `cache::HOT`).
+static STATE: &AtomicU8 = &super::cache::HOT.state;
 static DATA: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
 static LEN: AtomicUsize = AtomicUsize::new(0);
 static MODE: AtomicUsize = AtomicUsize::new(0);
@@ -74,7 +75,9 @@ pub enum Var {
     Cpu,
 }
 
-const VARS: [&str; 10] = [
+/// How many variables [`capture`] keeps.
+pub const N_VARS: usize = 10;
+const VARS: [&str; N_VARS] = [
     contract::SESSION_VAR,
     contract::MODE_VAR,
     contract::POLICY_VAR,
@@ -87,9 +90,9 @@ const VARS: [&str; 10] = [
     contract::CPU_VAR,
 ];
 
-/// The captured entries `NAME=value` (environ strings, never freed).
-static START: [AtomicPtr<u8>; VARS.len()] =
-    [const { AtomicPtr::new(core::ptr::null_mut()) }; VARS.len()];
+/// The captured entries `NAME=value` (environ strings, never freed; in
+/// the process's hot page: `cache::HOT`).
+static START: &[AtomicPtr<u8>; N_VARS] = &super::cache::HOT.start;
 
 /// One pass over `environ`: every session variable's entry.
 #[link_section = ".text.hot.sb2"]
