@@ -83,13 +83,13 @@ impl Host for Cached {
     #[link_section = ".text.hot.sb2"]
     fn exec_probe(&self, hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
         let st = sb2_ruletree::sys::exec_stat(hpath)?;
-        if let Some(n) = cache::probe_cached(hpath, &st, head) {
+        if let Some(n) = crate::process::hot::probe_cached(hpath, &st, head) {
             return Ok(n);
         }
         let n = sb2_ruletree::sys::exec_read(hpath, head)?;
         // A PATH search asks for no head: nothing to remember of it.
         if !head.is_empty() {
-            cache::probe_remember(hpath, &st, head.get(..n).unwrap_or(&[]));
+            crate::process::hot::probe_remember(hpath, &st, head.get(..n).unwrap_or(&[]));
         }
         Ok(n)
     }

@@ -32,8 +32,8 @@ const BROKEN: u8 = 3;
 /// session's files are not mapped.
 const LAZY: u8 = 4;
 
-/// The attach state (in the process's hot page: `cache::HOT`).
-static STATE: &AtomicU8 = &super::cache::HOT.state;
+/// The attach state (in the process's hot page: `hot::HOT`).
+static STATE: &AtomicU8 = &super::hot::HOT.state;
 static DATA: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
 static LEN: AtomicUsize = AtomicUsize::new(0);
 static MODE: AtomicUsize = AtomicUsize::new(0);
@@ -91,8 +91,8 @@ const VARS: [&str; N_VARS] = [
 ];
 
 /// The captured entries `NAME=value` (environ strings, never freed; in
-/// the process's hot page: `cache::HOT`).
-static START: &[AtomicPtr<u8>; N_VARS] = &super::cache::HOT.start;
+/// the process's hot page: `hot::HOT`).
+static START: &[AtomicPtr<u8>; N_VARS] = &super::hot::HOT.start;
 
 /// One pass over `environ`: every session variable's entry.
 #[link_section = ".text.hot.sb2"]
