@@ -106,10 +106,10 @@ extern "C" fn sb2_init(
 extern "C" fn before_fork() {
     ffi::hook::no_unwind((), || {
         ffi::real::resolve_exec();
-        let _ = table::execve::SLOT.get("execve\0");
-        let _ = table::execv::SLOT.get("execv\0");
-        let _ = table::execvp::SLOT.get("execvp\0");
-        let _ = table::execvpe::SLOT.get("execvpe\0");
+        let _ = table::execve::resolve();
+        let _ = table::execv::resolve();
+        let _ = table::execvp::resolve();
+        let _ = table::execvpe::resolve();
     })
 }
 

@@ -32,23 +32,20 @@ pub(super) fn parse_tree<'a>(dir: &Path, data: &'a [u8]) -> Result<sb2_ruletree:
         .map_err(|e| anyhow!("session {}: {}", dir.display(), e.message()))
 }
 
-/// The LD_PRELOAD entry of a session (see [`crate::xtarget`]), from its
-/// ruletree.
-pub fn preload_entry(dir: &Path) -> Result<String> {
+/// What the session's first command must be given from its ruletree: the
+/// LD_PRELOAD entry (see [`crate::xtarget`]) and the CPU transparency
+/// command, if the session has one.
+fn preload_and_cpu(dir: &Path) -> Result<(String, Option<OsString>)> {
     let data = read_tree(dir)?;
-    let e = parse_tree(dir, &data)?
+    let tree = parse_tree(dir, &data)?;
+    let e = tree
         .constant(key::PRELOAD_ENTRY.as_bytes())
         .ok_or_else(|| anyhow!("session {} has no preload entry", dir.display()))?;
-    Ok(String::from_utf8_lossy(e).into_owned())
-}
-
-/// The session's CPU transparency command, if it has one.
-fn cpu_transparency(dir: &Path) -> Result<Option<OsString>> {
-    let data = read_tree(dir)?;
-    Ok(parse_tree(dir, &data)?
+    let cpu = tree
         .constant(key::CPU_TRANSPARENCY.as_bytes())
         .filter(|q| !q.is_empty())
-        .map(|q| OsStr::from_bytes(q).to_owned()))
+        .map(|q| OsStr::from_bytes(q).to_owned());
+    Ok((String::from_utf8_lossy(e).into_owned(), cpu))
 }
 
 /// The session's first command, planned by the session's exec pipeline.
@@ -158,14 +155,15 @@ pub fn spawn(
     }
     // Ours first: the first preloaded definition of a symbol wins, and
     // the hooks must.
-    let mut preload = OsString::from(preload_entry(dir)?);
+    let (entry, cpu) = preload_and_cpu(dir)?;
+    let mut preload = OsString::from(entry);
     if let Some(old) = std::env::var_os("LD_PRELOAD").filter(|s| !s.is_empty()) {
         preload.push(":");
         preload.push(old);
     }
     cmd.env(SESSION_VAR, dir).env("LD_PRELOAD", preload);
     // The CPU transparency command knows itself by this (cross targets).
-    match cpu_transparency(dir)? {
+    match cpu {
         Some(q) => cmd.env(CPU_VAR, q),
         None => cmd.env_remove(CPU_VAR),
     };

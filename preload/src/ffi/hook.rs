@@ -207,11 +207,11 @@ macro_rules! hooks {
         [$class:ident $(| $cl:ident)*, $follow:ident, $write:ident $(; $($k:ident = $v:ident),+)?]
         = |$real:ident, $op:ident| $body:expr ; $($rest:tt)*
     ) => {
-        hook_fn!($fam, $name, ($($a : $t),*), $r, ($class $(| $cl)*, $follow, $write), $real, $op, $body);
+        hook_fn!($name, ($($a : $t),*), $r, ($class $(| $cl)*, $follow, $write), $real, $op, $body);
         #[allow(unused_macros)]
         macro_rules! $name {
             (fn $d alias:ident) => {
-                hook_fn!($fam, $d alias, ($($a : $t),*), $r, ($class $(| $cl)*, $follow, $write), $real, $op, $body);
+                hook_fn!($d alias, ($($a : $t),*), $r, ($class $(| $cl)*, $follow, $write), $real, $op, $body);
             };
             (row $d alias:ident) => {
                 hook_row!($d alias, $fam, ($name), ($($a),*), ($class $(| $cl)*, $follow, $write), ($($($k = $v),+)?))
@@ -260,10 +260,15 @@ macro_rules! hook_section {
 
 /// One exported hook and its real-function slot (see [`hooks!`]).
 macro_rules! hook_fn {
-    ($fam:ident, $name:ident, ($($a:ident : $t:ty),*), $r:ty, $decl:tt, $real:ident, $op:ident, $body:expr) => {
+    ($name:ident, ($($a:ident : $t:ty),*), $r:ty, $decl:tt, $real:ident, $op:ident, $body:expr) => {
         #[allow(non_snake_case)]
         pub mod $name {
             pub static SLOT: $crate::ffi::real::Slot = $crate::ffi::real::Slot::new();
+            /// The next definition, looked up now if it was not yet.
+            #[allow(dead_code)]
+            pub fn resolve() -> Option<*mut core::ffi::c_void> {
+                SLOT.get(concat!(stringify!($name), "\0"))
+            }
         }
 
         hook_section!($name,
@@ -277,7 +282,7 @@ macro_rules! hook_fn {
         #[allow(clippy::redundant_closure)]
         pub unsafe extern "C" fn $name($($a: $t),*) -> $r {
             type F = unsafe extern "C" fn($($t),*) -> $r;
-            let Some(p) = $name::SLOT.get(concat!(stringify!($name), "\0")) else {
+            let Some(p) = $name::resolve() else {
                 $crate::ffi::hook::set_errno(libc::ENOSYS);
                 return <$r as $crate::ffi::hook::CRet>::FAIL;
             };

@@ -95,11 +95,14 @@ const BASE_VERSION: Option<&core::ffi::CStr> = None;
 
 /// The real execve: where every exec of the pipeline ends.
 pub static EXECVE: Slot = Slot::new();
+const EXECVE_NAME: &str = "execve\0";
 /// The real posix_spawn: posix_spawn(p), system and popen end there.
 pub static POSIX_SPAWN: Slot = Slot::new();
+const POSIX_SPAWN_NAME: &str = "posix_spawn\0";
 /// The real getgrouplist: initgroups' group list when /etc/group is the
 /// host's.
 pub static GETGROUPLIST: Slot = Slot::new();
+const GETGROUPLIST_NAME: &str = "getgrouplist\0";
 
 type Argv = *const *const libc::c_char;
 type ExecFn = unsafe extern "C" fn(*const libc::c_char, Argv, Argv) -> i32;
@@ -114,7 +117,7 @@ type SpawnFn = unsafe extern "C" fn(
 
 /// Calls the real execve (its errno is the call's answer).
 pub fn execve(path: *const libc::c_char, argv: Argv, envp: Argv) -> i32 {
-    let Some(f) = EXECVE.get("execve\0") else {
+    let Some(f) = EXECVE.get(EXECVE_NAME) else {
         super::hook::answer_errno(libc::ENOSYS);
         return -1;
     };
@@ -129,13 +132,13 @@ pub fn execve(path: *const libc::c_char, argv: Argv, envp: Argv) -> i32 {
 /// Looks up the real execve and posix_spawn now (see `process::cache`'s
 /// fork handler), if not done yet.
 pub fn resolve_exec() {
-    let _ = EXECVE.get("execve\0");
-    let _ = POSIX_SPAWN.get("posix_spawn\0");
+    let _ = EXECVE.get(EXECVE_NAME);
+    let _ = POSIX_SPAWN.get(POSIX_SPAWN_NAME);
 }
 
 /// Does libc have posix_spawn?
 pub fn has_posix_spawn() -> bool {
-    POSIX_SPAWN.get("posix_spawn\0").is_some()
+    POSIX_SPAWN.get(POSIX_SPAWN_NAME).is_some()
 }
 
 /// Calls the real posix_spawn; ENOSYS if libc lacks it.
@@ -147,7 +150,7 @@ pub fn posix_spawn(
     argv: Argv,
     envp: Argv,
 ) -> i32 {
-    let Some(f) = POSIX_SPAWN.get("posix_spawn\0") else {
+    let Some(f) = POSIX_SPAWN.get(POSIX_SPAWN_NAME) else {
         return libc::ENOSYS;
     };
     // SAFETY: the slot holds libc's posix_spawn, of this C type.
@@ -169,7 +172,7 @@ pub fn getgrouplist(
     group: libc::gid_t,
     out: &mut [libc::gid_t],
 ) -> usize {
-    let Some(f) = GETGROUPLIST.get("getgrouplist\0") else {
+    let Some(f) = GETGROUPLIST.get(GETGROUPLIST_NAME) else {
         return 0;
     };
     // SAFETY: the slot holds libc's getgrouplist, of this C type.
