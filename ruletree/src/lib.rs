@@ -15,6 +15,8 @@
 //! * [`exec`] — what an exec runs: PATH search, argv rewrites, `#!` and ELF
 //!   inspection, loader or CPU transparency.
 //! * [`sys`] — the pipeline's [`mapping::Host`] by raw system calls.
+//! * [`spill`] — the pipeline's buffers: a little in place, the rest in a
+//!   mapping.
 //! * [`protect`] — write protection: read-only rules and `--allow-write`,
 //!   decided in the kernel's order of checks.
 //! * [`net`] — the `-n` network rules and their decisions.
@@ -45,6 +47,7 @@ pub mod mapping;
 pub mod model;
 pub mod net;
 pub mod protect;
+pub mod spill;
 pub mod sys;
 pub mod vperm;
 

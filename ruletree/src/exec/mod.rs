@@ -65,13 +65,10 @@ impl Kind {
 
 /// Room for the strings of one [`Items`]: a few paths and arguments.
 const ARENA: usize = 3 * crate::PATH_MAX + 2048;
-/// The part of it kept in place; more goes to an anonymous mapping. A
-/// plan lives on the stack of the exec'ing process, most often a fork
-/// child, where each page of stack the exec touches is a fault (a copy of
-/// the parent's page, or a fresh one: about 3 µs each on a VM), and the
-/// compiler's stack probes touch every page of a frame: three full-size
-/// arenas in place were ten pages per exec, and a plan's strings rarely
-/// need more than a few hundred bytes.
+/// The part of it kept in place; more goes to an anonymous mapping
+/// ([`crate::spill`]): a plan's strings rarely need more than a few
+/// hundred bytes, and three full-size arenas on the stack of a fork
+/// child were ten pages to fault in per exec.
 const INLINE: usize = 1024;
 /// Most strings one [`Items`] holds.
 pub const MAX_ITEMS: usize = 16;
@@ -82,48 +79,23 @@ const MAX_SCRIPTS: usize = 4;
 pub const HEAD: usize = 1024;
 
 /// A list of byte strings, in place up to [`INLINE`] bytes, then in an
-/// anonymous mapping of [`ARENA`] bytes (never malloc: plans are made in
-/// vfork children). Not zeroed: only the bytes used are touched.
+/// anonymous mapping of [`ARENA`] bytes. Not zeroed: only the bytes used
+/// are touched.
+#[derive(Default)]
 pub struct Items {
-    inline: [core::mem::MaybeUninit<u8>; INLINE],
-    /// The mapping, once the strings outgrew `inline` (null before).
-    spill: *mut u8,
+    buf: crate::spill::Spill<INLINE, ARENA>,
     used: usize,
     at: [(u32, u32); MAX_ITEMS],
     n: usize,
 }
 
-impl Default for Items {
-    fn default() -> Self {
-        Items::new()
-    }
-}
-
-impl Drop for Items {
-    fn drop(&mut self) {
-        if !self.spill.is_null() {
-            // SAFETY: our own mapping of ARENA bytes, used by nobody else.
-            unsafe { crate::sys::unmap(self.spill, ARENA) };
-        }
-    }
-}
-
 impl Items {
     pub fn new() -> Items {
         Items {
-            inline: [core::mem::MaybeUninit::uninit(); INLINE],
-            spill: core::ptr::null_mut(),
+            buf: crate::spill::Spill::new(),
             used: 0,
             at: [(0, 0); MAX_ITEMS],
             n: 0,
-        }
-    }
-    /// Where the strings are.
-    fn base(&self) -> *const u8 {
-        if self.spill.is_null() {
-            self.inline.as_ptr() as *const u8
-        } else {
-            self.spill
         }
     }
     fn store(&mut self, s: &[u8]) -> Result<(u32, u32), Errno> {
@@ -131,20 +103,14 @@ impl Items {
         if end > ARENA {
             return Err(Errno(libc::E2BIG));
         }
-        if end > INLINE && self.spill.is_null() {
-            let m = crate::sys::map_anon(ARENA)?;
-            // SAFETY: a fresh mapping of ARENA >= used bytes; the first
-            // `used` bytes of `inline` were written by earlier stores.
-            unsafe {
-                core::ptr::copy_nonoverlapping(self.inline.as_ptr() as *const u8, m, self.used)
-            };
-            self.spill = m;
+        if end > self.buf.cap() {
+            self.buf.grow(self.used, Errno(libc::E2BIG))?;
         }
-        let base = self.base() as *mut u8;
-        // SAFETY: used..end is inside the current storage (in place end <=
-        // INLINE, else the mapping's ARENA: checked above), and `s` is
-        // borrowed, so it is not our storage being written.
-        unsafe { core::ptr::copy_nonoverlapping(s.as_ptr(), base.add(self.used), s.len()) };
+        // SAFETY: used..end is inside the current storage (checked above),
+        // and `s` is borrowed, so it is not our storage being written.
+        unsafe {
+            core::ptr::copy_nonoverlapping(s.as_ptr(), self.buf.ptr_mut().add(self.used), s.len())
+        };
         let r = (self.used as u32, s.len() as u32);
         self.used = end;
         Ok(r)
@@ -180,7 +146,7 @@ impl Items {
         self.n == 0
     }
     pub fn get(&self, i: usize) -> &[u8] {
-        let base = self.base();
+        let base = self.buf.ptr();
         match self.at.get(i) {
             Some(&(o, l)) if i < self.n && (o + l) as usize <= self.used => {
                 // SAFETY: bytes below `used` were written by `store` (and

@@ -117,17 +117,19 @@ impl<'h, H: Host> Memo<'h, H> {
 
 impl<H: Host> Host for Memo<'_, H> {
     fn lstat_kind(&self, hpath: &[u8]) -> Result<Kind, Errno> {
+        // Compared and written in place (a Cell's get and set would copy
+        // the whole array).
+        let cells: &Cell<[u8]> = &self.path;
+        let cells = cells.as_slice_of_cells();
         if let Some(k) = self.kind.get() {
-            let p = self.path.get();
-            if p.get(..self.len.get()) == Some(hpath) {
+            if self.len.get() == hpath.len() && cells.iter().zip(hpath).all(|(c, b)| c.get() == *b)
+            {
                 return k;
             }
         }
         let k = self.host.lstat_kind(hpath);
-        let mut p = [0; MEMO_PATH];
-        if let Some(dst) = p.get_mut(..hpath.len()) {
-            dst.copy_from_slice(hpath);
-            self.path.set(p);
+        if let Some(dst) = cells.get(..hpath.len()) {
+            dst.iter().zip(hpath).for_each(|(c, b)| c.set(*b));
             self.len.set(hpath.len());
             self.kind.set(Some(k));
         }

@@ -4,15 +4,10 @@
 //!
 //! The buffer holds [`INLINE`] bytes in place; a longer path (rare: a
 //! kilobyte is a very deep path) moves to an anonymous mapping of
-//! `PATH_MAX` bytes, given back on drop (never malloc: the pipeline runs in
-//! vfork children and signal handlers). Small in place because every
-//! hooked call keeps several of them on its stack, and in a fork child
-//! (the shell's child before its exec) each stack page touched is a fault
-//! that copies or clears a page (about 3 µs on a VM); the compiler's stack
-//! probes touch every page of a frame, used or not.
+//! `PATH_MAX` bytes ([`crate::spill`], which says why).
 
+use crate::spill::Spill;
 use crate::{Errno, PATH_MAX};
-use core::mem::MaybeUninit;
 
 /// Bytes a [`PathBuf`] holds in place (its NUL included).
 pub const INLINE: usize = 1024;
@@ -20,26 +15,10 @@ pub const INLINE: usize = 1024;
 const FULL: usize = PATH_MAX + 1;
 
 /// A path in a fixed buffer, always with room for a terminating NUL.
+#[derive(Default)]
 pub struct PathBuf {
     len: usize,
-    /// The mapping the path moved to, once longer than `buf` (null before).
-    spill: *mut u8,
-    buf: [MaybeUninit<u8>; INLINE],
-}
-
-impl Default for PathBuf {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Drop for PathBuf {
-    fn drop(&mut self) {
-        if !self.spill.is_null() {
-            // SAFETY: our own mapping of FULL bytes, used by nobody else.
-            unsafe { crate::sys::unmap(self.spill, FULL) };
-        }
-    }
+    buf: Spill<INLINE, FULL>,
 }
 
 impl PathBuf {
@@ -48,47 +27,19 @@ impl PathBuf {
     pub fn new() -> PathBuf {
         PathBuf {
             len: 0,
-            spill: core::ptr::null_mut(),
-            buf: [MaybeUninit::uninit(); INLINE],
-        }
-    }
-    /// The storage and its size.
-    #[inline]
-    fn storage(&self) -> (*const u8, usize) {
-        if self.spill.is_null() {
-            (self.buf.as_ptr() as *const u8, INLINE)
-        } else {
-            (self.spill, FULL)
-        }
-    }
-    #[inline]
-    fn storage_mut(&mut self) -> (*mut u8, usize) {
-        if self.spill.is_null() {
-            (self.buf.as_mut_ptr() as *mut u8, INLINE)
-        } else {
-            (self.spill, FULL)
+            buf: Spill::new(),
         }
     }
     /// Moves the path to a mapping of the full size (once).
-    #[cold]
     fn grow(&mut self) -> Result<(), Errno> {
-        if !self.spill.is_null() {
-            return Err(Errno::ENAMETOOLONG);
-        }
-        let m = crate::sys::map_anon(FULL)?;
-        // SAFETY: a fresh mapping of FULL > len bytes; bytes 0..len of buf
-        // were written (invariant of every mutator).
-        unsafe { core::ptr::copy_nonoverlapping(self.buf.as_ptr() as *const u8, m, self.len) };
-        self.spill = m;
-        Ok(())
+        self.buf.grow(self.len, Errno::ENAMETOOLONG)
     }
     /// The bytes written so far.
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
-        let (p, _) = self.storage();
         // SAFETY: bytes 0..len were written by push/set (invariant of every
         // mutator), and len < the storage's size.
-        unsafe { core::slice::from_raw_parts(p, self.len) }
+        unsafe { core::slice::from_raw_parts(self.buf.ptr(), self.len) }
     }
     pub fn len(&self) -> usize {
         self.len
@@ -104,17 +55,13 @@ impl PathBuf {
     #[inline]
     pub fn push(&mut self, s: &[u8]) -> Result<(), Errno> {
         let end = self.len + s.len();
-        if !self.spill.is_null() || end >= INLINE {
+        if !self.buf.is_inline() || end >= INLINE {
             return self.push_long(s);
         }
-        // SAFETY: len..end is inside buf with room for the NUL (checked
-        // above), and `s`, borrowed immutably, is not buf.
+        // SAFETY: len..end is inside the bytes in place with room for the
+        // NUL (checked above), and `s`, borrowed immutably, is not them.
         unsafe {
-            core::ptr::copy_nonoverlapping(
-                s.as_ptr(),
-                (self.buf.as_mut_ptr() as *mut u8).add(self.len),
-                s.len(),
-            )
+            core::ptr::copy_nonoverlapping(s.as_ptr(), self.buf.ptr_mut().add(self.len), s.len())
         };
         self.len = end;
         Ok(())
@@ -125,10 +72,10 @@ impl PathBuf {
         if self.len + s.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        if self.len + s.len() >= self.storage().1 {
+        if self.len + s.len() >= self.buf.cap() {
             self.grow()?;
         }
-        let (p, _) = self.storage_mut();
+        let p = self.buf.ptr_mut();
         // SAFETY: the destination range len..len+s.len() is inside the
         // storage (checked above, with room for the NUL) and does not
         // overlap `s`, which is borrowed immutably.
@@ -165,27 +112,25 @@ impl PathBuf {
     /// that may not have fit in place (it filled it, or ERANGE) is asked
     /// for again in the full-size mapping.
     pub fn fill(&mut self, mut f: impl FnMut(*mut u8, usize) -> isize) -> Result<usize, Errno> {
-        let (p, cap) = self.storage_mut();
-        let mut n = f(p, cap.min(PATH_MAX));
+        let cap = self.buf.cap();
+        let mut n = f(self.buf.ptr_mut(), cap.min(PATH_MAX));
         // SAFETY: this thread's errno slot.
         let erange = n < 0 && unsafe { *libc::__errno_location() } == libc::ERANGE;
-        if self.spill.is_null() && (erange || n >= (INLINE - 1) as isize) {
+        if self.buf.is_inline() && (erange || n >= (INLINE - 1) as isize) {
             self.len = 0;
             self.grow()?;
-            let (p, _) = self.storage_mut();
-            n = f(p, PATH_MAX);
+            n = f(self.buf.ptr_mut(), PATH_MAX);
         }
         if n < 0 {
             // SAFETY: this thread's errno slot.
             return Err(Errno(unsafe { *libc::__errno_location() }));
         }
-        let (_, cap) = self.storage();
-        self.len = (n as usize).min(PATH_MAX - 1).min(cap - 1);
+        self.len = (n as usize).min(PATH_MAX - 1).min(self.buf.cap() - 1);
         Ok(self.len)
     }
     /// Room left for [`PathBuf::append_with`] (its NUL kept aside).
     pub fn room(&self) -> usize {
-        self.storage().1.min(PATH_MAX) - 1 - self.len
+        self.buf.cap().min(PATH_MAX) - 1 - self.len
     }
     /// Makes the room of a full PATH_MAX buffer (a path that outgrew the
     /// bytes in place); ENAMETOOLONG if it has it already.
@@ -197,7 +142,7 @@ impl PathBuf {
     /// negative report.
     pub fn append_with(&mut self, f: impl FnOnce(*mut u8, usize) -> isize) -> Result<usize, Errno> {
         let room = self.room();
-        let (p, _) = self.storage_mut();
+        let p = self.buf.ptr_mut();
         // SAFETY: len + room + 1 <= the storage's size, so the pointer is
         // inside it with `room` writable bytes after it.
         let n = f(unsafe { p.add(self.len) }, room);
@@ -212,7 +157,8 @@ impl PathBuf {
     /// NUL-terminates and returns the bytes including the NUL, for C.
     #[inline]
     pub fn with_nul(&mut self) -> &[u8] {
-        let (p, cap) = self.storage_mut();
+        let cap = self.buf.cap();
+        let p = self.buf.ptr_mut();
         if self.len < cap {
             // SAFETY: len < the storage's size.
             unsafe { *p.add(self.len) = 0 };
