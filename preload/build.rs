@@ -56,6 +56,13 @@ fn c_objects(cc: &str) {
     assert!(ok, "ar of the C objects failed");
     println!("cargo:rustc-link-search=native={}", out.display());
     println!("cargo:rustc-link-lib=static:+whole-archive=sb2c");
+    // No RELRO segment: the loader would make the relocated data read-only
+    // after relocating it (one mprotect, the mapping split in two, and
+    // the partial page between them one more page written), about 8 µs
+    // per exec measured. Its GOT stays writable: libsb2 is no boundary
+    // against the program it is loaded into, which can write all of its
+    // memory anyway (the guarantees that hold against it are Landlock's).
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,norelro");
     let map = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("dir")).join("variadic.map");
     println!(
         "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",

@@ -25,6 +25,15 @@ pub unsafe fn c_bytes<'a>(p: *const libc::c_char) -> &'a [u8] {
     unsafe { core::slice::from_raw_parts(p as *const u8, n) }
 }
 
+/// Does `s` hold byte `b`? A loop of our own for the exec path, for the
+/// reason above: `<[u8]>::contains` calls core's out-of-line memchr, a
+/// page of code far from the rest.
+#[inline]
+#[allow(clippy::manual_contains)]
+pub fn has_byte(s: &[u8], b: u8) -> bool {
+    s.iter().any(|&c| c == b)
+}
+
 /// The error of the system call that just failed.
 fn last_err() -> Errno {
     // SAFETY: this thread's errno slot.

@@ -36,20 +36,29 @@ fn environ() -> Env {
     unsafe { environ }
 }
 
-/// Entries of a NULL-terminated array (a NULL array is empty).
 /// The first arguments after argv[0] (as many as fit): what the exec
 /// planner looks at (a loader's program, a compiler launcher's compiler).
+#[link_section = ".text.hot.sb2"]
 pub fn first_args(argv: Env, out: &mut [&[u8]; 8]) -> usize {
     let mut n = 0;
-    for (slot, a) in out.iter_mut().zip(entries(argv).skip(1)) {
+    for (slot, a) in out.iter_mut().zip(args(argv)) {
         *slot = a;
         n += 1;
     }
     n
 }
 
+/// Entries of a NULL-terminated array (a NULL array is empty).
 pub fn entries<'a>(a: Env) -> impl Iterator<Item = &'a [u8]> + Clone {
     ptrs(a).map(bytes)
+}
+
+/// argv[1..]. Not `entries(a).skip(1)`: `Skip`'s out-of-line `nth` lands
+/// far from the exec path's code, a page fault more in a forked child.
+pub fn args<'a>(a: Env) -> impl Iterator<Item = &'a [u8]> + Clone {
+    let mut it = entries(a);
+    it.next();
+    it
 }
 
 fn key(e: &[u8]) -> &[u8] {
@@ -199,7 +208,10 @@ pub fn with_session_env<R>(envp: Env, extra: &Items, f: impl FnOnce(Env) -> R) -
     if !has_mode && !mode.is_null() {
         w.ptr(mode);
     }
-    for x in extra.iter().filter(|x| x.contains(&b'=')) {
+    for x in extra
+        .iter()
+        .filter(|x| sb2_ruletree::sys::has_byte(x, b'='))
+    {
         w.string(&[x]);
     }
     if let Some(v) = vperm {

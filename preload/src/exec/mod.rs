@@ -86,7 +86,7 @@ pub fn exec(
     r?;
     // The plan's argv, every string copied into one block (the caller's
     // argv[1..] too: the block is all the new process needs).
-    let args = || plan.argv(entries(argv).skip(1));
+    let args = || plan.argv(env::args(argv));
     let n = args().count() + 1;
     let text: usize = args().map(|s| s.len() + 1).sum();
     let mut space = Space::<1024>::new();
@@ -128,7 +128,7 @@ fn sh_fallback(path: *const c_char, argv: Env, envp: Env) -> Result<i32, Errno> 
     let mut w = Writer::new(&block, n);
     w.ptr(c"/bin/sh".as_ptr() as *const c_char);
     w.ptr(path);
-    for a in entries(argv).skip(1) {
+    for a in env::args(argv) {
         w.ptr(a.as_ptr() as *const c_char);
     }
     let a = w.finish();

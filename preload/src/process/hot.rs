@@ -1,8 +1,8 @@
 //! The process layer's hot page: the statics every process of a session
-//! writes at start (`state`'s attach state and captured environment) and
-//! a fork child writes before its exec (its pid, the exec probe cache), in
-//! one page that the loader has already written (it holds a relocated
-//! pointer). Each page a process writes is a fault (a fresh page, or a
+//! writes at start (`state`'s attach state, captured environment, mapped
+//! tree) and a fork child writes before its exec (its pid, the exec probe
+//! cache), in memory that the loader has already written (it holds
+//! relocated pointers). Each page a process writes is a fault (a fresh page, or a
 //! copy in a fork child), about 3 µs on a VM; a page of zeros read first
 //! and written after is two.
 //!
@@ -17,7 +17,7 @@
 //! forked child that finds it taken goes without the cache).
 
 use core::cell::{Cell, UnsafeCell};
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 /// Entries of the exec probe cache.
 const PROBES: usize = 2;
@@ -52,12 +52,14 @@ const NO_PROBE: Probe = Probe {
 
 /// The process layer's statics that every process of a session writes
 /// at start (its state and environment: `state`) and a fork child before
-/// its exec (its pid, the probe cache), in one page. Each page a process
-/// writes costs a fault (a fresh page, or a copy in a fork child), and a
-/// page of zeros is faulted twice when read first. The pointer in it
-/// makes the loader relocate, and so write, the page at load: one fault
-/// there instead of two or three later.
-#[repr(C, align(4096))]
+/// its exec (its pid, the probe cache). Each page a process writes costs
+/// a fault (a fresh page, or a copy in a fork child), and a page of zeros
+/// is faulted twice when read first. The pointers at both ends make the
+/// loader relocate, and so write, the page or two it spans at load; the
+/// library's writable data is relocated pointers throughout, so these
+/// pages are written at load anyway. (Not page-aligned: that left most of
+/// a page empty, and made the loader write one page more.)
+#[repr(C, align(64))]
 pub(super) struct HotPage {
     /// Relocated by the loader (see above).
     anchor: &'static u8,
@@ -65,12 +67,20 @@ pub(super) struct HotPage {
     pub(super) state: AtomicU8,
     /// `state`'s captured environment entries.
     pub(super) start: [AtomicPtr<u8>; super::state::N_VARS],
+    /// `state`'s mapped tree, its length and the selected mode.
+    pub(super) tree: AtomicPtr<u8>,
+    pub(super) tree_len: AtomicUsize,
+    pub(super) mode: AtomicUsize,
+    /// `state`: this process is the CPU transparency command.
+    pub(super) cpu_transparency: AtomicBool,
     /// The pid the caches belong to (updated in forked children).
     pub(super) pid: AtomicI32,
     /// The exec probe cache is in use (see `with_probes`).
     pub(super) probes_busy: AtomicBool,
     next: Cell<usize>,
     probes: UnsafeCell<[Probe; PROBES]>,
+    /// Relocated by the loader, like `anchor`.
+    anchor_end: &'static u8,
 }
 
 // SAFETY: `next` and `probes` are used only while holding `probes_busy`
@@ -83,12 +93,18 @@ pub(super) static HOT: HotPage = HotPage {
     anchor: &ANCHOR,
     state: AtomicU8::new(0),
     start: [const { AtomicPtr::new(core::ptr::null_mut()) }; super::state::N_VARS],
+    tree: AtomicPtr::new(core::ptr::null_mut()),
+    tree_len: AtomicUsize::new(0),
+    mode: AtomicUsize::new(0),
+    cpu_transparency: AtomicBool::new(false),
     pid: AtomicI32::new(0),
     probes_busy: AtomicBool::new(false),
     next: Cell::new(0),
     probes: UnsafeCell::new([NO_PROBE; PROBES]),
+    anchor_end: &ANCHOR,
 };
-const _: () = assert!(core::mem::size_of::<HotPage>() == 4096);
+// At most two pages, each holding one of the anchors.
+const _: () = assert!(core::mem::size_of::<HotPage>() <= 4096);
 
 /// `f` on the probe cache, if nobody else is using it.
 fn with_probes<R>(f: impl FnOnce(&mut [Probe; PROBES], &Cell<usize>) -> R) -> Option<R> {

@@ -34,13 +34,16 @@ const LAZY: u8 = 4;
 
 /// The attach state (in the process's hot page: `hot::HOT`).
 static STATE: &AtomicU8 = &super::hot::HOT.state;
-static DATA: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
-static LEN: AtomicUsize = AtomicUsize::new(0);
-static MODE: AtomicUsize = AtomicUsize::new(0);
+/// The mapped tree, its length and the selected mode (in the hot page:
+/// every attached process writes them).
+static DATA: &AtomicPtr<u8> = &super::hot::HOT.tree;
+static LEN: &AtomicUsize = &super::hot::HOT.tree_len;
+static MODE: &AtomicUsize = &super::hot::HOT.mode;
 
 /// This process is the session's CPU transparency command (qemu): it runs
-/// detached from the session.
-static CPU_TRANSPARENCY: AtomicBool = AtomicBool::new(false);
+/// detached from the session. In the hot page: every process reads it at
+/// start, and a page of zeros read first costs a fault of its own.
+static CPU_TRANSPARENCY: &AtomicBool = &super::hot::HOT.cpu_transparency;
 
 /// The environment variable naming the session directory: its presence is
 /// what makes a process part of a session.

@@ -207,6 +207,7 @@ pub fn full() -> Errno {
 /// `SB2_VPERM=<current ids>` for a child's environment, into `out`; false
 /// when off. A value the program put in the environment itself (differing
 /// from the one this process started with: sb2-fakeroot) is kept.
+#[link_section = ".text.hot.sb2"]
 pub fn env_entry(envp_value: Option<&[u8]>, out: &mut [u8; 512]) -> Option<usize> {
     if !on() {
         return None;

@@ -27,63 +27,42 @@ impl Elf {
 /// Parses an ELF header and looks for PT_INTERP in the program headers
 /// that are within `head`. A header table beyond the head counts as
 /// dynamic (the common case; static programs have their headers first).
+#[link_section = ".text.hot.sb2"]
 pub fn parse_elf(head: &[u8]) -> Option<Elf> {
     if head.len() < 52 || head.get(..4)? != b"\x7fELF" {
         return None;
     }
     let class64 = *head.get(4)? == 2;
     let little = *head.get(5)? == 1;
-    let u16_at = |o: usize| -> Option<u16> {
-        let b = head.get(o..o.checked_add(2)?)?;
-        Some(if little {
-            u16::from_le_bytes([b[0], b[1]])
-        } else {
-            u16::from_be_bytes([b[0], b[1]])
-        })
-    };
-    let u32_at = |o: usize| -> Option<u32> {
-        let b = head.get(o..o.checked_add(4)?)?;
-        let a = [b[0], b[1], b[2], b[3]];
-        Some(if little {
-            u32::from_le_bytes(a)
-        } else {
-            u32::from_be_bytes(a)
-        })
-    };
-    let machine = u16_at(18)?;
+    let machine = field::<2>(head, little, 18)? as u16;
     let (phoff, phentsize, phnum) = if class64 {
-        let lo = u32_at(32)? as u64;
-        let hi = u32_at(36)? as u64;
-        let off = if little { lo | hi << 32 } else { hi | lo << 32 };
-        (off as usize, u16_at(54)? as usize, u16_at(56)? as usize)
+        let off = field::<8>(head, little, 32)?;
+        (
+            off as usize,
+            field::<2>(head, little, 54)? as usize,
+            field::<2>(head, little, 56)? as usize,
+        )
     } else {
         (
-            u32_at(28)? as usize,
-            u16_at(42)? as usize,
-            u16_at(44)? as usize,
+            field::<4>(head, little, 28)? as usize,
+            field::<2>(head, little, 42)? as usize,
+            field::<2>(head, little, 44)? as usize,
         )
     };
     let mut dynamic = false;
     let mut interp = None;
-    let word = |o: usize| -> Option<usize> {
-        if class64 {
-            let (lo, hi) = (u32_at(o)? as u64, u32_at(o + 4)? as u64);
-            Some((if little { lo | hi << 32 } else { hi | lo << 32 }) as usize)
-        } else {
-            Some(u32_at(o)? as usize)
-        }
-    };
     for i in 0..phnum.min(64) {
         let at = phoff.saturating_add(i.saturating_mul(phentsize));
-        match u32_at(at) {
+        match field::<4>(head, little, at) {
             Some(3) => {
                 dynamic = true;
                 // p_offset and p_filesz.
                 interp = if class64 {
-                    word(at + 8).zip(word(at + 32))
+                    field::<8>(head, little, at + 8).zip(field::<8>(head, little, at + 32))
                 } else {
-                    word(at + 4).zip(word(at + 16))
-                };
+                    field::<4>(head, little, at + 4).zip(field::<4>(head, little, at + 16))
+                }
+                .map(|(o, n)| (o as usize, n as usize));
                 break;
             }
             Some(_) => {}
@@ -100,6 +79,20 @@ pub fn parse_elf(head: &[u8]) -> Option<Elf> {
         dynamic,
         interp,
     })
+}
+
+/// The N-byte (2, 4 or 8) integer at `o` in the given byte order. A
+/// function always inlined, not a closure: an out-of-line closure is one
+/// more page of code for a forked child to fault in.
+#[inline(always)]
+fn field<const N: usize>(head: &[u8], little: bool, o: usize) -> Option<u64> {
+    let b = head.get(o..o.checked_add(N)?)?;
+    let mut v = 0u64;
+    for i in 0..N {
+        let byte = if little { b[N - 1 - i] } else { b[i] };
+        v = v << 8 | byte as u64;
+    }
+    Some(v)
 }
 
 /// The host's own machine (the one its ld.so loads).

@@ -8,6 +8,7 @@ use super::*;
 use crate::contract::key;
 use crate::format::ArgvModRef;
 use crate::mapping::{self, Ctx, Host, Req};
+use crate::sys::has_byte;
 use crate::{class, lookup};
 
 fn basename(p: &[u8]) -> &[u8] {
@@ -133,7 +134,7 @@ fn launched_compiler<'t>(ctx: &Ctx<'t>, req: &ExecReq, plan: &mut Plan<'t>) -> R
             && !m.new_filename().is_empty()
             && m.name() == name
             && m.dirs().any(|d| {
-                d == if arg.contains(&b'/') {
+                d == if has_byte(arg, b'/') {
                     dir
                 } else {
                     b"/usr/bin"
@@ -250,7 +251,7 @@ fn plan_program<'t, H: Host>(
 ) -> Result<(), Errno> {
     let given = &mut plan.given;
     let mut m = match req.search {
-        Some(search) if !req.path.contains(&b'/') && !req.path.is_empty() => search_path(
+        Some(search) if !has_byte(req.path, b'/') && !req.path.is_empty() => search_path(
             ctx,
             host,
             req.path,
@@ -326,7 +327,7 @@ fn plan_program<'t, H: Host>(
             let mut ip = PathBuf::new();
             let is_env = basename(interp) == b"env"
                 && arg.is_some_and(|a| {
-                    !a.starts_with(b"-") && !a.contains(&b' ') && !a.contains(&b'=')
+                    !a.starts_with(b"-") && !has_byte(a, b' ') && !has_byte(a, b'=')
                 });
             if let (true, Some(cmd)) = (is_env, arg) {
                 // `#!/usr/bin/env X`: look X up in the virtual PATH here, so
@@ -381,7 +382,7 @@ fn plan_program<'t, H: Host>(
             .constant(key::TARGET_ELF_MACHINE.as_bytes())
             .and_then(parse_u16)
             .unwrap_or(0);
-        if let Some(cr) = ctx.chroot.filter(|c| c.contains(plan.vpath.as_bytes())) {
+        if let Some(cr) = chroot_holding(ctx, plan.vpath.as_bytes()) {
             if host_machine(elf.machine) {
                 return plan_in_root(ctx, host, &cr, &elf, h, req.args, plan);
             }
@@ -437,7 +438,7 @@ fn plan_program<'t, H: Host>(
             start_through(plan, qemu, opts, Some(b"-0"), &[])?;
             let mut e = PathBuf::new();
             e.push(b"QEMU_LD_PREFIX=")?;
-            match ctx.chroot.filter(|c| c.contains(plan.vpath.as_bytes())) {
+            match chroot_holding(ctx, plan.vpath.as_bytes()) {
                 // A chroot's own programs load the chroot's libraries.
                 Some(_) => {
                     let mut r = PathBuf::new();
@@ -624,3 +625,14 @@ const _: () = assert!(
     DISABLE_ENTRY.len() == crate::contract::DISABLE_VAR.len() + 2,
     "DISABLE_ENTRY spells contract::DISABLE_VAR"
 );
+
+/// The session's chroot, if `vpath` is inside it. A function of its own
+/// in the exec path's section: `Option::filter` with this closure is
+/// compiled out of line, far away, one more page fault in a forked child.
+#[link_section = ".text.hot.sb2"]
+fn chroot_holding<'a>(ctx: &Ctx<'a>, vpath: &[u8]) -> Option<mapping::Chroot<'a>> {
+    match ctx.chroot {
+        Some(c) if c.contains(vpath) => Some(c),
+        _ => None,
+    }
+}

@@ -83,7 +83,8 @@ pub fn chroot_facts<H: Host>(
 pub fn loader_facts<H: Host>(ctx: &Ctx, host: &H, out: &mut PathBuf) -> Result<(), Errno> {
     let mut ld = PathBuf::new();
     host_path(ctx, host, INTERP, &mut ld)?;
-    if host.exec_probe(ld.with_nul(), &mut []).is_err() || ld.as_bytes().contains(&b':') {
+    if host.exec_probe(ld.with_nul(), &mut []).is_err() || crate::sys::has_byte(ld.as_bytes(), b':')
+    {
         return Err(Errno::ENOENT);
     }
     out.set(if takes_argv0(ld.with_nul()) {

@@ -132,6 +132,7 @@ impl<'a> Tree<'a> {
     }
 
     /// A session constant (`target_root`, `session_dir`, ...).
+    #[link_section = ".text.hot.sb2"]
     pub fn constant(&self, key: &[u8]) -> Option<&'a [u8]> {
         let off = self.u32(32);
         let n = self.count(off, 16);
@@ -208,6 +209,7 @@ impl<'a> PolicyRef<'a> {
         self.s(0)
     }
     /// The root's ld.so (empty: start programs directly).
+    #[link_section = ".text.hot.sb2"]
     pub fn ld_so(&self) -> &'a [u8] {
         self.s(1)
     }

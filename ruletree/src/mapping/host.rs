@@ -116,6 +116,7 @@ impl<'h, H: Host> Memo<'h, H> {
 }
 
 impl<H: Host> Host for Memo<'_, H> {
+    #[link_section = ".text.hot.sb2"]
     fn lstat_kind(&self, hpath: &[u8]) -> Result<Kind, Errno> {
         // Compared and written in place (a Cell's get and set would copy
         // the whole array).
@@ -135,6 +136,7 @@ impl<H: Host> Host for Memo<'_, H> {
         }
         k
     }
+    #[link_section = ".text.hot.sb2"]
     fn readlink(&self, hpath: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
         self.host.readlink(hpath, out)
     }
@@ -156,30 +158,37 @@ impl<H: Host> Host for Memo<'_, H> {
     ) -> Result<bool, Errno> {
         self.host.fd_vpath(fd, out, scratch, virt)
     }
+    #[link_section = ".text.hot.sb2"]
     fn cached_cwd(&self, out: &mut PathBuf) -> Option<bool> {
         self.host.cached_cwd(out)
     }
     fn cache_cwd(&self, vcwd: &[u8], token: u64, is_host: bool) {
         self.host.cache_cwd(vcwd, token, is_host)
     }
+    #[link_section = ".text.hot.sb2"]
     fn dir_known(&self, key: u64) -> bool {
         self.host.dir_known(key)
     }
+    #[link_section = ".text.hot.sb2"]
     fn dir_token(&self) -> u64 {
         self.host.dir_token()
     }
+    #[link_section = ".text.hot.sb2"]
     fn dir_remember(&self, key: u64, token: u64) {
         self.host.dir_remember(key, token)
     }
+    #[link_section = ".text.hot.sb2"]
     fn rule_cached(&self, key: u64) -> Option<u32> {
         self.host.rule_cached(key)
     }
+    #[link_section = ".text.hot.sb2"]
     fn rule_remember(&self, key: u64, rule: u32) {
         self.host.rule_remember(key, rule)
     }
     fn own_pid(&self) -> i32 {
         self.host.own_pid()
     }
+    #[link_section = ".text.hot.sb2"]
     fn exec_probe(&self, hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
         self.host.exec_probe(hpath, head)
     }

@@ -53,6 +53,7 @@ impl PathBuf {
     /// Appends bytes; ENAMETOOLONG if the result would not fit PATH_MAX
     /// (with its NUL).
     #[inline]
+    #[link_section = ".text.hot.sb2"]
     pub fn push(&mut self, s: &[u8]) -> Result<(), Errno> {
         let end = self.len + s.len();
         if !self.buf.is_inline() || end >= INLINE {
