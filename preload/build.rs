@@ -63,6 +63,11 @@ fn c_objects(cc: &str) {
     // against the program it is loaded into, which can write all of its
     // memory anyway (the guarantees that hold against it are Landlock's).
     println!("cargo:rustc-cdylib-link-arg=-Wl,-z,norelro");
+    // The code's layout: what every process and every exec runs, first
+    // (see layout.ld).
+    let layout = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("dir")).join("layout.ld");
+    println!("cargo:rerun-if-changed={}", layout.display());
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-T,{}", layout.display());
     let map = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("dir")).join("variadic.map");
     println!(
         "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",

@@ -25,12 +25,14 @@
 //! and stack are the parent's, copied on write; its code is mapped again
 //! at first use (64 KiB around each fault). So the exec path keeps small
 //! frames (`PathBuf` holds 1 KiB in place), writes few statics (those it
-//! must write share a page: `process::cache`), looks nothing up after the
-//! fork (`before_fork`), and its functions (the constructor, the exec
-//! family's hooks, the pipeline's walk, lookup and planner) carry
-//! `#[link_section = ".text.hot.sb2"]`, which the linker places together:
-//! two or three windows of code instead of ten. The session itself is
-//! attached at the first call that needs it, not in the constructor.
+//! must write share the hot page: `process::hot`), looks nothing up after
+//! the fork (`before_fork`), and its functions (the exec family's hooks,
+//! the pipeline's walk, lookup and planner) carry
+//! `#[link_section = ".text.hot.sb2"]`; what every process runs at start
+//! (the constructor) carries `.text.hot.sb2.start`. `layout.ld` places
+//! these first, after the loader's own entry points: two or three windows
+//! of code instead of ten. The session itself is attached at the first
+//! call that needs it, not in the constructor.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 // The hook table's macro handles one row per recursion step.
@@ -73,7 +75,7 @@ mod layers;
 /// glibc passes `argc, argv, envp` to `.init_array` functions. A hook may
 /// have run before this (another library's constructor runs first); the
 /// environment is captured once either way.
-#[link_section = ".text.hot.sb2"]
+#[link_section = ".text.hot.sb2.start"]
 extern "C" fn sb2_init(
     _argc: core::ffi::c_int,
     argv: *const *const core::ffi::c_char,

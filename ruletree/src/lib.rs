@@ -33,7 +33,8 @@
 //!
 //! Functions every exec runs (the walk, the rule lookup, the exec planner)
 //! carry `#[link_section = ".text.hot.sb2"]`: in `libsb2.so` the linker
-//! places them with the rest of the exec path, so that a fork child, whose
+//! places them with the rest of the exec path (the preload's `layout.ld`),
+//! so that a fork child, whose
 //! code is mapped again at first use, faults in few pages of it (see the
 //! preload's crate docs, "Exec cost").
 

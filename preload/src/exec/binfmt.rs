@@ -12,6 +12,7 @@ use sb2_ruletree::mapping::PathBuf;
 /// Called from the library's constructor: if this process is the
 /// session's CPU transparency command, enter the namespace (before qemu
 /// starts any thread) unless its parent already is in one.
+#[link_section = ".text.hot.sb2.start"]
 pub fn enter_if_cpu_transparency() {
     if let Some(tree) = state::cpu_transparency_tree() {
         enter_binfmt(&tree);

@@ -17,7 +17,7 @@ use sb2_ruletree::exec::{self as xexec, ExecReq, Kind, Plan};
 /// compiler, or the host's `/bin/sh` where emulate means the target's).
 /// If the pipeline would have run something else, run that now, with the
 /// same argv; otherwise go on.
-#[link_section = ".text.hot.sb2"]
+#[link_section = ".text.hot.sb2.start"]
 pub fn replan_if_unplanned(argv: Env) {
     // Small stack frame here: every process runs this, and each page of a
     // big frame is probed (a page fault on a fresh stack). The planning

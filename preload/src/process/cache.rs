@@ -155,7 +155,7 @@ pub extern "C" fn after_fork_child() {
 
 /// Records our pid; [`after_fork_child`] keeps it right in forked
 /// children (the library's constructor registers it).
-#[link_section = ".text.hot.sb2"]
+#[link_section = ".text.hot.sb2.start"]
 pub fn init() {
     // SAFETY: getpid has no preconditions.
     super::hot::HOT.pid.store(

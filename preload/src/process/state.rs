@@ -98,7 +98,7 @@ const VARS: [&str; N_VARS] = [
 static START: &[AtomicPtr<u8>; N_VARS] = &super::hot::HOT.start;
 
 /// One pass over `environ`: every session variable's entry.
-#[link_section = ".text.hot.sb2"]
+#[link_section = ".text.hot.sb2.start"]
 fn capture() {
     extern "C" {
         static environ: *const *const libc::c_char;
@@ -132,6 +132,7 @@ fn capture() {
 }
 
 /// A session variable's value as this process started with it.
+#[link_section = ".text.hot.sb2.start"]
 pub fn start_env(v: Var) -> Option<&'static [u8]> {
     let (entry, name) = start_entry(v)?;
     entry.get(name + 1..)
@@ -173,6 +174,7 @@ pub fn active() -> bool {
 }
 
 /// Is this process in a session, attached or not? Never attaches.
+#[link_section = ".text.hot.sb2.start"]
 pub fn in_session() -> bool {
     init();
     STATE.load(Ordering::Acquire) != NONE
@@ -183,7 +185,7 @@ pub fn in_session() -> bool {
 /// calls that need the session, and many none; they pay nothing more).
 /// The CPU transparency command is recognized here, and its tree mapped:
 /// it runs detached, and sets up its namespace before `main`.
-#[link_section = ".text.hot.sb2"]
+#[link_section = ".text.hot.sb2.start"]
 pub fn init() {
     if STATE.load(Ordering::Acquire) != UNINIT {
         return;
@@ -467,6 +469,7 @@ pub fn session_entries() -> (*const libc::c_char, *const libc::c_char) {
 /// pipeline exec'd, which `__SB2_EXECED` names; only a process exec'd
 /// some other way (by the kernel's binfmt_misc for a target program)
 /// reads `/proc/self/exe`.
+#[link_section = ".text.hot.sb2.start"]
 fn is_cpu_transparency() -> bool {
     let Some(q) = start_env(Var::Cpu).filter(|q| !q.is_empty()) else {
         return false;
