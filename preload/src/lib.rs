@@ -24,7 +24,7 @@
 //! about 3 µs on a VM, for each page it touches before its exec: its data
 //! and stack are the parent's, copied on write; its code is mapped again
 //! at first use (64 KiB around each fault). So the exec path keeps small
-//! frames (`PathBuf` holds 1 KiB in place), writes few statics (those it
+//! frames (`PathBuf` holds 512 bytes in place), writes few statics (those it
 //! must write share the hot page: `process::hot`), looks nothing up after
 //! the fork (`before_fork`), and its functions (the exec family's hooks,
 //! the pipeline's walk, lookup and planner) carry

@@ -10,7 +10,9 @@ pub mod raw;
 
 /// The bytes of a NUL-terminated C string, by a loop of our own: the
 /// strings the preload measures are short, and libc's strlen is one more
-/// page of its code for a fork child to map in before its exec.
+/// page of its code for a fork child to map in before its exec. The reads
+/// are volatile: the compiler would otherwise see the loop for what it is
+/// and call strlen after all.
 ///
 /// # Safety
 /// `p` must point to a NUL-terminated string that outlives `'a`.
@@ -18,7 +20,7 @@ pub mod raw;
 pub unsafe fn c_bytes<'a>(p: *const libc::c_char) -> &'a [u8] {
     let mut n = 0;
     // SAFETY: read up to the NUL and no further (the caller's promise).
-    while unsafe { *p.add(n) } != 0 {
+    while unsafe { core::ptr::read_volatile(p.add(n)) } != 0 {
         n += 1;
     }
     // SAFETY: the n bytes before the NUL, read above.

@@ -43,12 +43,12 @@ pub fn spawn_result(r: Result<i32, Errno>) -> Result<i32, Errno> {
     Ok(r.unwrap_or_else(|e| e.0))
 }
 
-/// How the planned program is started: `execve` (or `execveat`/`fexecve`
-/// callers, which end in the same) or `posix_spawn`.
-pub type Run<'r> = &'r mut dyn FnMut(*const c_char, Env, Env) -> i32;
-
 /// The exec pipeline for one call: plans, builds argv and environment,
-/// and hands them to `run` with the host file to execute.
+/// and hands them to `run` with the host file to execute: the real
+/// execve ([`real_execve`], for the execveat and fexecve callers too) or
+/// posix_spawn. Generic, not `dyn`: `run` is compiled into this function
+/// (in the exec path's section; a `dyn` closure's body lies elsewhere,
+/// one page fault more in a forked child).
 #[link_section = ".text.hot.sb2"]
 #[inline(never)]
 pub fn exec(
@@ -58,7 +58,7 @@ pub fn exec(
     envp: Env,
     search: bool,
     follow: bool,
-    run: Run,
+    run: impl FnOnce(*const c_char, Env, Env) -> i32,
 ) -> Result<i32, Errno> {
     let ctx = state::ctx()?;
     let mut vin = PathBuf::new();
@@ -101,6 +101,7 @@ pub fn exec(
 }
 
 /// The real execve (the one the kernel path of every exec ends in).
+#[link_section = ".text.hot.sb2"]
 pub fn real_execve(p: *const c_char, argv: Env, envp: Env) -> i32 {
     real::execve(p, argv, envp)
 }
@@ -111,9 +112,7 @@ pub fn real_execve(p: *const c_char, argv: Env, envp: Env) -> i32 {
 #[link_section = ".text.hot.sb2"]
 #[inline(never)]
 pub fn execve(path: *const c_char, argv: Env, envp: Env, search: bool) -> Result<i32, Errno> {
-    let r = exec(None, path, argv, envp, search, true, &mut |f, a, e| {
-        real_execve(f, a, e)
-    })?;
+    let r = exec(None, path, argv, envp, search, true, real_execve)?;
     if search && errno() == libc::ENOEXEC {
         return sh_fallback(path, argv, envp);
     }
@@ -139,7 +138,7 @@ fn sh_fallback(path: *const c_char, argv: Env, envp: Env) -> Result<i32, Errno> 
         envp,
         false,
         true,
-        &mut |f, a, e| real_execve(f, a, e),
+        real_execve,
     )
 }
 
@@ -168,9 +167,7 @@ pub fn exec_fd(fd: i32, argv: Env, envp: Env, real: impl FnOnce(Env) -> i32) -> 
         return with_session_env(envp, &Items::default(), real);
     }
     let p = seen.as_ptr();
-    exec(None, p, argv, envp, false, true, &mut |f, a, e| {
-        real_execve(f, a, e)
-    })
+    exec(None, p, argv, envp, false, true, real_execve)
 }
 
 /// posix_spawn and posix_spawnp: the pipeline, then the real posix_spawn
@@ -189,15 +186,9 @@ pub fn spawn(
     if !real::has_posix_spawn() {
         return Ok(libc::ENOSYS);
     }
-    spawn_result(exec(
-        None,
-        path,
-        argv,
-        envp,
-        search,
-        true,
-        &mut |file, a, e| real::posix_spawn(pid, file, fa, at, a, e),
-    ))
+    spawn_result(exec(None, path, argv, envp, search, true, |file, a, e| {
+        real::posix_spawn(pid, file, fa, at, a, e)
+    }))
 }
 
 /// execveat: relative to a directory fd, or the fd itself (AT_EMPTY_PATH).
@@ -214,13 +205,5 @@ pub fn execveat(
         return exec_fd(dirfd, argv, envp, real);
     }
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
-    exec(
-        Some(dirfd),
-        path,
-        argv,
-        envp,
-        false,
-        follow,
-        &mut |f, a, e| real_execve(f, a, e),
-    )
+    exec(Some(dirfd), path, argv, envp, false, follow, real_execve)
 }

@@ -4,7 +4,7 @@
 
 use super::env::{bytes, entries, first_args};
 use super::{exec, Env};
-use crate::ffi::{real, sys};
+use crate::ffi::sys;
 use crate::path::Cached;
 use crate::process::state;
 use libc::c_char;
@@ -104,7 +104,7 @@ fn replan(argv: Env, execfn: *const c_char, exe: &libc::stat) {
         core::ptr::null(),
         false,
         true,
-        &mut |f, a, e| real::execve(f, a, e),
+        super::real_execve,
     );
 }
 

@@ -146,6 +146,7 @@ pub extern "C" fn after_fork_child() {
         unsafe { sb2_ruletree::syscall!(libc::SYS_getpid) as i32 },
         Ordering::Release,
     );
+    super::hot::HOT.forked.store(true, Ordering::Relaxed);
     // The thread that held it does not exist here. (Read first: a write
     // would copy the page.)
     if super::hot::HOT.probes_busy.load(Ordering::Acquire) {

@@ -77,6 +77,8 @@ pub(super) struct HotPage {
     pub(super) pid: AtomicI32,
     /// The exec probe cache is in use (see `with_probes`).
     pub(super) probes_busy: AtomicBool,
+    /// This process is a forked child (set by `cache::after_fork_child`).
+    pub(super) forked: AtomicBool,
     next: Cell<usize>,
     probes: UnsafeCell<[Probe; PROBES]>,
     /// Relocated by the loader, like `anchor`.
@@ -99,6 +101,7 @@ pub(super) static HOT: HotPage = HotPage {
     cpu_transparency: AtomicBool::new(false),
     pid: AtomicI32::new(0),
     probes_busy: AtomicBool::new(false),
+    forked: AtomicBool::new(false),
     next: Cell::new(0),
     probes: UnsafeCell::new([NO_PROBE; PROBES]),
     anchor_end: &ANCHOR,
@@ -146,7 +149,12 @@ pub fn probe_cached(hpath: &[u8], st: &libc::stat, head: &mut [u8]) -> Option<us
 
 /// Remembers an executable file's head (`exec_probe` succeeded).
 pub fn probe_remember(hpath: &[u8], st: &libc::stat, head: &[u8]) {
-    if hpath.len() > PROBE_PATH || head.len() > sb2_ruletree::exec::HEAD {
+    // A forked child (a shell's) is about to exec, which ends its copy of
+    // the cache; a posix_spawn or vfork caller keeps what it learns.
+    if hpath.len() > PROBE_PATH
+        || head.len() > sb2_ruletree::exec::HEAD
+        || HOT.forked.load(Ordering::Relaxed)
+    {
         return;
     }
     // A file changed in the last seconds may change again within the

@@ -479,7 +479,7 @@ fn is_cpu_transparency() -> bool {
     let execfn = unsafe { libc::getauxval(libc::AT_EXECFN) } as *const libc::c_char;
     if !execfn.is_null() {
         // SAFETY: as above.
-        let execfn = unsafe { core::ffi::CStr::from_ptr(execfn) }.to_bytes();
+        let execfn = unsafe { sb2_ruletree::sys::c_bytes(execfn) };
         if execfn == q {
             return true;
         }
@@ -567,6 +567,6 @@ pub fn loaded_program() -> Option<&'static [u8]> {
         return None;
     }
     // SAFETY: as above.
-    let execfn = unsafe { core::ffi::CStr::from_ptr(execfn) }.to_bytes();
+    let execfn = unsafe { sb2_ruletree::sys::c_bytes(execfn) };
     start_env(Var::Exe).filter(|e| *e == execfn)
 }

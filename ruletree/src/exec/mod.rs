@@ -69,7 +69,7 @@ const ARENA: usize = 3 * crate::PATH_MAX + 2048;
 /// ([`crate::spill`]): a plan's strings rarely need more than a few
 /// hundred bytes, and three full-size arenas on the stack of a fork
 /// child were ten pages to fault in per exec.
-const INLINE: usize = 1024;
+const INLINE: usize = 512;
 /// Most strings one [`Items`] holds.
 pub const MAX_ITEMS: usize = 16;
 /// Nested `#!` interpreters the kernel accepts (BINPRM_MAX_RECURSION).

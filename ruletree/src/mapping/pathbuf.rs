@@ -3,14 +3,14 @@
 //! (ENAMETOOLONG) instead of panicking.
 //!
 //! The buffer holds [`INLINE`] bytes in place; a longer path (rare: a
-//! kilobyte is a very deep path) moves to an anonymous mapping of
+//! path of 512 bytes is a very deep one) moves to an anonymous mapping of
 //! `PATH_MAX` bytes ([`crate::spill`], which says why).
 
 use crate::spill::Spill;
 use crate::{Errno, PATH_MAX};
 
 /// Bytes a [`PathBuf`] holds in place (its NUL included).
-pub const INLINE: usize = 1024;
+pub const INLINE: usize = 512;
 /// Size of the mapping a longer path moves to.
 const FULL: usize = PATH_MAX + 1;
 
