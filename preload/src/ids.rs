@@ -66,7 +66,7 @@ pub fn setgroups(
     real: impl FnOnce() -> c_int,
 ) -> Result<c_int, Errno> {
     if !on() {
-        return Ok(real());
+        return Ok(real_set(real));
     }
     if id(EUID) != 0 {
         return Err(Errno(libc::EPERM));
@@ -92,7 +92,7 @@ pub fn initgroups(
     real: impl FnOnce() -> c_int,
 ) -> Result<c_int, Errno> {
     if !on() {
-        return Ok(real());
+        return Ok(real_set(real));
     }
     if id(EUID) != 0 {
         return Err(Errno(libc::EPERM));
@@ -113,7 +113,7 @@ pub fn setres(
     real: impl FnOnce() -> c_int,
 ) -> Result<c_int, Errno> {
     if !on() {
-        return Ok(real());
+        return Ok(real_set(real));
     }
     let cur = [id(base), id(base + 1), id(base + 2)];
     if id(EUID) != 0 {
@@ -160,7 +160,7 @@ pub fn sete(base: usize, x: u32, real: impl FnOnce() -> c_int) -> Result<c_int, 
 /// setreuid/setregid: the saved id follows a changed effective one.
 pub fn setre(base: usize, r: u32, e: u32, real: impl FnOnce() -> c_int) -> Result<c_int, Errno> {
     if !on() {
-        return Ok(real());
+        return Ok(real_set(real));
     }
     let (r, e) = (opt(r), opt(e));
     let s = if r.is_some() || e.is_some_and(|e| e != id(base)) {
@@ -184,7 +184,7 @@ pub fn setres3(
 /// setfsuid/setfsgid: return the previous value, never fail.
 pub fn setfs(base: usize, x: u32, real: impl FnOnce() -> c_int) -> Result<c_int, Errno> {
     if !on() {
-        return Ok(real());
+        return Ok(real_set(real));
     }
     let old = id(base + 3);
     let allowed = id(EUID) == 0 || [id(base), id(base + 1), id(base + 2), old].contains(&x);
@@ -199,5 +199,16 @@ pub fn capset(real: impl FnOnce() -> c_int) -> Result<c_int, Errno> {
     if on() && id(EUID) == 0 {
         return Ok(0);
     }
-    Ok(real())
+    Ok(real_set(real))
+}
+
+/// A real credentials change: on success, the exec probes this process
+/// remembered (each holds the kernel's permission to execute a file, for
+/// the ids it had) no longer count.
+fn real_set(real: impl FnOnce() -> c_int) -> c_int {
+    let r = real();
+    if r == 0 {
+        crate::process::hot::credentials_changed();
+    }
+    r
 }

@@ -82,6 +82,7 @@ impl Host for Cached {
     }
     #[link_section = ".text.hot.sb2"]
     fn exec_probe(&self, hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
+        let creds = crate::process::hot::credentials();
         let st = sb2_ruletree::sys::exec_stat(hpath)?;
         if let Some(n) = crate::process::hot::probe_cached(hpath, &st, head) {
             return Ok(n);
@@ -89,7 +90,7 @@ impl Host for Cached {
         let n = sb2_ruletree::sys::exec_read(hpath, head)?;
         // A PATH search asks for no head: nothing to remember of it.
         if !head.is_empty() {
-            crate::process::hot::probe_remember(hpath, &st, head.get(..n).unwrap_or(&[]));
+            crate::process::hot::probe_remember(hpath, &st, head.get(..n).unwrap_or(&[]), creds);
         }
         Ok(n)
     }

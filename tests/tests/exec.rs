@@ -331,3 +331,59 @@ run()
         text(&o)
     );
 }
+
+/// The exec probe cache holds the kernel's permission to execute a file
+/// for the credentials the process had: after a capset that drops
+/// CAP_DAC_OVERRIDE (root in a user namespace of our own), a group-only
+/// executable script must be refused, as the kernel refuses it natively.
+/// (A script: its interpreter is what the pipeline hands the kernel, so
+/// the probe is the only check of the script itself.)
+#[test]
+fn exec_probe_cache_follows_a_change_of_credentials() {
+    require("python3");
+    require("unshare");
+    let w = World::new("creds");
+    let script = r#"
+import ctypes, os, time
+def run():
+    try:
+        pid = os.posix_spawn('./p', ['./p'], dict(os.environ))
+    except OSError as e:
+        print('spawn', e.errno, flush=True)
+        return
+    os.waitpid(pid, 0)
+with open('p', 'w') as f:
+    f.write('#!/bin/sh\necho one\n')
+os.chmod('p', 0o070)
+# Old enough to be remembered (a file changed in the last seconds is not).
+time.sleep(3)
+run(); run()
+libc = ctypes.CDLL(None, use_errno=True)
+class Hdr(ctypes.Structure):
+    _fields_ = [('version', ctypes.c_uint32), ('pid', ctypes.c_int)]
+class Data(ctypes.Structure):
+    _fields_ = [('effective', ctypes.c_uint32), ('permitted', ctypes.c_uint32), ('inheritable', ctypes.c_uint32)]
+h = Hdr(0x20080522, 0)
+d = (Data * 2)()
+if libc.capget(ctypes.byref(h), d) != 0:
+    print('capget', ctypes.get_errno())
+d[0].effective &= ~((1 << 1) | (1 << 2))  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+if libc.capset(ctypes.byref(h), d) != 0:
+    print('capset', ctypes.get_errno())
+run()
+"#;
+    w.write("t.py", script);
+    let native = w
+        .cmd("unshare")
+        .args(["-r", "python3", "t.py"])
+        .output()
+        .expect("run unshare");
+    assert_eq!(
+        stdout(&native),
+        "one\none\nspawn 13\n",
+        "natively: {}",
+        text(&native)
+    );
+    let o = w.sb2(&["unshare", "-r", "python3", "t.py"]);
+    assert_eq!(stdout(&o), stdout(&native), "{}", text(&o));
+}

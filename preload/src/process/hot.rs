@@ -11,13 +11,17 @@
 //! execute it and its first bytes, so that `make` starting `sh` for the
 //! hundredth time reads it with one `stat` instead of five calls. Valid
 //! while the same file (device, inode) has the same size, mtime and ctime
-//! (chmod, chown, an ACL or a write change the ctime); a file changed in
-//! the last seconds is not kept (its times could repeat). Process-wide,
+//! (chmod, chown, an ACL or a write change the ctime) and the process's
+//! real credentials are those it was made under (a successful set*id,
+//! setgroups or capset moves them on); a file changed in the last
+//! seconds is not kept (its times could repeat). Process-wide,
 //! behind a try-lock that nobody waits for (a thread, signal handler or
 //! forked child that finds it taken goes without the cache).
 
 use core::cell::{Cell, UnsafeCell};
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU8, AtomicUsize, Ordering,
+};
 
 /// Entries of the exec probe cache.
 const PROBES: usize = 2;
@@ -35,6 +39,8 @@ struct Probe {
     mtime: (i64, i64),
     ctime: (i64, i64),
     n: usize,
+    /// The credentials generation it was made under.
+    creds: u32,
     head: [u8; sb2_ruletree::exec::HEAD],
 }
 
@@ -47,6 +53,7 @@ const NO_PROBE: Probe = Probe {
     mtime: (0, 0),
     ctime: (0, 0),
     n: 0,
+    creds: 0,
     head: [0; sb2_ruletree::exec::HEAD],
 };
 
@@ -79,6 +86,9 @@ pub(super) struct HotPage {
     pub(super) probes_busy: AtomicBool,
     /// This process is a forked child (set by `cache::after_fork_child`).
     pub(super) forked: AtomicBool,
+    /// Bumped by each change of the real credentials (the probes record
+    /// the value they were made under).
+    creds: AtomicU32,
     next: Cell<usize>,
     probes: UnsafeCell<[Probe; PROBES]>,
     /// Relocated by the loader, like `anchor`.
@@ -102,6 +112,7 @@ pub(super) static HOT: HotPage = HotPage {
     pid: AtomicI32::new(0),
     probes_busy: AtomicBool::new(false),
     forked: AtomicBool::new(false),
+    creds: AtomicU32::new(0),
     next: Cell::new(0),
     probes: UnsafeCell::new([NO_PROBE; PROBES]),
     anchor_end: &ANCHOR,
@@ -132,6 +143,7 @@ fn probe_matches(e: &Probe, hpath: &[u8], st: &libc::stat) -> bool {
         && e.size == st.st_size
         && e.mtime == (st.st_mtime, st.st_mtime_nsec)
         && e.ctime == (st.st_ctime, st.st_ctime_nsec)
+        && e.creds == HOT.creds.load(Ordering::Acquire)
 }
 
 /// A program's head as an earlier exec of the same file read it (and
@@ -147,8 +159,21 @@ pub fn probe_cached(hpath: &[u8], st: &libc::stat, head: &mut [u8]) -> Option<us
     .flatten()
 }
 
+/// The process's real credentials changed (set*id, setgroups, capset),
+/// and with them the kernel's permission to execute what the cache holds:
+/// the probes made before no longer match.
+pub fn credentials_changed() {
+    HOT.creds.fetch_add(1, Ordering::AcqRel);
+}
+
+/// The credentials generation to give [`probe_remember`]: read before
+/// the probe it remembers is made.
+pub fn credentials() -> u32 {
+    HOT.creds.load(Ordering::Acquire)
+}
+
 /// Remembers an executable file's head (`exec_probe` succeeded).
-pub fn probe_remember(hpath: &[u8], st: &libc::stat, head: &[u8]) {
+pub fn probe_remember(hpath: &[u8], st: &libc::stat, head: &[u8], creds: u32) {
     // A forked child (a shell's) is about to exec, which ends its copy of
     // the cache; a posix_spawn or vfork caller keeps what it learns.
     if hpath.len() > PROBE_PATH
@@ -184,6 +209,7 @@ pub fn probe_remember(hpath: &[u8], st: &libc::stat, head: &[u8]) {
             e.ctime = (st.st_ctime, st.st_ctime_nsec);
             e.head[..head.len()].copy_from_slice(head);
             e.n = head.len();
+            e.creds = creds;
             e.len = hpath.len();
         }
     });
