@@ -283,6 +283,19 @@ fn exec_first_command_is_found_in_the_sessions_path_and_run_by_sh_without_sheban
     assert_eq!(stdout(&o), "plain-by-sh\n", "{}", text(&o));
 }
 
+/// Python's `run()`: posix_spawn of `./p`, printing `spawn ERRNO` when it
+/// is refused.
+const SPAWN_P: &str = r#"
+import os
+def run():
+    try:
+        pid = os.posix_spawn('./p', ['./p'], dict(os.environ))
+    except OSError as e:
+        print('spawn', e.errno, flush=True)
+        return
+    os.waitpid(pid, 0)
+"#;
+
 /// A process that starts the same program again and again (make's
 /// posix_spawn of sh) reads it once: the exec pipeline remembers each
 /// program's first bytes and the kernel's permission, for the same file
@@ -293,15 +306,8 @@ fn exec_first_command_is_found_in_the_sessions_path_and_run_by_sh_without_sheban
 fn exec_sees_a_program_changed_between_two_spawns() {
     require("python3");
     let w = World::new("respawn");
-    let script = r#"
-import os, sys
-def run():
-    try:
-        pid = os.posix_spawn('./p', ['./p'], dict(os.environ))
-    except OSError as e:
-        print('spawn', e.errno, flush=True)
-        return
-    os.waitpid(pid, 0)
+    let script = SPAWN_P.to_owned()
+        + r#"
 def write(text, mode=0o755):
     with open('p.new', 'w') as f:
         f.write(text)
@@ -322,7 +328,7 @@ run()
 write('#!/bin/sh\necho two\n')
 run()
 "#;
-    w.write("t.py", script);
+    w.write("t.py", &script);
     let o = w.sb2(&["python3", "t.py"]);
     assert_eq!(
         stdout(&o),
@@ -343,15 +349,9 @@ fn exec_probe_cache_follows_a_change_of_credentials() {
     require("python3");
     require("unshare");
     let w = World::new("creds");
-    let script = r#"
-import ctypes, os, time
-def run():
-    try:
-        pid = os.posix_spawn('./p', ['./p'], dict(os.environ))
-    except OSError as e:
-        print('spawn', e.errno, flush=True)
-        return
-    os.waitpid(pid, 0)
+    let script = SPAWN_P.to_owned()
+        + r#"
+import ctypes, time
 with open('p', 'w') as f:
     f.write('#!/bin/sh\necho one\n')
 os.chmod('p', 0o070)
@@ -372,7 +372,7 @@ if libc.capset(ctypes.byref(h), d) != 0:
     print('capset', ctypes.get_errno())
 run()
 "#;
-    w.write("t.py", script);
+    w.write("t.py", &script);
     let native = w
         .cmd("unshare")
         .args(["-r", "python3", "t.py"])
