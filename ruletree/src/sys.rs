@@ -211,6 +211,42 @@ pub fn exec_stat(hpath: &[u8]) -> Result<libc::stat, Errno> {
     Ok(st)
 }
 
+/// May this process execute the file, as execve's own check decides: with
+/// its effective ids and capabilities (faccessat2's AT_EACCESS). Plain
+/// faccessat asks for the real ids, and lets root's permitted capabilities
+/// stand for its effective ones. Where faccessat2 is missing (Linux before
+/// 5.8) or filtered: the plain call.
+///
+/// # Safety
+/// `hpath` must be NUL-terminated.
+#[link_section = ".text.hot.sb2"]
+unsafe fn may_execute(hpath: &[u8]) -> bool {
+    // SAFETY: the caller's promise.
+    let r = unsafe {
+        crate::syscall!(
+            libc::SYS_faccessat2,
+            libc::AT_FDCWD,
+            hpath.as_ptr(),
+            libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    };
+    // ENOSYS: an older kernel; EPERM: a seccomp filter that predates the
+    // call (older container runtimes'), as an X_OK check never fails so.
+    if r == 0 || ![Errno(libc::ENOSYS), Errno(libc::EPERM)].contains(&last_err()) {
+        return r == 0;
+    }
+    // SAFETY: as above.
+    unsafe {
+        crate::syscall!(
+            libc::SYS_faccessat,
+            libc::AT_FDCWD,
+            hpath.as_ptr(),
+            libc::X_OK
+        ) == 0
+    }
+}
+
 /// The second half of [`exec_probe`], for a file [`exec_stat`] accepted:
 /// may the caller execute it (EACCES), and its first `head.len()` bytes.
 #[link_section = ".text.hot.sb2"]
@@ -220,13 +256,7 @@ pub fn exec_read(hpath: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
     }
     // SAFETY: hpath is NUL-terminated (checked); head is ours.
     unsafe {
-        if crate::syscall!(
-            libc::SYS_faccessat,
-            libc::AT_FDCWD,
-            hpath.as_ptr(),
-            libc::X_OK,
-        ) != 0
-        {
+        if !may_execute(hpath) {
             return Err(Errno(libc::EACCES));
         }
         if head.is_empty() {

@@ -283,13 +283,13 @@ fn exec_first_command_is_found_in_the_sessions_path_and_run_by_sh_without_sheban
     assert_eq!(stdout(&o), "plain-by-sh\n", "{}", text(&o));
 }
 
-/// Python's `run()`: posix_spawn of `./p`, printing `spawn ERRNO` when it
-/// is refused.
+/// Python's `run(p='./p')`: posix_spawn of `p`, printing `spawn ERRNO`
+/// when it is refused.
 const SPAWN_P: &str = r#"
 import os
-def run():
+def run(p='./p'):
     try:
-        pid = os.posix_spawn('./p', ['./p'], dict(os.environ))
+        pid = os.posix_spawn(p, [p], dict(os.environ))
     except OSError as e:
         print('spawn', e.errno, flush=True)
         return
@@ -340,8 +340,9 @@ run()
 
 /// The exec probe cache holds the kernel's permission to execute a file
 /// for the credentials the process had: after a capset that drops
-/// CAP_DAC_OVERRIDE (root in a user namespace of our own), a group-only
-/// executable script must be refused, as the kernel refuses it natively.
+/// CAP_DAC_OVERRIDE (root in a user namespace of our own), group-only
+/// executable scripts must be refused, as the kernel refuses them
+/// natively: one its owner cannot read either, and one it can.
 /// (A script: its interpreter is what the pipeline hands the kernel, so
 /// the probe is the only check of the script itself.)
 #[test]
@@ -352,12 +353,16 @@ fn exec_probe_cache_follows_a_change_of_credentials() {
     let script = SPAWN_P.to_owned()
         + r#"
 import ctypes, time
-with open('p', 'w') as f:
-    f.write('#!/bin/sh\necho one\n')
-os.chmod('p', 0o070)
+# Group-only: root may run it by CAP_DAC_OVERRIDE alone. p: unreadable by
+# its owner too (reading it fails as well); q: readable (only the
+# permission to execute decides).
+for name, mode, text in (('p', 0o070, 'one'), ('q', 0o474, 'two')):
+    with open(name, 'w') as f:
+        f.write('#!/bin/sh\necho %s\n' % text)
+    os.chmod(name, mode)
 # Old enough to be remembered (a file changed in the last seconds is not).
 time.sleep(3)
-run(); run()
+run(); run(); run('./q'); run('./q')
 libc = ctypes.CDLL(None, use_errno=True)
 class Hdr(ctypes.Structure):
     _fields_ = [('version', ctypes.c_uint32), ('pid', ctypes.c_int)]
@@ -370,7 +375,7 @@ if libc.capget(ctypes.byref(h), d) != 0:
 d[0].effective &= ~((1 << 1) | (1 << 2))  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
 if libc.capset(ctypes.byref(h), d) != 0:
     print('capset', ctypes.get_errno())
-run()
+run(); run('./q')
 "#;
     w.write("t.py", &script);
     let native = w
@@ -380,7 +385,7 @@ run()
         .expect("run unshare");
     assert_eq!(
         stdout(&native),
-        "one\none\nspawn 13\n",
+        "one\none\ntwo\ntwo\nspawn 13\nspawn 13\n",
         "natively: {}",
         text(&native)
     );

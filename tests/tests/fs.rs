@@ -298,7 +298,7 @@ fn fs_emulate_gcc_compiles_against_target_headers() {
     assert!(w.work.join("main.o").exists());
 }
 
-/// Paths longer than the kilobyte a path buffer keeps in place (they move
+/// Paths longer than the 512 bytes a path buffer keeps in place (they move
 /// to a mapping of PATH_MAX) work as natively: creating, reading, the cwd
 /// (getcwd asked again in the bigger buffer), a symlink's target, and
 /// exec of a program there, and an environment bigger than the exec

@@ -186,6 +186,7 @@ pub fn spawn(
     if !real::has_posix_spawn() {
         return Ok(libc::ENOSYS);
     }
+    crate::process::hot::spawning();
     spawn_result(exec(None, path, argv, envp, search, true, |file, a, e| {
         real::posix_spawn(pid, file, fa, at, a, e)
     }))

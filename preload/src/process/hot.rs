@@ -84,8 +84,14 @@ pub(super) struct HotPage {
     pub(super) pid: AtomicI32,
     /// The exec probe cache is in use (see `with_probes`).
     pub(super) probes_busy: AtomicBool,
-    /// This process is a forked child (set by `cache::after_fork_child`).
+    /// This process is a forked child (set by `cache::after_fork_child`)
+    /// that has not started a program with posix_spawn yet: it remembers
+    /// no probes (see `probe_remember`).
     pub(super) forked: AtomicBool,
+    /// A vfork child, which shares this memory, changed its credentials:
+    /// no probe is remembered any more (one it made would be trusted by
+    /// the parent, under other ids).
+    shared_creds_changed: AtomicBool,
     /// Bumped by each change of the real credentials (the probes record
     /// the value they were made under).
     creds: AtomicU32,
@@ -112,6 +118,7 @@ pub(super) static HOT: HotPage = HotPage {
     pid: AtomicI32::new(0),
     probes_busy: AtomicBool::new(false),
     forked: AtomicBool::new(false),
+    shared_creds_changed: AtomicBool::new(false),
     creds: AtomicU32::new(0),
     next: Cell::new(0),
     probes: UnsafeCell::new([NO_PROBE; PROBES]),
@@ -164,6 +171,18 @@ pub fn probe_cached(hpath: &[u8], st: &libc::stat, head: &mut [u8]) -> Option<us
 /// the probes made before no longer match.
 pub fn credentials_changed() {
     HOT.creds.fetch_add(1, Ordering::AcqRel);
+    if super::cache::is_vfork_child() {
+        HOT.shared_creds_changed.store(true, Ordering::Release);
+    }
+}
+
+/// This process starts a program with posix_spawn: its memory outlives
+/// the exec, and a forked child that does this keeps its probes again.
+#[inline]
+pub fn spawning() {
+    if HOT.forked.load(Ordering::Relaxed) {
+        HOT.forked.store(false, Ordering::Relaxed);
+    }
 }
 
 /// The credentials generation to give [`probe_remember`]: read before
@@ -179,6 +198,7 @@ pub fn probe_remember(hpath: &[u8], st: &libc::stat, head: &[u8], creds: u32) {
     if hpath.len() > PROBE_PATH
         || head.len() > sb2_ruletree::exec::HEAD
         || HOT.forked.load(Ordering::Relaxed)
+        || HOT.shared_creds_changed.load(Ordering::Acquire)
     {
         return;
     }
