@@ -13,8 +13,10 @@
 //! while the same file (device, inode) has the same size, mtime and ctime
 //! (chmod, chown, an ACL or a write change the ctime) and the process's
 //! real credentials are those it was made under (a successful set*id,
-//! setgroups or capset moves them on); a file changed in the last
-//! seconds is not kept (its times could repeat). Process-wide,
+//! setgroups or capset moves them on; changes made without those libc
+//! functions, such as libcap's raw capset system call or unshare into a
+//! user namespace, are not seen); a file changed in the last seconds is
+//! not kept (its times could repeat). Process-wide,
 //! behind a try-lock that nobody waits for (a thread, signal handler or
 //! forked child that finds it taken goes without the cache).
 
