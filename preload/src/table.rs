@@ -370,6 +370,9 @@ hooks! {
     ids setfsuid(u: uid_t) -> c_int [NONE, None, No] = |real, op| ids::setfs(ids::R, u, || real(u));
     ids setfsgid(g: gid_t) -> c_int [NONE, None, No] = |real, op| ids::setfs(ids::G, g, || real(g));
     ids capset(h: V, d: V) -> c_int [NONE, None, No] = |real, op| ids::capset(|| real(h, d));
+    ids unshare(f: c_int) -> c_int [NONE, None, No] = |real, op| ids::namespaces(f, || real(f));
+    ids setns(fd: c_int, t: c_int) -> c_int [NONE, None, No]
+        = |real, op| ids::namespaces(if t == 0 { libc::CLONE_NEWUSER } else { t }, || real(fd, t));
 
     // --- name service: the mapped /etc/passwd, group, shadow (nss/) ----
     nss lckpwdf() -> c_int [NONE, None, No] = |real, op| nss::lckpwdf(|| real());

@@ -33,11 +33,14 @@
  *   capset [CAP]                     (version 3 header, pid 0; effective and
  *                                      permitted = {CAP}, default
  *                                      CAP_SETFCAP)
+ *   unshare FLAGS                    setns NSFILE TYPE  (NSFILE opened
+ *                                      read-only first)
  */
 #include "skel.h"
 #include <fts.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <sys/fsuid.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
@@ -369,6 +372,16 @@ int probe(const char *fn, int argc, char **argv) {
         }
         data[cap / 32].effective = data[cap / 32].permitted = 1u << (cap % 32);
         CALL(capset(&hdr, data));
+    }
+    CASE("unshare") { NEED(1); CALL(unshare((int)ID(argv[0]))); }
+    CASE("setns") {
+        NEED(2);
+        int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            fprintf(stderr, "probe: open %s: %s\n", argv[0], strerror(errno));
+            exit(2);
+        }
+        CALL(setns(fd, (int)ID(argv[1])));
     }
     return 2;
 }

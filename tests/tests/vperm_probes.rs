@@ -366,3 +366,26 @@ fn capset_succeeds_for_the_virtual_root() {
         assert_eq!(host, "capset ret=-1 errno=EPERM");
     }
 }
+
+/// unshare and setns are the kernel's own answers in a session (the hooks
+/// only note a user namespace entered, for the exec probe cache): a new
+/// user namespace, and joining the one the process is in (EINVAL).
+#[test]
+fn namespace_calls_are_the_kernels() {
+    let w = World::new("vperm-probes-ns");
+    let newuser = format!("{:#x}", libc::CLONE_NEWUSER);
+    for call in [
+        vec!["unshare", newuser.as_str()],
+        vec!["unshare", "0"],
+        vec!["setns", "/proc/self/ns/user", newuser.as_str()],
+        vec!["setns", "/proc/self/ns/user", "0"],
+    ] {
+        let host = native(&w, &call);
+        assert_eq!(run(&w, &[], &call), host, "{call:?}");
+    }
+    assert_eq!(native(&w, &["unshare", &newuser]), "unshare ret=0 errno=0");
+    assert_eq!(
+        native(&w, &["setns", "/proc/self/ns/user", &newuser]),
+        "setns ret=-1 errno=EINVAL"
+    );
+}

@@ -13,10 +13,10 @@
 //! while the same file (device, inode) has the same size, mtime and ctime
 //! (chmod, chown, an ACL or a write change the ctime) and the process's
 //! real credentials are those it was made under (a successful set*id,
-//! setgroups or capset moves them on; changes made without those libc
-//! functions, such as libcap's raw capset system call or unshare into a
-//! user namespace, are not seen); a file changed in the last seconds is
-//! not kept (its times could repeat). Process-wide,
+//! setgroups, capset, or unshare or setns into a user namespace moves them
+//! on; a change made without those libc functions, such as libcap's raw
+//! capset system call, is not seen); a file changed in the last seconds
+//! is not kept (its times could repeat). Process-wide,
 //! behind a try-lock that nobody waits for (a thread, signal handler or
 //! forked child that finds it taken goes without the cache).
 
@@ -168,7 +168,8 @@ pub fn probe_cached(hpath: &[u8], st: &libc::stat, head: &mut [u8]) -> Option<us
     .flatten()
 }
 
-/// The process's real credentials changed (set*id, setgroups, capset),
+/// The process's real credentials changed (set*id, setgroups, capset, a
+/// user namespace entered),
 /// and with them the kernel's permission to execute what the cache holds:
 /// the probes made before no longer match.
 pub fn credentials_changed() {
