@@ -45,7 +45,7 @@ pub fn spawn_result(r: Result<i32, Errno>) -> Result<i32, Errno> {
 
 /// The exec pipeline for one call: plans, builds argv and environment,
 /// and hands them to `run` with the host file to execute: the real
-/// execve ([`real_execve`], for the execveat and fexecve callers too) or
+/// execve ([`real::execve`], for the execveat and fexecve callers too) or
 /// posix_spawn. Generic, not `dyn`: `run` is compiled into this function
 /// (in the exec path's section; a `dyn` closure's body lies elsewhere,
 /// one page fault more in a forked child).
@@ -100,19 +100,13 @@ pub fn exec(
     with_session_env(envp, &plan.env, |e| run(file, new_argv, e))
 }
 
-/// The real execve (the one the kernel path of every exec ends in).
-#[link_section = ".text.hot.sb2"]
-pub fn real_execve(p: *const c_char, argv: Env, envp: Env) -> i32 {
-    real::execve(p, argv, envp)
-}
-
 /// execve-like hook: the pipeline, then the real execve. For the execvp
 /// family, a file the kernel refuses with ENOEXEC is run by /bin/sh, as
 /// POSIX says (glibc does the same).
 #[link_section = ".text.hot.sb2"]
 #[inline(never)]
 pub fn execve(path: *const c_char, argv: Env, envp: Env, search: bool) -> Result<i32, Errno> {
-    let r = exec(None, path, argv, envp, search, true, real_execve)?;
+    let r = exec(None, path, argv, envp, search, true, real::execve)?;
     if search && errno() == libc::ENOEXEC {
         return sh_fallback(path, argv, envp);
     }
@@ -138,7 +132,7 @@ fn sh_fallback(path: *const c_char, argv: Env, envp: Env) -> Result<i32, Errno> 
         envp,
         false,
         true,
-        real_execve,
+        real::execve,
     )
 }
 
@@ -167,7 +161,7 @@ pub fn exec_fd(fd: i32, argv: Env, envp: Env, real: impl FnOnce(Env) -> i32) -> 
         return with_session_env(envp, &Items::default(), real);
     }
     let p = seen.as_ptr();
-    exec(None, p, argv, envp, false, true, real_execve)
+    exec(None, p, argv, envp, false, true, real::execve)
 }
 
 /// posix_spawn and posix_spawnp: the pipeline, then the real posix_spawn
@@ -206,5 +200,5 @@ pub fn execveat(
         return exec_fd(dirfd, argv, envp, real);
     }
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
-    exec(Some(dirfd), path, argv, envp, false, follow, real_execve)
+    exec(Some(dirfd), path, argv, envp, false, follow, real::execve)
 }

@@ -104,7 +104,7 @@ fn replan(argv: Env, execfn: *const c_char, exe: &libc::stat) {
         core::ptr::null(),
         false,
         true,
-        super::real_execve,
+        crate::ffi::real::execve,
     );
 }
 

@@ -115,7 +115,9 @@ type SpawnFn = unsafe extern "C" fn(
     Argv,
 ) -> i32;
 
-/// Calls the real execve (its errno is the call's answer).
+/// Calls the real execve (its errno is the call's answer): where every
+/// exec of the pipeline ends, in the exec path's section.
+#[link_section = ".text.hot.sb2"]
 pub fn execve(path: *const libc::c_char, argv: Argv, envp: Argv) -> i32 {
     let Some(f) = EXECVE.get(EXECVE_NAME) else {
         super::hook::answer_errno(libc::ENOSYS);

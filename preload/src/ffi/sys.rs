@@ -217,24 +217,10 @@ pub fn mmap(fd: i32, len: usize, prot: i32, flags: i32) -> Result<*mut u8, Errno
     Ok(p as *mut u8)
 }
 
-/// Anonymous private memory (vfork-safe: no allocator lock).
-pub fn mmap_anon(len: usize) -> Result<*mut u8, Errno> {
-    mmap(
-        -1,
-        len,
-        libc::PROT_READ | libc::PROT_WRITE,
-        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-    )
-}
-
-/// munmap(2) (a raw call: munmap is one of our hooks).
-///
-/// # Safety
-/// Nothing may use the range afterwards.
-pub unsafe fn munmap(p: *mut u8, len: usize) {
-    // SAFETY: the caller gives up the range.
-    unsafe { sb2_ruletree::syscall!(libc::SYS_munmap, p, len) };
-}
+/// Anonymous private memory (vfork-safe: no allocator lock) and munmap
+/// (a raw call: munmap is one of our hooks): the ruletree's, which its
+/// buffers use too.
+pub use sb2_ruletree::sys::{map_anon as mmap_anon, unmap as munmap};
 
 /// getuid(2) and getgid(2), never the virtual ids of our own hooks.
 pub fn real_ids() -> (u32, u32) {
